@@ -1,0 +1,365 @@
+/* config.c: parses every TOKI_* variable with full validation; no variable is guessed at. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+struct tcfg_sig {
+    const char *name;
+    int signo;
+};
+
+/* Catchable signals only: KILL and STOP can have no handler, so they cannot reload. */
+static const struct tcfg_sig tcfg_signals[] = {
+    {"HUP", SIGHUP},       {"INT", SIGINT},       {"QUIT", SIGQUIT},   {"ILL", SIGILL},
+    {"TRAP", SIGTRAP},     {"ABRT", SIGABRT},     {"BUS", SIGBUS},     {"FPE", SIGFPE},
+    {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},     {"USR2", SIGUSR2},   {"PIPE", SIGPIPE},
+    {"ALRM", SIGALRM},     {"TERM", SIGTERM},     {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},
+    {"CONT", SIGCONT},     {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN},   {"TTOU", SIGTTOU},
+    {"URG", SIGURG},       {"XCPU", SIGXCPU},     {"XFSZ", SIGXFSZ},   {"VTALRM", SIGVTALRM},
+    {"PROF", SIGPROF},     {"WINCH", SIGWINCH},   {"IO", SIGIO},       {"POLL", SIGPOLL},
+    {"PWR", SIGPWR},       {"SYS", SIGSYS},
+};
+
+/* Digits only, then strtol with an end pointer and range check: rejects " 3110",
+ * "+3110", "3110x", "" and overflow alike. */
+static int tcfg_parse_long(const char *s, long min, long max, long *out)
+{
+    if (s[0] < '0' || s[0] > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int tcfg_catchable(int signo)
+{
+    if (signo == SIGKILL || signo == SIGSTOP)
+        return 0;
+    /* glibc keeps the first real-time signals for itself (SIGRTMIN is above them). */
+    if (signo >= 32 && signo < SIGRTMIN)
+        return 0;
+    return signo >= 1 && signo <= SIGRTMAX;
+}
+
+int tcfg_parse_signal(const char *s)
+{
+    long v;
+    if (tcfg_parse_long(s, 1, 1000, &v) == 0)
+        return tcfg_catchable((int)v) ? (int)v : -1;
+    if (strncasecmp(s, "SIG", 3) == 0)
+        s += 3;
+    for (size_t i = 0; i < sizeof tcfg_signals / sizeof tcfg_signals[0]; i++)
+        if (strcasecmp(s, tcfg_signals[i].name) == 0)
+            return tcfg_signals[i].signo;
+    int base, sign;
+    if (strncasecmp(s, "RTMIN", 5) == 0) {
+        base = SIGRTMIN;
+        sign = 1;
+    } else if (strncasecmp(s, "RTMAX", 5) == 0) {
+        base = SIGRTMAX;
+        sign = -1;
+    } else {
+        return -1;
+    }
+    s += 5;
+    if (*s == '\0')
+        return base;
+    if (*s != (sign > 0 ? '+' : '-') || tcfg_parse_long(s + 1, 0, SIGRTMAX - SIGRTMIN, &v) != 0)
+        return -1;
+    return base + sign * (int)v;
+}
+
+const char *tcfg_signal_name(int signo, char *buf, size_t size)
+{
+    for (size_t i = 0; i < sizeof tcfg_signals / sizeof tcfg_signals[0]; i++)
+        if (tcfg_signals[i].signo == signo) {
+            snprintf(buf, size, "%s", tcfg_signals[i].name);
+            return buf;
+        }
+    if (signo == SIGRTMIN)
+        snprintf(buf, size, "RTMIN");
+    else if (signo > SIGRTMIN && signo <= SIGRTMAX)
+        snprintf(buf, size, "RTMIN+%d", signo - SIGRTMIN);
+    else
+        snprintf(buf, size, "%d", signo);
+    return buf;
+}
+
+static const char *const tcfg_action_names[] = {
+    [TCFG_AUTO] = "auto", [TCFG_HOOK] = "hook", [TCFG_SIGNAL] = "signal",
+    [TCFG_BOTH] = "both", [TCFG_NONE] = "none",
+};
+
+const char *tcfg_action_name(enum tcfg_action a)
+{
+    return tcfg_action_names[a];
+}
+
+static const char *const tcfg_level_names[] = {
+    [TLOG_QUIET] = "quiet", [TLOG_ERROR] = "error", [TLOG_WARN] = "warn",
+    [TLOG_INFO] = "info",   [TLOG_DEBUG] = "debug",
+};
+
+int tcfg_is_loopback(const struct sockaddr *sa)
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const unsigned char *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+        if (memcmp(b, &in6addr_loopback, 16) == 0)
+            return 1;
+        return memcmp(b, mapped, 12) == 0 && b[12] == 127;
+    }
+    return 0;
+}
+
+int tcfg_is_trigger(const struct tcfg *c, const char *name)
+{
+    for (const char *e = c->events; *e; e += strlen(e) + 1)
+        if (strcmp(e, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The parse state: where variables come from and where the one error goes. */
+struct tcfg_ctx {
+    tcfg_getenv_fn get;
+    void *env;
+    char *err;
+    size_t err_size;
+};
+
+/* Writes `NAME="value" <why>` into the error buffer and returns -1. */
+static int tcfg_fail(struct tcfg_ctx *x, const char *name, const char *value, const char *why)
+{
+    char shown[96];
+    tlog_quote(shown, sizeof shown, value, 64);
+    snprintf(x->err, x->err_size, "%s=\"%s\" %s", name, shown, why);
+    return -1;
+}
+
+/* Looks a variable up; an empty value is an error, never a silent default. Returns
+ * 1 when set, 0 when unset, -1 when empty. */
+static int tcfg_get(struct tcfg_ctx *x, const char *name, const char **out)
+{
+    const char *v = x->get(x->env, name);
+    *out = v;
+    if (!v)
+        return 0;
+    if (*v == '\0')
+        return tcfg_fail(x, name, v, "is empty; unset it to use the default");
+    return 1;
+}
+
+static int tcfg_bool(struct tcfg_ctx *x, const char *name, int *out)
+{
+    const char *v;
+    int r = tcfg_get(x, name, &v);
+    if (r <= 0)
+        return r;
+    if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+        return tcfg_fail(x, name, v, "is not a switch (0 or 1)");
+    *out = v[0] == '1';
+    return 0;
+}
+
+static int tcfg_number(struct tcfg_ctx *x, const char *name, long min, long max, long *out,
+                       const char *what)
+{
+    const char *v;
+    int r = tcfg_get(x, name, &v);
+    if (r <= 0)
+        return r;
+    if (tcfg_parse_long(v, min, max, out) != 0) {
+        char why[96];
+        snprintf(why, sizeof why, "is not %s (%ld-%ld)", what, min, max);
+        return tcfg_fail(x, name, v, why);
+    }
+    return 0;
+}
+
+static int tcfg_word(struct tcfg_ctx *x, const char *name, const char *const *words, int n,
+                     const char *accepted, int *out)
+{
+    const char *v;
+    int r = tcfg_get(x, name, &v);
+    if (r <= 0)
+        return r;
+    for (int i = 0; i < n; i++)
+        if (strcmp(v, words[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    return tcfg_fail(x, name, v, accepted);
+}
+
+static int tcfg_logging(struct tcfg_ctx *x, struct tcfg *c)
+{
+    int level = TLOG_WARN;
+    const char *v;
+    if (tcfg_word(x, "TOKI_SHIM_LOG", tcfg_level_names, 5,
+                  "is not a log level (quiet, error, warn, info, debug)", &level) != 0)
+        return -1;
+    c->log_level = (enum tlog_level)level;
+    int r = tcfg_get(x, "TOKI_SHIM_LOG_FILE", &v);
+    if (r < 0)
+        return -1;
+    if (r > 0) {
+        char probe[PATH_MAX];
+        if (strlen(v) >= sizeof c->log_file || tlog_expand_path(probe, sizeof probe, v, 4194304) != 0)
+            return tcfg_fail(x, "TOKI_SHIM_LOG_FILE", v, "is too long for a path");
+        strcpy(c->log_file, v);
+    }
+    return 0;
+}
+
+static int tcfg_address(struct tcfg_ctx *x, struct tcfg *c)
+{
+    const char *host = "127.0.0.1";
+    long port = 3110;
+    if (tcfg_number(x, "TOKI_PORT", 1, 65535, &port, "a port") != 0)
+        return -1;
+    if (tcfg_get(x, "TOKI_SHIM_HOST", &host) < 0)
+        return -1;
+    if (!host)
+        host = "127.0.0.1";
+    memset(&c->addr, 0, sizeof c->addr);
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&c->addr;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&c->addr;
+    if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((unsigned short)port);
+        c->addr_len = sizeof *in4;
+    } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((unsigned short)port);
+        c->addr_len = sizeof *in6;
+    } else {
+        return tcfg_fail(x, "TOKI_SHIM_HOST", host,
+                         "is not a numeric IPv4 or IPv6 address (names are not looked up)");
+    }
+    snprintf(c->host, sizeof c->host, "%s", host);
+    c->port = (int)port;
+    if (tcfg_bool(x, "TOKI_SHIM_ALLOW_REMOTE", &c->allow_remote) != 0)
+        return -1;
+    if (!c->allow_remote && !tcfg_is_loopback((struct sockaddr *)&c->addr))
+        return tcfg_fail(x, "TOKI_SHIM_HOST", host,
+                         "is not a loopback address, and the token would leave this machine "
+                         "(set TOKI_SHIM_ALLOW_REMOTE=1 to allow it)");
+    return 0;
+}
+
+static int tcfg_events(struct tcfg_ctx *x, struct tcfg *c)
+{
+    static const char bad[] = "is not a comma-separated list of event names "
+                              "(printable ASCII, no spaces, at most 256 bytes each)";
+    const char *v;
+    int r = tcfg_get(x, "TOKI_SHIM_EVENTS", &v);
+    if (r < 0)
+        return -1;
+    if (r == 0)
+        v = "AUTH_REFRESHED";
+    size_t len = strlen(v);
+    if (len + 2 > sizeof c->events)
+        return tcfg_fail(x, "TOKI_SHIM_EVENTS", v, "is too long (at most 1000 bytes)");
+    size_t item = 0;
+    for (size_t i = 0; i <= len; i++) {
+        char ch = v[i];
+        if (ch == ',' || ch == '\0') {
+            if (item == 0 || item > TCFG_EVENT_MAX)
+                return tcfg_fail(x, "TOKI_SHIM_EVENTS", v, bad);
+            c->events[i] = '\0';
+            item = 0;
+        } else if (ch <= ' ' || ch > '~') {
+            return tcfg_fail(x, "TOKI_SHIM_EVENTS", v, bad);
+        } else {
+            c->events[i] = ch;
+            item++;
+        }
+    }
+    c->events[len + 1] = '\0';
+    return 0;
+}
+
+static int tcfg_signal(struct tcfg_ctx *x, struct tcfg *c)
+{
+    const char *v;
+    int r = tcfg_get(x, "TOKI_SHIM_SIGNAL", &v);
+    if (r < 0)
+        return -1;
+    c->signo = SIGHUP;
+    if (r > 0 && (c->signo = tcfg_parse_signal(v)) < 0)
+        return tcfg_fail(x, "TOKI_SHIM_SIGNAL", v,
+                         "is not a catchable signal (a name such as HUP, SIGUSR1, RTMIN+3, "
+                         "or a number)");
+    return tcfg_bool(x, "TOKI_SHIM_SIGNAL_FORCE", &c->signal_force);
+}
+
+static int tcfg_limits(struct tcfg_ctx *x, struct tcfg *c)
+{
+    long v = 2000;
+    if (tcfg_number(x, "TOKI_SHIM_CONNECT_TIMEOUT_MS", 1, 600000, &v, "a time in milliseconds") != 0)
+        return -1;
+    c->connect_timeout_ms = (int)v;
+    v = 30000;
+    if (tcfg_number(x, "TOKI_SHIM_RETRY_MAX_MS", 100, 86400000, &v, "a time in milliseconds") != 0)
+        return -1;
+    c->retry_max_ms = (int)v;
+    long min_kb = (sysconf(_SC_THREAD_STACK_MIN) + 1023) / 1024;
+    if (min_kb < 16)
+        min_kb = 16;
+    c->stack_kb = 256;
+    return tcfg_number(x, "TOKI_SHIM_STACK_KB", min_kb, 1048576, &c->stack_kb,
+                       "a stack size in KiB");
+}
+
+enum tcfg_result tcfg_load(struct tcfg *c, tcfg_getenv_fn get, void *env, char *err,
+                           size_t err_size)
+{
+    static const char *const actions[] = {"auto", "hook", "signal", "both", "none"};
+    struct tcfg_ctx x = {get, env, err, err_size};
+    memset(c, 0, sizeof *c);
+    c->log_level = TLOG_WARN;
+    err[0] = '\0';
+
+    /* Inert cases first and silently: a process without a token pays nothing. */
+    const char *token = get(env, "TOKI_TOKEN");
+    const char *disable = get(env, "TOKI_SHIM_DISABLE");
+    if (!token || !*token || (disable && strcmp(disable, "1") == 0))
+        return TCFG_INERT;
+
+    /* Logging and strictness next, so that any later error is reported as asked. */
+    if (tcfg_logging(&x, c) != 0 || tcfg_bool(&x, "TOKI_SHIM_STRICT", &c->strict) != 0)
+        return TCFG_ERROR;
+    int action = TCFG_AUTO;
+    if (tcfg_bool(&x, "TOKI_SHIM_DISABLE", &(int){0}) != 0 || tcfg_address(&x, c) != 0 ||
+        tcfg_word(&x, "TOKI_SHIM_ACTION", actions, 5,
+                  "is not an action (auto, hook, signal, both, none)", &action) != 0 ||
+        tcfg_signal(&x, c) != 0 || tcfg_events(&x, c) != 0 || tcfg_limits(&x, c) != 0)
+        return TCFG_ERROR;
+    c->action = (enum tcfg_action)action;
+
+    size_t len = strlen(token);
+    if (len > TCFG_TOKEN_MAX) {
+        snprintf(err, err_size, "TOKI_TOKEN is %zu bytes long, more than the %d accepted", len,
+                 TCFG_TOKEN_MAX);
+        return TCFG_ERROR;
+    }
+    memcpy(c->token, token, len + 1);
+    c->token_len = len;
+    return TCFG_ACTIVE;
+}

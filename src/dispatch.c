@@ -1,0 +1,152 @@
+/* dispatch.c: runs hooks and sends the reload signal, under the safety rule. */
+#include "dispatch.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct tdisp_plan tdisp_decide(enum tcfg_action action, int force, const struct tdisp_facts *f)
+{
+    struct tdisp_plan p = {0, TDISP_OK, TDISP_OK};
+    int want_hook = action == TCFG_HOOK || action == TCFG_BOTH ||
+                    (action == TCFG_AUTO && f->have_hook);
+    int want_signal = action == TCFG_SIGNAL || action == TCFG_BOTH ||
+                      (action == TCFG_AUTO && !f->have_hook);
+    if (want_hook) {
+        if (f->have_hook)
+            p.what |= TDISP_CALL_HOOK;
+        else
+            p.hook_skip = TDISP_NO_HOOK;
+    }
+    if (want_signal) {
+        if (force)
+            p.what |= TDISP_SEND_SIGNAL;
+        else if (f->runtime != TDISP_NATIVE)
+            p.signal_skip = TDISP_RUNTIME;
+        else if (!f->have_handler)
+            p.signal_skip = TDISP_NO_HANDLER;
+        else
+            p.what |= TDISP_SEND_SIGNAL;
+    }
+    return p;
+}
+
+/* Go executables carry a note named "Go" (the build id) in a PT_NOTE segment. */
+static int tdisp_phdr_is_go(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
+        const char *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
+            const char *name = p + sizeof *n;
+            if (n->n_namesz == 3 && name + 3 <= end && memcmp(name, "Go", 3) == 0) {
+                *(int *)data = 1;
+                return 1;
+            }
+            p = name + ((n->n_namesz + 3) & ~3u) + ((n->n_descsz + 3) & ~3u);
+        }
+    }
+    return 1; /* the first object is the executable: look no further */
+}
+
+enum tdisp_runtime tdisp_runtime(void)
+{
+    /* Only the listener thread calls this, so a plain static is enough. */
+    static int go = -1;
+    if (go < 0) {
+        go = 0;
+        dl_iterate_phdr(tdisp_phdr_is_go, &go);
+    }
+    if (go)
+        return TDISP_GO;
+    /* RTLD_NOLOAD finds libjvm by its soname whatever path the launcher used. */
+    void *jvm = dlopen("libjvm.so", RTLD_LAZY | RTLD_NOLOAD);
+    if (jvm) {
+        dlclose(jvm);
+        return TDISP_JVM;
+    }
+    return TDISP_NATIVE;
+}
+
+static int tdisp_has_handler(int signo)
+{
+    struct sigaction sa;
+    if (sigaction(signo, NULL, &sa) != 0)
+        return 0;
+    /* With SA_SIGINFO the same storage holds sa_sigaction; SIG_DFL and SIG_IGN are
+     * the only values that mean "no handler" either way. */
+    return sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN;
+}
+
+/* Says once per process why an action was not taken, and how to change that. */
+static void tdisp_explain(const struct tcfg *c, enum tdisp_skip why)
+{
+    static int said[4];
+    char sig[16];
+    if (said[why])
+        return;
+    said[why] = 1;
+    tcfg_signal_name(c->signo, sig, sizeof sig);
+    switch (why) {
+    case TDISP_NO_HOOK:
+        tlog(TLOG_WARN, "TOKI_SHIM_ACTION=%s but the program defines no exported "
+             "toki_on_refresh(); link it with -rdynamic", tcfg_action_name(c->action));
+        break;
+    case TDISP_NO_HANDLER:
+        tlog(TLOG_WARN, "not sending SIG%s: the program has no handler for it and would "
+             "die; set TOKI_SHIM_SIGNAL_FORCE=1 to send it anyway", sig);
+        break;
+    case TDISP_RUNTIME:
+        tlog(TLOG_WARN, "not sending SIG%s: this is a %s program, whose runtime exits on "
+             "it unless told otherwise; set TOKI_SHIM_SIGNAL_FORCE=1 to send it anyway", sig,
+             tdisp_runtime() == TDISP_GO ? "Go" : "Java");
+        break;
+    case TDISP_OK:
+        break;
+    }
+}
+
+void tdisp_event(const struct tcfg *c, const char *name)
+{
+    void (*on_event)(const char *);
+    void (*on_refresh)(void);
+
+    *(void **)&on_event = dlsym(RTLD_DEFAULT, "toki_on_event");
+    if (on_event)
+        on_event(name);
+    if (!tcfg_is_trigger(c, name) || c->action == TCFG_NONE) {
+        tlog(TLOG_DEBUG, "event %s", name);
+        return;
+    }
+
+    struct tdisp_facts f = {0, 0, TDISP_NATIVE};
+    *(void **)&on_refresh = dlsym(RTLD_DEFAULT, "toki_on_refresh");
+    f.have_hook = on_refresh != NULL;
+    /* The signal's facts cost a syscall and a loader lookup: gather them only when
+     * the signal is on the table and the safety rule applies. */
+    int signal_possible = c->action == TCFG_SIGNAL || c->action == TCFG_BOTH ||
+                          (c->action == TCFG_AUTO && !f.have_hook);
+    if (signal_possible && !c->signal_force) {
+        f.runtime = tdisp_runtime();
+        f.have_handler = tdisp_has_handler(c->signo);
+    }
+    struct tdisp_plan p = tdisp_decide(c->action, c->signal_force, &f);
+    if (p.what & TDISP_CALL_HOOK)
+        on_refresh();
+    if (p.what & TDISP_SEND_SIGNAL)
+        kill(getpid(), c->signo);
+    tdisp_explain(c, p.hook_skip);
+    tdisp_explain(c, p.signal_skip);
+    tlog(TLOG_INFO, "event %s:%s%s", name, p.what & TDISP_CALL_HOOK ? " called toki_on_refresh" : "",
+         p.what & TDISP_SEND_SIGNAL ? " sent the reload signal" : p.what ? "" : " nothing to do");
+}

@@ -1,0 +1,11 @@
+/* listener.h: the shim's one thread: connect, hand over the token, read events, reconnect. */
+#ifndef TOKI_SHIM_LISTENER_H
+#define TOKI_SHIM_LISTENER_H
+
+#include "config.h"
+
+/* Starts the detached listener thread with every signal blocked and the configured
+ * stack; it reads *c and never frees it. Returns 0, or an errno value. */
+int tlisten_start(const struct tcfg *c);
+
+#endif

@@ -1,0 +1,38 @@
+/* main.c: the toki-shim command: dispatches to its subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "serve.h"
+
+#ifndef TOKI_SHIM_VERSION
+#define TOKI_SHIM_VERSION "0.0.0"
+#endif
+
+static int usage(FILE *f, int status)
+{
+    fputs("Usage: toki-shim COMMAND [OPTIONS]\n"
+          "Tools for libtoki_shim.so, which lets unmodified programs react when Toki\n"
+          "refreshes their credentials.\n\n"
+          "Commands:\n"
+          "  serve    run a Toki-compatible event server (see toki-shim serve --help)\n\n"
+          "  --help     show this help\n"
+          "  --version  show the version\n",
+          f);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage(stderr, 2);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return usage(stdout, 0);
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("toki-shim %s\n", TOKI_SHIM_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "serve") == 0)
+        return tserve_main(argc - 1, argv + 1);
+    fprintf(stderr, "toki-shim: unknown command '%s'\n", argv[1]);
+    return usage(stderr, 2);
+}

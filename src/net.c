@@ -1,0 +1,114 @@
+/* net.c: connect with a deadline and send the token; errors go to the caller's buffer. */
+#include "net.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static long tnet_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+void tnet_format(const struct sockaddr *addr, char *buf, size_t size)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+        snprintf(buf, size, "[%s]:%u", ip, ntohs(in6->sin6_port));
+    } else {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+        snprintf(buf, size, "%s:%u", ip, ntohs(in->sin_port));
+    }
+}
+
+static int tnet_error(char *err, size_t err_size, const char *what, int e)
+{
+    char msg[128];
+    snprintf(err, err_size, "%s: %s", what, tlog_strerror(e, msg, sizeof msg));
+    return -1;
+}
+
+/* Waits for a non-blocking connect; poll is restarted after EINTR (a SIGSTOP and
+ * SIGCONT from Toki can interrupt it) with the time that is left. */
+static int tnet_wait_connected(int fd, int timeout_ms, char *err, size_t err_size)
+{
+    long deadline = tnet_now_ms() + timeout_ms;
+    for (;;) {
+        long left = deadline - tnet_now_ms();
+        if (left <= 0)
+            return tnet_error(err, err_size, "connect", ETIMEDOUT);
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int r = poll(&p, 1, (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return tnet_error(err, err_size, "poll", errno);
+        if (r == 0)
+            continue;
+        int soerr = 0;
+        socklen_t len = sizeof soerr;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+            return tnet_error(err, err_size, "getsockopt", errno);
+        if (soerr != 0)
+            return tnet_error(err, err_size, "connect", soerr);
+        return 0;
+    }
+}
+
+int tnet_connect(const struct sockaddr *addr, socklen_t addr_len, int timeout_ms, char *err,
+                 size_t err_size)
+{
+    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return tnet_error(err, err_size, "socket", errno);
+    if (connect(fd, addr, addr_len) < 0) {
+        if (errno != EINPROGRESS) {
+            tnet_error(err, err_size, "connect", errno);
+            goto fail;
+        }
+        if (tnet_wait_connected(fd, timeout_ms, err, err_size) < 0)
+            goto fail;
+    }
+    /* Events are tiny and latency is the point: no Nagle. Reads block from here on,
+     * so each event costs one recv() and no poll(). */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        tnet_error(err, err_size, "fcntl", errno);
+        goto fail;
+    }
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}
+
+int tnet_send_token(int fd, const char *token, size_t len, char *err, size_t err_size)
+{
+    ssize_t n;
+    do
+        n = send(fd, token, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return tnet_error(err, err_size, "send", errno);
+    if ((size_t)n != len) {
+        /* Toki compares one read of 36 bytes; a split token would be rejected. */
+        snprintf(err, err_size, "send: only %zd of %zu token bytes went out", n, len);
+        return -1;
+    }
+    return 0;
+}

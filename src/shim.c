@@ -1,0 +1,45 @@
+/* shim.c: the library's constructor: read the configuration, then start the listener or stay inert. */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "listener.h"
+#include "log.h"
+
+/* Written only here, before the listener exists; the listener only reads it. */
+static struct tcfg tshim_config;
+
+static const char *tshim_getenv(void *ctx, const char *name)
+{
+    (void)ctx;
+    return getenv(name);
+}
+
+__attribute__((constructor)) static void tshim_init(void)
+{
+    int saved_errno = errno;
+    char err[512];
+    enum tcfg_result r = tcfg_load(&tshim_config, tshim_getenv, NULL, err, sizeof err);
+    if (r == TCFG_INERT)
+        goto out;
+    tlog_setup(tshim_config.log_level, tshim_config.log_file[0] ? tshim_config.log_file : NULL);
+    if (r == TCFG_ERROR) {
+        if (tshim_config.strict) {
+            /* The user asked to fail fast. _exit: the host's main has not run, so
+             * none of its atexit handlers or buffers may be touched. */
+            tlog(TLOG_ERROR, "%s; TOKI_SHIM_STRICT=1, exiting with status 2", err);
+            _exit(2);
+        }
+        tlog(TLOG_ERROR, "%s; toki-shim is disabled for this process", err);
+        goto out;
+    }
+    int e = tlisten_start(&tshim_config);
+    if (e != 0) {
+        char msg[64];
+        tlog(TLOG_ERROR, "cannot start the listener thread (%s); toki-shim is disabled for "
+             "this process", tlog_strerror(e, msg, sizeof msg));
+    }
+out:
+    errno = saved_errno;
+}

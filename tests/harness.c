@@ -1,0 +1,276 @@
+/* harness.c: spawning, pumping and waiting, all with deadlines and no sleeps. */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static long h_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void h_pipe(int fds[2])
+{
+    cr_assert_eq(pipe2(fds, O_CLOEXEC), 0, "pipe2: %s", strerror(errno));
+}
+
+void h_spawn(struct h_proc *p, char *const argv[], const char *const env[], int preload)
+{
+    int in[2], out[2], err[2];
+    memset(p, 0, sizeof *p);
+    h_pipe(in);
+    h_pipe(out);
+    h_pipe(err);
+
+    size_t n = 0, extra = 0;
+    while (environ[n])
+        n++;
+    while (env && env[extra])
+        extra++;
+    char **envp = calloc(n + extra + 2, sizeof *envp);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "TOKI_", 5) != 0 && strncmp(environ[i], "LD_PRELOAD=", 11) != 0)
+            envp[k++] = environ[i];
+    for (size_t i = 0; i < extra; i++)
+        envp[k++] = (char *)env[i];
+    char preload_var[4096];
+    if (preload) {
+        /* Sanitizer builds put their runtime first, as ASan requires. */
+        const char *first = getenv("TOKI_TEST_PRELOAD_FIRST");
+        snprintf(preload_var, sizeof preload_var, "LD_PRELOAD=%s%s%s/libtoki_shim.so",
+                 first ? first : "", first ? " " : "", BUILD_DIR);
+        envp[k++] = preload_var;
+    }
+    envp[k] = NULL;
+
+    p->pid = fork();
+    cr_assert_geq(p->pid, 0, "fork: %s", strerror(errno));
+    if (p->pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        execve(argv[0], argv, envp);
+        dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    free(envp);
+    close(in[0]);
+    close(out[1]);
+    close(err[1]);
+    p->in = in[1];
+    fcntl(p->in, F_SETFL, O_NONBLOCK); /* h_write never blocks: see there */
+    p->out.fd = out[0];
+    p->err.fd = err[0];
+    p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+    cr_assert_geq(p->pidfd, 0, "pidfd_open: %s", strerror(errno));
+}
+
+void h_pump(struct h_proc *p, int timeout_ms)
+{
+    struct pollfd fds[2] = {{.fd = p->out.eof ? -1 : p->out.fd, .events = POLLIN},
+                            {.fd = p->err.eof ? -1 : p->err.fd, .events = POLLIN}};
+    if (poll(fds, 2, timeout_ms) <= 0)
+        return;
+    struct h_stream *ss[2] = {&p->out, &p->err};
+    for (int i = 0; i < 2; i++) {
+        if (!fds[i].revents)
+            continue;
+        struct h_stream *s = ss[i];
+        if (s->cap - s->len < 4096) {
+            s->cap = s->cap ? s->cap * 2 : 65536;
+            s->data = realloc(s->data, s->cap);
+            cr_assert_not_null(s->data);
+        }
+        ssize_t r = read(s->fd, s->data + s->len, s->cap - s->len - 1);
+        if (r <= 0) {
+            s->eof = 1;
+            continue;
+        }
+        s->len += (size_t)r;
+        s->data[s->len] = '\0';
+    }
+}
+
+/* Finds a complete line at or after from that contains needle; returns the index
+ * just past its newline, or 0. */
+static size_t h_find(const struct h_stream *s, size_t from, const char *needle)
+{
+    size_t start = from;
+    for (size_t i = from; i < s->len; i++) {
+        if (s->data[i] != '\n')
+            continue;
+        size_t len = i + 1 - start; /* the newline is part of the line */
+        size_t nl = strlen(needle);
+        for (size_t j = 0; j + nl <= len; j++)
+            if (memcmp(s->data + start + j, needle, nl) == 0)
+                return i + 1;
+        start = i + 1;
+    }
+    return 0;
+}
+
+int h_expect(struct h_proc *p, struct h_stream *s, const char *needle, int timeout_ms)
+{
+    long deadline = h_now_ms() + timeout_ms;
+    for (;;) {
+        size_t at = h_find(s, s->cursor, needle);
+        if (at) {
+            s->cursor = at;
+            return 0;
+        }
+        long left = deadline - h_now_ms();
+        if (left <= 0 || (s->eof && p->out.eof && p->err.eof))
+            return -1;
+        if (s->eof) /* nothing more can come on this stream */
+            return -1;
+        h_pump(p, (int)left);
+    }
+}
+
+int h_count(struct h_proc *p, struct h_stream *s, const char *needle, int timeout_ms)
+{
+    long deadline = h_now_ms() + timeout_ms;
+    long left;
+    do {
+        left = deadline - h_now_ms();
+        h_pump(p, left > 0 ? (int)left : 0);
+    } while (left > 0 && !(p->out.eof && p->err.eof));
+    int n = 0;
+    size_t at = 0;
+    while ((at = h_find(s, at, needle)) != 0)
+        n++;
+    return n;
+}
+
+void h_write(struct h_proc *p, const char *text)
+{
+    size_t len = strlen(text);
+    long deadline = h_now_ms() + H_WAIT_MS;
+    /* The child's output is drained meanwhile: a child blocked on a full stdout or
+     * stderr pipe would never read the rest of its stdin. */
+    while (len > 0) {
+        cr_assert_lt(h_now_ms(), deadline, "the child stopped reading its stdin");
+        struct pollfd fd = {.fd = p->in, .events = POLLOUT};
+        if (poll(&fd, 1, 1) == 1) {
+            ssize_t w = write(p->in, text, len);
+            cr_assert(w > 0 || errno == EAGAIN, "write to child: %s", strerror(errno));
+            if (w > 0) {
+                text += w;
+                len -= (size_t)w;
+            }
+        }
+        h_pump(p, 0);
+    }
+}
+
+void h_close_stdin(struct h_proc *p)
+{
+    if (p->in >= 0)
+        close(p->in);
+    p->in = -1;
+}
+
+int h_wait(struct h_proc *p, int timeout_ms)
+{
+    long deadline = h_now_ms() + timeout_ms;
+    while (!p->exited) {
+        long left = deadline - h_now_ms();
+        if (left <= 0)
+            return -1;
+        struct pollfd fds[3] = {{.fd = p->pidfd, .events = POLLIN},
+                                {.fd = p->out.eof ? -1 : p->out.fd, .events = POLLIN},
+                                {.fd = p->err.eof ? -1 : p->err.fd, .events = POLLIN}};
+        poll(fds, 3, (int)left);
+        h_pump(p, 0);
+        if (waitpid(p->pid, &p->status, WNOHANG) == p->pid)
+            p->exited = 1;
+    }
+    /* Collect what is still in the pipes (grandchildren may hold them open). */
+    h_pump(p, 0);
+    h_pump(p, 0);
+    return p->status;
+}
+
+int h_alive(struct h_proc *p)
+{
+    if (!p->exited && waitpid(p->pid, &p->status, WNOHANG) == p->pid)
+        p->exited = 1;
+    return !p->exited;
+}
+
+void h_stop(struct h_proc *p)
+{
+    if (p->pid > 0 && !p->exited) {
+        kill(p->pid, SIGKILL);
+        waitpid(p->pid, &p->status, 0);
+        p->exited = 1;
+    }
+    h_close_stdin(p);
+    close(p->out.fd);
+    close(p->err.fd);
+    close(p->pidfd);
+    free(p->out.data);
+    free(p->err.data);
+    p->out.data = p->err.data = NULL;
+    p->pid = 0;
+}
+
+int h_free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof a;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+void h_server_start(struct h_server *s, int port, const char *const extra[])
+{
+    char portarg[16];
+    const char *argv[32] = {BUILD_DIR "/toki-shim", "serve", "--port", portarg, "--token", H_TOKEN};
+    size_t n = 6;
+    snprintf(portarg, sizeof portarg, "%d", port);
+    for (size_t i = 0; extra && extra[i] && n < 31; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    memset(s, 0, sizeof *s);
+    h_spawn(&s->p, (char *const *)argv, NULL, 0);
+    cr_assert_eq(h_expect(&s->p, &s->p.out, "TOKI_PORT=", H_WAIT_MS), 0,
+                 "server did not start: %s", s->p.err.data ? s->p.err.data : "");
+    const char *line = strstr(s->p.out.data, "TOKI_PORT=");
+    s->port = atoi(line + 10); /* test code: the server printed it, just now */
+    snprintf(s->token, sizeof s->token, "%s", H_TOKEN);
+}
+
+void h_server_send(struct h_server *s, const char *text)
+{
+    h_write(&s->p, text);
+}
+
+void h_server_env(struct h_server *s, char port[32], char token[96])
+{
+    snprintf(port, 32, "TOKI_PORT=%d", s->port);
+    snprintf(token, 96, "TOKI_TOKEN=%s", s->token);
+}

@@ -1,0 +1,72 @@
+/* harness.h: integration-test helpers: child processes with piped output, and toki-shim serve. */
+#ifndef TOKI_SHIM_HARNESS_H
+#define TOKI_SHIM_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Generous: CI is a noisy two-core machine, and a wait only costs time when a test fails. */
+#define H_WAIT_MS 15000
+#define H_TOKEN "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+/* Everything a child wrote on one stream, kept whole; cursor is where h_expect goes on. */
+struct h_stream {
+    int fd;
+    char *data;
+    size_t len, cap, cursor;
+    int eof;
+};
+
+struct h_proc {
+    pid_t pid;
+    int pidfd;
+    int in; /* the child's stdin, -1 once closed */
+    struct h_stream out, err;
+    int exited, status;
+};
+
+/* Starts argv[0] (a path) with stdin/stdout/stderr piped. The environment is the
+ * test's own without TOKI_* and LD_PRELOAD, then env (NULL-terminated "K=V"), then
+ * LD_PRELOAD with the shim if preload is set. */
+void h_spawn(struct h_proc *p, char *const argv[], const char *const env[], int preload);
+
+/* Waits until a complete line after the cursor contains needle, moves the cursor past
+ * it and returns 0; -1 on timeout or end of stream. line (may be NULL) gets a copy. */
+int h_expect(struct h_proc *p, struct h_stream *s, const char *needle, int timeout_ms);
+
+/* Reads what is there within timeout_ms, then counts complete lines containing needle
+ * in everything the stream ever said. */
+int h_count(struct h_proc *p, struct h_stream *s, const char *needle, int timeout_ms);
+
+/* Moves whatever the child has written into the stream buffers; waits up to
+ * timeout_ms for something to arrive (0: only what is there). */
+void h_pump(struct h_proc *p, int timeout_ms);
+
+void h_write(struct h_proc *p, const char *text);
+void h_close_stdin(struct h_proc *p);
+/* Waits for the child to exit (collecting its output meanwhile); returns the wait
+ * status, or -1 on timeout. */
+int h_wait(struct h_proc *p, int timeout_ms);
+/* 1 if the child has not exited. */
+int h_alive(struct h_proc *p);
+/* SIGKILL and reap, if still there; frees the buffers. */
+void h_stop(struct h_proc *p);
+
+/* A port on 127.0.0.1 that nothing listens on right now. */
+int h_free_port(void);
+
+struct h_server {
+    struct h_proc p;
+    int port;
+    char token[64];
+};
+
+/* Starts `toki-shim serve --port port --token H_TOKEN` plus extra arguments (NULL-
+ * terminated) and waits for its TOKI_PORT line. port 0 picks a free one. */
+void h_server_start(struct h_server *s, int port, const char *const extra[]);
+/* Broadcasts: writes the text to the server's stdin. */
+void h_server_send(struct h_server *s, const char *text);
+/* The env entries TOKI_PORT=... and TOKI_TOKEN=... for a client of s. */
+void h_server_env(struct h_server *s, char port[32], char token[96]);
+
+#endif

@@ -1,0 +1,254 @@
+/* test_config.c: every variable's good and bad values, table-driven, through tcfg_load. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+
+#define TOKEN "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+/* A fake environment: "NAME=value" strings, NULL-terminated. */
+static const char *fake_getenv(void *ctx, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *const *e = ctx; *e; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+static struct tcfg cfg;
+static char err[512];
+
+static enum tcfg_result load2(const char *a, const char *b)
+{
+    const char *env[] = {"TOKI_TOKEN=" TOKEN, a, b, NULL};
+    return tcfg_load(&cfg, fake_getenv, (void *)env, err, sizeof err);
+}
+
+static enum tcfg_result load(const char *a)
+{
+    return load2(a, NULL);
+}
+
+Test(config, defaults)
+{
+    cr_assert_eq(load(NULL), TCFG_ACTIVE, "%s", err);
+    cr_assert_str_eq(cfg.token, TOKEN);
+    cr_assert_eq(cfg.token_len, 36);
+    cr_assert_eq(cfg.port, 3110);
+    cr_assert_str_eq(cfg.host, "127.0.0.1");
+    cr_assert_eq(cfg.addr.ss_family, AF_INET);
+    cr_assert_eq(cfg.action, TCFG_AUTO);
+    cr_assert_eq(cfg.signo, SIGHUP);
+    cr_assert_eq(cfg.signal_force, 0);
+    cr_assert(tcfg_is_trigger(&cfg, "AUTH_REFRESHED"));
+    cr_assert_not(tcfg_is_trigger(&cfg, "FINISHED"));
+    cr_assert_eq(cfg.log_level, TLOG_WARN);
+    cr_assert_str_eq(cfg.log_file, "");
+    cr_assert_eq(cfg.connect_timeout_ms, 2000);
+    cr_assert_eq(cfg.retry_max_ms, 30000);
+    cr_assert_eq(cfg.stack_kb, 256);
+    cr_assert_eq(cfg.strict, 0);
+}
+
+Test(config, inert_cases_are_silent)
+{
+    const char *none[] = {"TOKI_PORT=70000", NULL};
+    cr_assert_eq(tcfg_load(&cfg, fake_getenv, (void *)none, err, sizeof err), TCFG_INERT);
+    const char *empty[] = {"TOKI_TOKEN=", "TOKI_SHIM_LOG=nonsense", NULL};
+    cr_assert_eq(tcfg_load(&cfg, fake_getenv, (void *)empty, err, sizeof err), TCFG_INERT);
+    cr_assert_eq(load2("TOKI_SHIM_DISABLE=1", "TOKI_PORT=0"), TCFG_INERT);
+    cr_assert_str_eq(err, "");
+}
+
+struct good {
+    const char *var;
+    int (*check)(const struct tcfg *c);
+};
+
+static int port_1(const struct tcfg *c) { return c->port == 1; }
+static int port_65535(const struct tcfg *c) { return c->port == 65535; }
+static int host_v6(const struct tcfg *c) { return c->addr.ss_family == AF_INET6 && c->addr_len == sizeof(struct sockaddr_in6); }
+static int host_v4(const struct tcfg *c) { return c->addr.ss_family == AF_INET; }
+static int remote(const struct tcfg *c) { return c->allow_remote == 1; }
+static int act_hook(const struct tcfg *c) { return c->action == TCFG_HOOK; }
+static int act_signal(const struct tcfg *c) { return c->action == TCFG_SIGNAL; }
+static int act_both(const struct tcfg *c) { return c->action == TCFG_BOTH; }
+static int act_none(const struct tcfg *c) { return c->action == TCFG_NONE; }
+static int act_auto(const struct tcfg *c) { return c->action == TCFG_AUTO; }
+static int sig_hup(const struct tcfg *c) { return c->signo == SIGHUP; }
+static int sig_usr1(const struct tcfg *c) { return c->signo == SIGUSR1; }
+static int sig_rt3(const struct tcfg *c) { return c->signo == SIGRTMIN + 3; }
+static int sig_rtmax1(const struct tcfg *c) { return c->signo == SIGRTMAX - 1; }
+static int sig_term(const struct tcfg *c) { return c->signo == SIGTERM; }
+static int force(const struct tcfg *c) { return c->signal_force == 1; }
+static int two_events(const struct tcfg *c)
+{
+    return tcfg_is_trigger(c, "AUTH_REFRESHED") && tcfg_is_trigger(c, "FINISHED") &&
+           !tcfg_is_trigger(c, "AUTH") && !tcfg_is_trigger(c, "");
+}
+static int log_quiet(const struct tcfg *c) { return c->log_level == TLOG_QUIET; }
+static int log_debug(const struct tcfg *c) { return c->log_level == TLOG_DEBUG; }
+static int log_file(const struct tcfg *c) { return strcmp(c->log_file, "/tmp/shim-%p.log") == 0; }
+static int timeout_5(const struct tcfg *c) { return c->connect_timeout_ms == 5; }
+static int retry_100(const struct tcfg *c) { return c->retry_max_ms == 100; }
+static int stack_1m(const struct tcfg *c) { return c->stack_kb == 1024; }
+static int strict(const struct tcfg *c) { return c->strict == 1; }
+static int anything(const struct tcfg *c) { (void)c; return 1; }
+
+static const struct good goods[] = {
+    {"TOKI_PORT=1", port_1},
+    {"TOKI_PORT=65535", port_65535},
+    {"TOKI_SHIM_HOST=::1", host_v6},
+    {"TOKI_SHIM_HOST=127.0.0.2", host_v4},
+    {"TOKI_SHIM_HOST=::ffff:127.0.0.1", host_v6},
+    {"TOKI_SHIM_ALLOW_REMOTE=1", remote},
+    {"TOKI_SHIM_ALLOW_REMOTE=0", anything},
+    {"TOKI_SHIM_ACTION=auto", act_auto},
+    {"TOKI_SHIM_ACTION=hook", act_hook},
+    {"TOKI_SHIM_ACTION=signal", act_signal},
+    {"TOKI_SHIM_ACTION=both", act_both},
+    {"TOKI_SHIM_ACTION=none", act_none},
+    {"TOKI_SHIM_SIGNAL=HUP", sig_hup},
+    {"TOKI_SHIM_SIGNAL=SIGHUP", sig_hup},
+    {"TOKI_SHIM_SIGNAL=hup", sig_hup},
+    {"TOKI_SHIM_SIGNAL=1", sig_hup},
+    {"TOKI_SHIM_SIGNAL=USR1", sig_usr1},
+    {"TOKI_SHIM_SIGNAL=SIGUSR1", sig_usr1},
+    {"TOKI_SHIM_SIGNAL=10", sig_usr1},
+    {"TOKI_SHIM_SIGNAL=RTMIN+3", sig_rt3},
+    {"TOKI_SHIM_SIGNAL=SIGRTMIN+3", sig_rt3},
+    {"TOKI_SHIM_SIGNAL=RTMAX-1", sig_rtmax1},
+    {"TOKI_SHIM_SIGNAL=TERM", sig_term},
+    {"TOKI_SHIM_SIGNAL_FORCE=1", force},
+    {"TOKI_SHIM_EVENTS=AUTH_REFRESHED,FINISHED", two_events},
+    {"TOKI_SHIM_LOG=quiet", log_quiet},
+    {"TOKI_SHIM_LOG=debug", log_debug},
+    {"TOKI_SHIM_LOG_FILE=/tmp/shim-%p.log", log_file},
+    {"TOKI_SHIM_CONNECT_TIMEOUT_MS=5", timeout_5},
+    {"TOKI_SHIM_RETRY_MAX_MS=100", retry_100},
+    {"TOKI_SHIM_STACK_KB=1024", stack_1m},
+    {"TOKI_SHIM_STRICT=1", strict},
+    {"TOKI_SHIM_DISABLE=0", anything},
+};
+
+Test(config, good_values)
+{
+    for (size_t i = 0; i < sizeof goods / sizeof goods[0]; i++) {
+        cr_assert_eq(load(goods[i].var), TCFG_ACTIVE, "%s: %s", goods[i].var, err);
+        cr_assert(goods[i].check(&cfg), "%s parsed wrong", goods[i].var);
+    }
+    cr_assert_eq(load2("TOKI_SHIM_HOST=10.1.2.3", "TOKI_SHIM_ALLOW_REMOTE=1"), TCFG_ACTIVE, "%s", err);
+}
+
+/* Each bad value and the start of the one line it must produce. */
+struct bad {
+    const char *var;
+    const char *message;
+};
+
+static const struct bad bads[] = {
+    {"TOKI_PORT=70000", "TOKI_PORT=\"70000\" is not a port (1-65535)"},
+    {"TOKI_PORT=0", "TOKI_PORT=\"0\" is not a port (1-65535)"},
+    {"TOKI_PORT= 3110", "TOKI_PORT=\" 3110\" is not a port"},
+    {"TOKI_PORT=3110 ", "TOKI_PORT=\"3110 \" is not a port"},
+    {"TOKI_PORT=+3110", "TOKI_PORT=\"+3110\" is not a port"},
+    {"TOKI_PORT=-1", "TOKI_PORT=\"-1\" is not a port"},
+    {"TOKI_PORT=3110x", "TOKI_PORT=\"3110x\" is not a port"},
+    {"TOKI_PORT=0x10", "TOKI_PORT=\"0x10\" is not a port"},
+    {"TOKI_PORT=99999999999999999999999", "TOKI_PORT=\"99999999999999999999999\" is not a port"},
+    {"TOKI_PORT=", "TOKI_PORT=\"\" is empty"},
+    {"TOKI_SHIM_HOST=localhost", "TOKI_SHIM_HOST=\"localhost\" is not a numeric IPv4 or IPv6"},
+    {"TOKI_SHIM_HOST=1.2.3", "TOKI_SHIM_HOST=\"1.2.3\" is not a numeric"},
+    {"TOKI_SHIM_HOST=", "TOKI_SHIM_HOST=\"\" is empty"},
+    {"TOKI_SHIM_HOST=10.1.2.3", "TOKI_SHIM_HOST=\"10.1.2.3\" is not a loopback address"},
+    {"TOKI_SHIM_HOST=::2", "TOKI_SHIM_HOST=\"::2\" is not a loopback address"},
+    {"TOKI_SHIM_ALLOW_REMOTE=yes", "TOKI_SHIM_ALLOW_REMOTE=\"yes\" is not a switch (0 or 1)"},
+    {"TOKI_SHIM_ACTION=reload", "TOKI_SHIM_ACTION=\"reload\" is not an action (auto, hook, signal, both, none)"},
+    {"TOKI_SHIM_ACTION=", "TOKI_SHIM_ACTION=\"\" is empty"},
+    {"TOKI_SHIM_ACTION=HOOK", "TOKI_SHIM_ACTION=\"HOOK\" is not an action"},
+    {"TOKI_SHIM_SIGNAL=KILL", "TOKI_SHIM_SIGNAL=\"KILL\" is not a catchable signal"},
+    {"TOKI_SHIM_SIGNAL=9", "TOKI_SHIM_SIGNAL=\"9\" is not a catchable signal"},
+    {"TOKI_SHIM_SIGNAL=STOP", "TOKI_SHIM_SIGNAL=\"STOP\" is not a catchable signal"},
+    {"TOKI_SHIM_SIGNAL=0", "TOKI_SHIM_SIGNAL=\"0\" is not a catchable signal"},
+    {"TOKI_SHIM_SIGNAL=65", "TOKI_SHIM_SIGNAL=\"65\" is not a catchable signal"},
+    {"TOKI_SHIM_SIGNAL=32", "TOKI_SHIM_SIGNAL=\"32\" is not a catchable signal"},
+    {"TOKI_SHIM_SIGNAL=BOGUS", "TOKI_SHIM_SIGNAL=\"BOGUS\" is not a catchable signal"},
+    {"TOKI_SHIM_SIGNAL=RTMIN+99", "TOKI_SHIM_SIGNAL=\"RTMIN+99\" is not a catchable signal"},
+    {"TOKI_SHIM_SIGNAL=RTMIN-1", "TOKI_SHIM_SIGNAL=\"RTMIN-1\" is not a catchable signal"},
+    {"TOKI_SHIM_SIGNAL=HUP ", "TOKI_SHIM_SIGNAL=\"HUP \" is not a catchable signal"},
+    {"TOKI_SHIM_SIGNAL_FORCE=2", "TOKI_SHIM_SIGNAL_FORCE=\"2\" is not a switch"},
+    {"TOKI_SHIM_EVENTS=", "TOKI_SHIM_EVENTS=\"\" is empty"},
+    {"TOKI_SHIM_EVENTS=,A", "TOKI_SHIM_EVENTS=\",A\" is not a comma-separated list"},
+    {"TOKI_SHIM_EVENTS=A,", "TOKI_SHIM_EVENTS=\"A,\" is not a comma-separated list"},
+    {"TOKI_SHIM_EVENTS=A,,B", "TOKI_SHIM_EVENTS=\"A,,B\" is not a comma-separated list"},
+    {"TOKI_SHIM_EVENTS=A, B", "TOKI_SHIM_EVENTS=\"A, B\" is not a comma-separated list"},
+    {"TOKI_SHIM_EVENTS=A\tB", "TOKI_SHIM_EVENTS=\"A\\x09B\" is not a comma-separated list"},
+    {"TOKI_SHIM_LOG=verbose", "TOKI_SHIM_LOG=\"verbose\" is not a log level (quiet, error, warn, info, debug)"},
+    {"TOKI_SHIM_LOG=", "TOKI_SHIM_LOG=\"\" is empty"},
+    {"TOKI_SHIM_LOG_FILE=", "TOKI_SHIM_LOG_FILE=\"\" is empty"},
+    {"TOKI_SHIM_CONNECT_TIMEOUT_MS=0", "TOKI_SHIM_CONNECT_TIMEOUT_MS=\"0\" is not a time in milliseconds (1-600000)"},
+    {"TOKI_SHIM_CONNECT_TIMEOUT_MS=2s", "TOKI_SHIM_CONNECT_TIMEOUT_MS=\"2s\" is not a time"},
+    {"TOKI_SHIM_RETRY_MAX_MS=99", "TOKI_SHIM_RETRY_MAX_MS=\"99\" is not a time in milliseconds (100-86400000)"},
+    {"TOKI_SHIM_STACK_KB=1", "TOKI_SHIM_STACK_KB=\"1\" is not a stack size in KiB"},
+    {"TOKI_SHIM_STACK_KB=99999999", "TOKI_SHIM_STACK_KB=\"99999999\" is not a stack size in KiB"},
+    {"TOKI_SHIM_STRICT=true", "TOKI_SHIM_STRICT=\"true\" is not a switch (0 or 1)"},
+    {"TOKI_SHIM_DISABLE=yes", "TOKI_SHIM_DISABLE=\"yes\" is not a switch (0 or 1)"},
+};
+
+Test(config, bad_values_give_one_precise_sentence)
+{
+    for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++) {
+        cr_assert_eq(load(bads[i].var), TCFG_ERROR, "%s was accepted", bads[i].var);
+        cr_assert_eq(strncmp(err, bads[i].message, strlen(bads[i].message)), 0,
+                     "%s:\n got  %s\n want %s...", bads[i].var, err, bads[i].message);
+        cr_assert_null(strchr(err, '\n'), "one line");
+    }
+}
+
+Test(config, long_event_name_and_long_token)
+{
+    char var[400] = "TOKI_SHIM_EVENTS=";
+    memset(var + strlen(var), 'A', 257);
+    cr_assert_eq(load(var), TCFG_ERROR);
+    var[strlen(var) - 1] = '\0'; /* 256 bytes: the limit itself is fine */
+    cr_assert_eq(load(var), TCFG_ACTIVE, "%s", err);
+
+    char token[400] = "TOKI_TOKEN=";
+    memset(token + strlen(token), 'x', 257);
+    const char *env[] = {token, NULL};
+    cr_assert_eq(tcfg_load(&cfg, fake_getenv, (void *)env, err, sizeof err), TCFG_ERROR);
+    cr_assert_str_eq(err, "TOKI_TOKEN is 257 bytes long, more than the 256 accepted");
+    cr_assert_null(strstr(err, "xxxx"), "the token's value is never shown");
+}
+
+Test(config, logging_settings_survive_a_later_error)
+{
+    /* So that the error itself goes where the user asked. */
+    cr_assert_eq(load2("TOKI_SHIM_LOG_FILE=/tmp/x.log", "TOKI_PORT=0"), TCFG_ERROR);
+    cr_assert_str_eq(cfg.log_file, "/tmp/x.log");
+    cr_assert_eq(load2("TOKI_SHIM_STRICT=1", "TOKI_PORT=0"), TCFG_ERROR);
+    cr_assert_eq(cfg.strict, 1);
+}
+
+Test(config, control_bytes_in_values_are_escaped)
+{
+    cr_assert_eq(load("TOKI_SHIM_ACTION=a\033[2Jb"), TCFG_ERROR);
+    cr_assert_str_eq(err, "TOKI_SHIM_ACTION=\"a\\x1b[2Jb\" is not an action (auto, hook, signal, "
+                          "both, none)");
+}
+
+Test(config, signal_names_round_trip)
+{
+    char buf[16];
+    cr_assert_str_eq(tcfg_signal_name(SIGHUP, buf, sizeof buf), "HUP");
+    cr_assert_str_eq(tcfg_signal_name(SIGUSR2, buf, sizeof buf), "USR2");
+    cr_assert_str_eq(tcfg_signal_name(SIGRTMIN + 3, buf, sizeof buf), "RTMIN+3");
+    cr_assert_eq(tcfg_parse_signal("RTMIN"), SIGRTMIN);
+    cr_assert_eq(tcfg_parse_signal("RTMAX"), SIGRTMAX);
+    cr_assert_eq(tcfg_parse_signal("usr2"), SIGUSR2);
+    cr_assert_eq(tcfg_parse_signal("SIG"), -1);
+    cr_assert_eq(tcfg_parse_signal(""), -1);
+}

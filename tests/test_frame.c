@@ -1,0 +1,108 @@
+/* test_frame.c: the framer against every split of every awkward input. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+
+/* Feeds in to a fresh framer in chunks of `step` bytes and returns what came out as
+ * one string: "E:NAME " for events, "LONG " and "BAD " for discarded lines. */
+static char *run(const char *in, size_t len, size_t step)
+{
+    static struct tframe f;
+    static char out[1 << 16];
+    out[0] = '\0';
+    tframe_init(&f);
+    for (size_t at = 0; at < len; at += step) {
+        size_t n = len - at < step ? len - at : step, off = 0;
+        while (off < n) {
+            enum tframe_kind kind;
+            size_t used = tframe_scan(&f, in + at + off, n - off, &kind);
+            cr_assert_gt(used, 0, "no progress");
+            off += used;
+            if (kind == TFRAME_EVENT) {
+                strcat(out, "E:");
+                strcat(out, tframe_name(&f));
+                strcat(out, " ");
+            } else if (kind == TFRAME_TOO_LONG) {
+                strcat(out, "LONG ");
+            } else if (kind == TFRAME_BAD) {
+                strcat(out, "BAD ");
+            }
+        }
+    }
+    return out;
+}
+
+/* The same result for every way the input can be split across reads. */
+static void check(const char *in, size_t len, const char *want)
+{
+    static const size_t steps[] = {1, 2, 3, 7, 64, 255, 256, 257, 4096, 1 << 21};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        cr_assert_str_eq(run(in, len, steps[i]), want, "step %zu", steps[i]);
+}
+
+#define CHECK(lit, want) check(lit, sizeof(lit) - 1, want)
+
+Test(frame, one_event) { CHECK("AUTH_REFRESHED\n", "E:AUTH_REFRESHED "); }
+Test(frame, no_newline_yet_is_no_event) { CHECK("AUTH_REFRESHED", ""); }
+Test(frame, several_events_in_one_read)
+{
+    CHECK("AUTH_REFRESHED\nAUTH_REFRESHED\nFINISHED\n", "E:AUTH_REFRESHED E:AUTH_REFRESHED E:FINISHED ");
+}
+Test(frame, crlf_and_empty_lines)
+{
+    CHECK("\n\r\nA\r\n\n\nB\n", "E:A E:B ");
+}
+Test(frame, lone_cr_inside_a_name_is_bad) { CHECK("A\rB\nC\n", "BAD E:C "); }
+Test(frame, nul_bytes_are_bad_and_the_next_event_survives) { CHECK("AU\0TH\nX\n", "BAD E:X "); }
+Test(frame, non_ascii_is_bad) { CHECK("\xc3\xa9v\xff\nX\n", "BAD E:X "); }
+Test(frame, spaces_are_bad) { CHECK("AUTH REFRESHED\nX\n", "BAD E:X "); }
+
+Test(frame, length_limit_is_256_bytes)
+{
+    char in[600];
+    memset(in, 'A', 256);
+    strcpy(in + 256, "\n");
+    char want[300] = "E:";
+    memcpy(want + 2, in, 256);
+    strcpy(want + 258, " ");
+    check(in, 257, want);
+    /* With CRLF the 256 bytes are still fine. */
+    strcpy(in + 256, "\r\n");
+    check(in, 258, want);
+    /* 257 bytes: discarded whole, and the next line still counts. */
+    memset(in, 'A', 257);
+    strcpy(in + 257, "\nNEXT\n");
+    check(in, strlen(in), "LONG E:NEXT ");
+}
+
+Test(frame, a_mebibyte_without_newline_is_one_discarded_line)
+{
+    size_t n = 1 << 20;
+    char *in = malloc(n + 16);
+    memset(in, 'x', n);
+    memcpy(in + n, "\nAUTH_REFRESHED\n", 16);
+    check(in, n + 16, "LONG E:AUTH_REFRESHED ");
+    free(in);
+}
+
+Test(frame, a_hundred_events_back_to_back)
+{
+    char in[2000] = "", want[2000] = "";
+    for (int i = 0; i < 100; i++) {
+        strcat(in, "AUTH_REFRESHED\n");
+        strcat(want, "E:AUTH_REFRESHED ");
+    }
+    check(in, strlen(in), want);
+}
+
+Test(frame, a_flood_of_empty_lines_costs_no_stack)
+{
+    size_t n = 4 << 20;
+    char *in = malloc(n + 3);
+    memset(in, '\n', n);
+    memcpy(in + n, "A\n", 3);
+    cr_assert_str_eq(run(in, n + 2, n + 2), "E:A ");
+    free(in);
+}

@@ -1,0 +1,114 @@
+/* test_net.c: connect (success, refusal, timeout) and the one-write token handshake. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net.h"
+
+static int listener(struct sockaddr_in *a, int backlog)
+{
+    socklen_t len = sizeof *a;
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(bind(fd, (struct sockaddr *)a, sizeof *a), 0);
+    cr_assert_eq(listen(fd, backlog), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)a, &len), 0);
+    return fd;
+}
+
+Test(net, connects_with_cloexec_nodelay_and_blocking_reads)
+{
+    struct sockaddr_in a;
+    char err[160];
+    int l = listener(&a, 8);
+    int fd = tnet_connect((struct sockaddr *)&a, sizeof a, 2000, err, sizeof err);
+    cr_assert_geq(fd, 0, "%s", err);
+    cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    cr_assert_not(fcntl(fd, F_GETFL) & O_NONBLOCK);
+    int nodelay = 0;
+    socklen_t len = sizeof nodelay;
+    getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &len);
+    cr_assert(nodelay);
+
+    const char *token = "0f8fad5b-d9cb-469f-a165-70867728950e";
+    cr_assert_eq(tnet_send_token(fd, token, 36, err, sizeof err), 0, "%s", err);
+    int c = accept(l, NULL, NULL);
+    char buf[64];
+    /* The whole token is there for Toki's single read, and nothing after it. */
+    cr_assert_eq(read(c, buf, sizeof buf), 36);
+    cr_assert_eq(memcmp(buf, token, 36), 0);
+    close(c);
+    close(fd);
+    close(l);
+}
+
+Test(net, refused_connection_says_why)
+{
+    struct sockaddr_in a;
+    char err[160];
+    int l = listener(&a, 1);
+    close(l); /* the port is now closed */
+    cr_assert_eq(tnet_connect((struct sockaddr *)&a, sizeof a, 2000, err, sizeof err), -1);
+    cr_assert_str_eq(err, "connect: Connection refused");
+}
+
+Test(net, connect_gives_up_at_the_timeout)
+{
+    /* A listener whose accept queue is full drops further SYNs: the connect hangs. */
+    struct sockaddr_in a;
+    char err[160];
+    int l = listener(&a, 0);
+    int fillers[4];
+    for (int i = 0; i < 4; i++) {
+        fillers[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(fillers[i], (struct sockaddr *)&a, sizeof a);
+    }
+    int fd = tnet_connect((struct sockaddr *)&a, sizeof a, 300, err, sizeof err);
+    if (fd >= 0)
+        cr_skip_test("this kernel accepted past the backlog; cannot provoke a timeout");
+    cr_assert_str_eq(err, "connect: Connection timed out");
+    for (int i = 0; i < 4; i++)
+        close(fillers[i]);
+    close(l);
+}
+
+Test(net, send_token_on_a_closed_peer_raises_no_sigpipe)
+{
+    struct sockaddr_in a;
+    char err[160];
+    int l = listener(&a, 8);
+    int fd = tnet_connect((struct sockaddr *)&a, sizeof a, 2000, err, sizeof err);
+    cr_assert_geq(fd, 0);
+    int c = accept(l, NULL, NULL);
+    struct linger lg = {1, 0};
+    setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(c); /* RST */
+    char buf[8];
+    (void)!read(fd, buf, sizeof buf);
+    /* If MSG_NOSIGNAL were missing, SIGPIPE would kill this test process. */
+    int r1 = tnet_send_token(fd, "x", 1, err, sizeof err);
+    int r2 = tnet_send_token(fd, "x", 1, err, sizeof err);
+    cr_assert(r1 == -1 || r2 == -1);
+    close(fd);
+    close(l);
+}
+
+Test(net, formats_addresses)
+{
+    char buf[64];
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(3110)};
+    a6.sin6_addr = in6addr_loopback;
+    tnet_format((struct sockaddr *)&a6, buf, sizeof buf);
+    cr_assert_str_eq(buf, "[::1]:3110");
+    struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons(80)};
+    a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    tnet_format((struct sockaddr *)&a4, buf, sizeof buf);
+    cr_assert_str_eq(buf, "127.0.0.1:80");
+}
