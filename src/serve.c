@@ -216,7 +216,7 @@ static void tserve_handshake(struct tserve *s, size_t i)
     ssize_t n = read(cl->fd, buf, s->token_len);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
-    if (n != (ssize_t)s->token_len || memcmp(buf, s->token, s->token_len) != 0) {
+    if (n <= 0 || (size_t)n != s->token_len || memcmp(buf, s->token, (size_t)n) != 0) {
         tserve_drop(s, i, n <= 0 ? "disconnected" : "rejected (wrong token)");
         return;
     }
