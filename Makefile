@@ -24,7 +24,7 @@ CMD_OBJS := $(CMD_MODS:%=$(B)/obj/%.o)
 LIB := $(B)/libtoki_shim.so
 CMD := $(B)/toki-shim
 
-.PHONY: all check check-unit check-integration check-exports check-sanitize clean install uninstall
+.PHONY: all check check-unit check-integration check-exports check-install check-sanitize clean install uninstall
 all: $(LIB) $(CMD)
 
 $(B)/obj/%.o: src/%.c $(wildcard src/*.h) | $(B)/obj
@@ -79,7 +79,17 @@ check-integration: $(T_INTEG)
 check-exports: $(LIB)
 	sh scripts/check-exports.sh $(LIB) src/libtoki_shim.map
 
-check: all check-exports check-unit check-integration
+# Installs into a scratch DESTDIR and uninstalls again, checking both.
+check-install: all
+	@d=$$(mktemp -d) && \
+	$(MAKE) -s install DESTDIR=$$d PREFIX=/usr/local B=$(B) >/dev/null && \
+	for f in lib/libtoki_shim.so include/toki_shim.h bin/toki-shim; do \
+	    test -f $$d/usr/local/$$f || { echo "check-install: $$f not installed"; exit 1; }; done && \
+	$(MAKE) -s uninstall DESTDIR=$$d PREFIX=/usr/local B=$(B) && \
+	test -z "$$(find $$d -type f)" || { echo "check-install: uninstall left files"; exit 1; } && \
+	rm -rf $$d && echo "check-install: install and uninstall work"
+
+check: all check-exports check-install check-unit check-integration
 
 # All tests again with AddressSanitizer and UndefinedBehaviorSanitizer, in their own
 # build tree; the shim is preloaded behind the ASan runtime, which must come first.

@@ -332,15 +332,16 @@ enum tcfg_result tcfg_load(struct tcfg *c, tcfg_getenv_fn get, void *env, char *
 {
     static const char *const actions[] = {"auto", "hook", "signal", "both", "none"};
     struct tcfg_ctx x = {get, env, err, err_size};
-    memset(c, 0, sizeof *c);
-    c->log_level = TLOG_WARN;
     err[0] = '\0';
 
-    /* Inert cases first and silently: a process without a token pays nothing. */
+    /* Inert cases first and silently, before *c is touched: a process without a
+     * token pays for two getenv calls and not one page of ours. */
     const char *token = get(env, "TOKI_TOKEN");
     const char *disable = get(env, "TOKI_SHIM_DISABLE");
     if (!token || !*token || (disable && strcmp(disable, "1") == 0))
         return TCFG_INERT;
+    memset(c, 0, sizeof *c);
+    c->log_level = TLOG_WARN;
 
     /* Logging and strictness next, so that any later error is reported as asked. */
     if (tcfg_logging(&x, c) != 0 || tcfg_bool(&x, "TOKI_SHIM_STRICT", &c->strict) != 0)

@@ -21,6 +21,7 @@ __attribute__((constructor)) static void tshim_init(void)
     int saved_errno = errno;
     char err[512];
     enum tcfg_result r = tcfg_load(&tshim_config, tshim_getenv, NULL, err, sizeof err);
+    /* Inert: nothing of ours was touched but this stack frame. */
     if (r == TCFG_INERT)
         goto out;
     tlog_setup(tshim_config.log_level, tshim_config.log_file[0] ? tshim_config.log_file : NULL);
