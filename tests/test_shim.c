@@ -80,6 +80,9 @@ static void signal_host_counts(const char *signame, const char *shim_signal)
     const char *env[] = {env_port, env_token, shim_signal, NULL};
     const char *argv[] = {HOST("host_signal"), signame, NULL};
     start_host(argv, env, 1);
+    /* The shim may connect before main has installed the handler; an event then
+     * would rightly get no signal (the safety rule). */
+    cr_assert_eq(h_expect(&host, &host.out, "ready", H_WAIT_MS), 0);
     char want[32];
     for (int i = 1; i <= 5; i++) {
         send_events(1);
