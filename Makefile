@@ -16,7 +16,7 @@ ALLFLAGS  := $(BASEFLAGS) $(CFLAGS)
 SAN_CFLAGS ?=
 CODEFLAGS  = $(ALLFLAGS) $(SAN_CFLAGS)
 
-LIB_MODS := log config frame backoff net dispatch listener shim
+LIB_MODS := log config frame backoff interpose net lifecycle dispatch listener procenv shim
 CMD_MODS := main serve frame
 LIB_OBJS := $(LIB_MODS:%=$(B)/obj/%.o)
 CMD_OBJS := $(CMD_MODS:%=$(B)/obj/%.o)
@@ -42,29 +42,30 @@ $(CMD): $(CMD_OBJS)
 
 # ---- tests ---------------------------------------------------------------
 UNIT     := config frame backoff dispatch log net
-INTEG    := serve shim
+INTEG    := serve shim process
 T_UNIT   := $(UNIT:%=$(B)/tests/test_%)
 T_INTEG  := $(INTEG:%=$(B)/tests/test_%)
-HOSTS    := $(B)/tests/hosts/host_hook $(B)/tests/hosts/host_signal \
-            $(B)/tests/hosts/host_probe $(B)/tests/hosts/host_dlopen \
-            $(B)/tests/hosts/libplugin.so
+HOSTS    := $(addprefix $(B)/tests/hosts/,host_hook host_signal host_probe host_dlopen \
+              host_fork host_fds host_threads host_exit libplugin.so)
 TESTFLAGS = $(ALLFLAGS) -Isrc -Itests -DBUILD_DIR='"$(abspath $(B))"'
 
 $(B)/tests/test_%: tests/test_%.c $(LIB_OBJS) $(wildcard tests/*.h) | $(B)/tests
 	$(CC) $(TESTFLAGS) -rdynamic -o $@ $< $(filter-out $(B)/obj/shim.o,$(LIB_OBJS)) -ldl -lcriterion $(LDFLAGS)
 
-$(B)/tests/test_serve $(B)/tests/test_shim: $(B)/tests/test_%: tests/test_%.c tests/harness.c tests/harness.h $(LIB) $(CMD) $(HOSTS) | $(B)/tests
+$(T_INTEG): $(B)/tests/test_%: tests/test_%.c tests/harness.c tests/harness.h $(LIB) $(CMD) $(HOSTS) | $(B)/tests
 	$(CC) $(TESTFLAGS) -o $@ $< tests/harness.c -lcriterion $(LDFLAGS)
 
 # Hosts are the programs the shim is preloaded into; -rdynamic exports their hooks.
-$(B)/tests/hosts/host_hook: tests/hosts/host_hook.c | $(B)/tests/hosts
-	$(CC) $(CODEFLAGS) -Isrc -rdynamic -o $@ $< $(LDFLAGS)
-$(B)/tests/hosts/host_dlopen: tests/hosts/host_dlopen.c | $(B)/tests/hosts
-	$(CC) $(CODEFLAGS) -Isrc -o $@ $< -ldl $(LDFLAGS)
-$(B)/tests/hosts/libplugin.so: tests/hosts/plugin.c | $(B)/tests/hosts
+HOSTFLAGS = $(CODEFLAGS) -Isrc -Itests/hosts -rdynamic
+$(B)/tests/hosts/libplugin.so: tests/hosts/plugin.c src/toki_shim.h | $(B)/tests/hosts
 	$(CC) $(CODEFLAGS) -Isrc -shared -o $@ $< $(LDFLAGS)
-$(B)/tests/hosts/%: tests/hosts/%.c | $(B)/tests/hosts
-	$(CC) $(CODEFLAGS) -Isrc -o $@ $< $(LDFLAGS)
+$(B)/tests/hosts/%: tests/hosts/%.c src/toki_shim.h tests/hosts/proc_count.h | $(B)/tests/hosts
+	$(CC) $(HOSTFLAGS) -o $@ $< -ldl $(LDFLAGS)
+# The C++ host takes only the optimisation and sanitizer flags of the C build.
+CXXHOSTFLAGS = -std=gnu++17 -Wall -Wextra -fPIC -pthread -Isrc -rdynamic \
+               $(filter -O% -g -fsanitize% -fno-sanitize% -fno-omit-frame-pointer -Werror,$(CFLAGS) $(SAN_CFLAGS))
+$(B)/tests/hosts/%: tests/hosts/%.cpp src/toki_shim.h | $(B)/tests/hosts
+	$(CXX) $(CXXHOSTFLAGS) -o $@ $< $(LDFLAGS)
 
 # Criterion runs each test in its own process; --jobs keeps the noisy 2-core CI busy
 # but not swamped.

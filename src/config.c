@@ -263,35 +263,57 @@ static int tcfg_address(struct tcfg_ctx *x, struct tcfg *c)
     return 0;
 }
 
-static int tcfg_events(struct tcfg_ctx *x, struct tcfg *c)
+/* A comma-separated list into out as "A\0B\0\0". Items are printable ASCII without
+ * spaces or commas, at most TCFG_EVENT_MAX bytes each. An unset variable gives def. */
+static int tcfg_list(struct tcfg_ctx *x, const char *name, const char *def, const char *what,
+                     char *out)
 {
-    static const char bad[] = "is not a comma-separated list of event names "
-                              "(printable ASCII, no spaces, at most 256 bytes each)";
+    char bad[160];
+    snprintf(bad, sizeof bad, "is not a comma-separated list of %s "
+             "(printable ASCII, no spaces, at most 256 bytes each)", what);
     const char *v;
-    int r = tcfg_get(x, "TOKI_SHIM_EVENTS", &v);
+    int r = tcfg_get(x, name, &v);
     if (r < 0)
         return -1;
     if (r == 0)
-        v = "AUTH_REFRESHED";
+        v = def;
     size_t len = strlen(v);
-    if (len + 2 > sizeof c->events)
-        return tcfg_fail(x, "TOKI_SHIM_EVENTS", v, "is too long (at most 1000 bytes)");
+    if (len + 2 > TCFG_EVENTS_BUF)
+        return tcfg_fail(x, name, v, "is too long (at most 1000 bytes)");
     size_t item = 0;
-    for (size_t i = 0; i <= len; i++) {
+    for (size_t i = 0; i <= len && len > 0; i++) {
         char ch = v[i];
         if (ch == ',' || ch == '\0') {
             if (item == 0 || item > TCFG_EVENT_MAX)
-                return tcfg_fail(x, "TOKI_SHIM_EVENTS", v, bad);
-            c->events[i] = '\0';
+                return tcfg_fail(x, name, v, bad);
+            out[i] = '\0';
             item = 0;
         } else if (ch <= ' ' || ch > '~') {
-            return tcfg_fail(x, "TOKI_SHIM_EVENTS", v, bad);
+            return tcfg_fail(x, name, v, bad);
         } else {
-            c->events[i] = ch;
+            out[i] = ch;
             item++;
         }
     }
-    c->events[len + 1] = '\0';
+    out[len] = '\0';
+    out[len + 1] = '\0';
+    return 0;
+}
+
+/* TOKI_SHIM_ONLY and TOKI_SHIM_SKIP: program-name globs; one or the other. */
+static int tcfg_process(struct tcfg_ctx *x, struct tcfg *c)
+{
+    c->inherit = 1;
+    if (tcfg_bool(x, "TOKI_SHIM_FOLLOW_FORK", &c->follow_fork) != 0 ||
+        tcfg_bool(x, "TOKI_SHIM_INHERIT", &c->inherit) != 0 ||
+        tcfg_list(x, "TOKI_SHIM_ONLY", "", "program-name patterns", c->only) != 0 ||
+        tcfg_list(x, "TOKI_SHIM_SKIP", "", "program-name patterns", c->skip) != 0)
+        return -1;
+    if (c->only[0] && c->skip[0]) {
+        snprintf(x->err, x->err_size, "TOKI_SHIM_ONLY and TOKI_SHIM_SKIP are both set; "
+                 "set one of them");
+        return -1;
+    }
     return 0;
 }
 
@@ -350,7 +372,9 @@ enum tcfg_result tcfg_load(struct tcfg *c, tcfg_getenv_fn get, void *env, char *
     if (tcfg_bool(&x, "TOKI_SHIM_DISABLE", &(int){0}) != 0 || tcfg_address(&x, c) != 0 ||
         tcfg_word(&x, "TOKI_SHIM_ACTION", actions, 5,
                   "is not an action (auto, hook, signal, both, none)", &action) != 0 ||
-        tcfg_signal(&x, c) != 0 || tcfg_events(&x, c) != 0 || tcfg_limits(&x, c) != 0)
+        tcfg_signal(&x, c) != 0 ||
+        tcfg_list(&x, "TOKI_SHIM_EVENTS", "AUTH_REFRESHED", "event names", c->events) != 0 ||
+        tcfg_limits(&x, c) != 0 || tcfg_process(&x, c) != 0)
         return TCFG_ERROR;
     c->action = (enum tcfg_action)action;
 

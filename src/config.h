@@ -33,6 +33,10 @@ struct tcfg {
     int retry_max_ms;
     long stack_kb;
     int strict;
+    int follow_fork;              /* TOKI_SHIM_FOLLOW_FORK: a forked child listens too */
+    int inherit;                  /* TOKI_SHIM_INHERIT: descendants keep LD_PRELOAD */
+    char only[TCFG_EVENTS_BUF];   /* TOKI_SHIM_ONLY globs, "A\0B\0\0" */
+    char skip[TCFG_EVENTS_BUF];   /* TOKI_SHIM_SKIP globs */
 };
 
 enum tcfg_result { TCFG_ACTIVE, TCFG_INERT, TCFG_ERROR };

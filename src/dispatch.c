@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lifecycle.h"
 #include "log.h"
 
 struct tdisp_plan tdisp_decide(enum tcfg_action action, int force, const struct tdisp_facts *f)
@@ -122,8 +123,10 @@ void tdisp_event(const struct tcfg *c, const char *name)
     void (*on_refresh)(void);
 
     *(void **)&on_event = dlsym(RTLD_DEFAULT, "toki_on_event");
-    if (on_event)
+    if (on_event && tlife_begin_call()) {
         on_event(name);
+        tlife_end_call();
+    }
     if (!tcfg_is_trigger(c, name) || c->action == TCFG_NONE) {
         tlog(TLOG_DEBUG, "event %s", name);
         return;
@@ -141,10 +144,18 @@ void tdisp_event(const struct tcfg *c, const char *name)
         f.have_handler = tdisp_has_handler(c->signo);
     }
     struct tdisp_plan p = tdisp_decide(c->action, c->signal_force, &f);
+    /* Once the process is exiting, its globals may be half destroyed: no more hooks,
+     * and no signal whose handler could touch them. */
+    if (p.what && !tlife_begin_call()) {
+        tlog(TLOG_DEBUG, "event %s: the process is exiting; nothing done", name);
+        return;
+    }
     if (p.what & TDISP_CALL_HOOK)
         on_refresh();
     if (p.what & TDISP_SEND_SIGNAL)
         kill(getpid(), c->signo);
+    if (p.what)
+        tlife_end_call();
     tdisp_explain(c, p.hook_skip);
     tdisp_explain(c, p.signal_skip);
     tlog(TLOG_INFO, "event %s:%s%s", name, p.what & TDISP_CALL_HOOK ? " called toki_on_refresh" : "",

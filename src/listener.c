@@ -13,6 +13,8 @@
 #include "backoff.h"
 #include "dispatch.h"
 #include "frame.h"
+#include "interpose.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "net.h"
 
@@ -44,13 +46,16 @@ static void tlisten_sleep_ms(long ms)
 }
 
 /* Reads events until the connection ends; *events counts those delivered. */
-static enum tlisten_end tlisten_read(const struct tcfg *c, int fd, unsigned long *events)
+static enum tlisten_end tlisten_read(const struct tcfg *c, unsigned long *events)
 {
     struct tframe f;
     char buf[4096];
     tframe_init(&f);
     for (;;) {
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        /* Read the number afresh each time: the host may have made us move it, or
+         * taken it (then -1, and recv fails with EBADF: a lost connection). recv on
+         * anything but a socket fails too, so no byte of the host's is ever read. */
+        ssize_t n = recv(tipose_current(), buf, sizeof buf, 0);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -90,6 +95,7 @@ static void *tlisten_main(void *arg)
     uint64_t rng = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)&ts;
 
     pthread_setname_np(pthread_self(), "toki-shim");
+    tlife_mark_listener();
     tnet_format((const struct sockaddr *)&c->addr, where, sizeof where);
     if (c->token_len != 36)
         tlog(TLOG_WARN, "TOKI_TOKEN is %zu bytes long; Toki expects a 36-character token "
@@ -98,8 +104,8 @@ static void *tlisten_main(void *arg)
     for (;;) {
         int fd = tnet_connect((const struct sockaddr *)&c->addr, c->addr_len,
                               c->connect_timeout_ms, err, sizeof err);
-        if (fd >= 0 && tnet_send_token(fd, c->token, c->token_len, err, sizeof err) < 0) {
-            close(fd);
+        if (fd >= 0 && tnet_send_token(c->token, c->token_len, err, sizeof err) < 0) {
+            tipose_release();
             fd = -1;
         }
         if (fd < 0) {
@@ -114,8 +120,8 @@ static void *tlisten_main(void *arg)
         tlog(TLOG_INFO, "connected to Toki at %s", where);
         long t0 = tlisten_now_ms();
         unsigned long events = 0;
-        enum tlisten_end end = tlisten_read(c, fd, &events);
-        close(fd);
+        enum tlisten_end end = tlisten_read(c, &events);
+        tipose_release();
         if (end == TLISTEN_FINISHED) {
             tlog(TLOG_INFO, "Toki says the step has FINISHED; listener stopped");
             return NULL;

@@ -1,5 +1,6 @@
 /* log.c: formats each message into one buffer and emits it with a single write(2). */
 #include "log.h"
+#include "interpose.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -153,6 +154,6 @@ void tlog(enum tlog_level level, const char *fmt, ...)
 
     tlog_write_all(fd, line, n);
     if (fd != 2)
-        close(fd);
+        tipose_real_close(fd);
     errno = saved_errno;
 }

@@ -1,5 +1,6 @@
 /* net.c: connect with a deadline and send the token; errors go to the caller's buffer. */
 #include "net.h"
+#include "interpose.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -42,15 +43,18 @@ static int tnet_error(char *err, size_t err_size, const char *what, int e)
 }
 
 /* Waits for a non-blocking connect; poll is restarted after EINTR (a SIGSTOP and
- * SIGCONT from Toki can interrupt it) with the time that is left. */
-static int tnet_wait_connected(int fd, int timeout_ms, char *err, size_t err_size)
+ * SIGCONT from Toki can interrupt it) with the time that is left. The fd number is
+ * read afresh for every call: the host may have made us move it (see interpose.c). */
+static int tnet_wait_connected(int timeout_ms, char *err, size_t err_size)
 {
     long deadline = tnet_now_ms() + timeout_ms;
     for (;;) {
         long left = deadline - tnet_now_ms();
         if (left <= 0)
             return tnet_error(err, err_size, "connect", ETIMEDOUT);
-        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        struct pollfd p = {.fd = tipose_current(), .events = POLLOUT};
+        if (p.fd < 0)
+            return tnet_error(err, err_size, "connect", EBADF);
         int r = poll(&p, 1, (int)left);
         if (r < 0 && errno == EINTR)
             continue;
@@ -60,7 +64,7 @@ static int tnet_wait_connected(int fd, int timeout_ms, char *err, size_t err_siz
             continue;
         int soerr = 0;
         socklen_t len = sizeof soerr;
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+        if (getsockopt(tipose_current(), SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
             return tnet_error(err, err_size, "getsockopt", errno);
         if (soerr != 0)
             return tnet_error(err, err_size, "connect", soerr);
@@ -74,34 +78,38 @@ int tnet_connect(const struct sockaddr *addr, socklen_t addr_len, int timeout_ms
     int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return tnet_error(err, err_size, "socket", errno);
-    if (connect(fd, addr, addr_len) < 0) {
+    /* Registered at once, so that a host closing or dup'ing over descriptors from
+     * here on leaves it alone. */
+    tipose_adopt(fd);
+    if (connect(tipose_current(), addr, addr_len) < 0) {
         if (errno != EINPROGRESS) {
             tnet_error(err, err_size, "connect", errno);
             goto fail;
         }
-        if (tnet_wait_connected(fd, timeout_ms, err, err_size) < 0)
+        if (tnet_wait_connected(timeout_ms, err, err_size) < 0)
             goto fail;
     }
     /* Events are tiny and latency is the point: no Nagle. Reads block from here on,
      * so each event costs one recv() and no poll(). */
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(tipose_current(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fd = tipose_current();
     int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-        tnet_error(err, err_size, "fcntl", errno);
+    if (fd < 0 || fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        tnet_error(err, err_size, "fcntl", fd < 0 ? EBADF : errno);
         goto fail;
     }
     return fd;
 fail:
-    close(fd);
+    tipose_release();
     return -1;
 }
 
-int tnet_send_token(int fd, const char *token, size_t len, char *err, size_t err_size)
+int tnet_send_token(const char *token, size_t len, char *err, size_t err_size)
 {
     ssize_t n;
     do
-        n = send(fd, token, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        n = send(tipose_current(), token, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return tnet_error(err, err_size, "send", errno);

@@ -5,14 +5,17 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-/* Connects within timeout_ms; the socket is close-on-exec, TCP_NODELAY, and blocking
- * once connected. Returns the fd, or -1 with a reason in err. */
+/* Connects within timeout_ms; the socket is the shim's one registered fd (see
+ * interpose.h: tipose_current() names it, tipose_release() closes it), close-on-exec,
+ * TCP_NODELAY, and blocking once connected. Returns the fd, or -1 with a reason in
+ * err and nothing left open. */
 int tnet_connect(const struct sockaddr *addr, socklen_t addr_len, int timeout_ms, char *err,
                  size_t err_size);
 
-/* Sends the token in one send() that can neither block nor raise SIGPIPE: Toki does a
- * single read and compares what it got. Returns 0, or -1 with a reason in err. */
-int tnet_send_token(int fd, const char *token, size_t len, char *err, size_t err_size);
+/* Sends the token on the shim's fd in one send() that can neither block nor raise
+ * SIGPIPE: Toki does a single read and compares what it got. Returns 0, or -1 with a
+ * reason in err. */
+int tnet_send_token(const char *token, size_t len, char *err, size_t err_size);
 
 /* "127.0.0.1:3110" or "[::1]:3110". */
 void tnet_format(const struct sockaddr *addr, char *buf, size_t size);

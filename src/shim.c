@@ -4,8 +4,11 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "interpose.h"
+#include "lifecycle.h"
 #include "listener.h"
 #include "log.h"
+#include "procenv.h"
 
 /* Written only here, before the listener exists; the listener only reads it. */
 static struct tcfg tshim_config;
@@ -20,6 +23,8 @@ __attribute__((constructor)) static void tshim_init(void)
 {
     int saved_errno = errno;
     char err[512];
+    /* The overrides of close() and friends work even when the shim is inert. */
+    tipose_init();
     enum tcfg_result r = tcfg_load(&tshim_config, tshim_getenv, NULL, err, sizeof err);
     /* Inert: nothing of ours was touched but this stack frame. */
     if (r == TCFG_INERT)
@@ -35,6 +40,16 @@ __attribute__((constructor)) static void tshim_init(void)
         tlog(TLOG_ERROR, "%s; toki-shim is disabled for this process", err);
         goto out;
     }
+    char exe[256];
+    const char *argv0;
+    tproc_names(exe, sizeof exe, &argv0);
+    if (!tproc_selected(tshim_config.only, tshim_config.skip, exe, argv0)) {
+        tlog(TLOG_DEBUG, "%s is not selected by TOKI_SHIM_ONLY/TOKI_SHIM_SKIP; inert", exe);
+        goto out;
+    }
+    if (!tshim_config.inherit)
+        tproc_uninherit();
+    tlife_install(&tshim_config);
     int e = tlisten_start(&tshim_config);
     if (e != 0) {
         char msg[64];

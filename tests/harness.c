@@ -52,6 +52,9 @@ void h_spawn(struct h_proc *p, char *const argv[], const char *const env[], int 
     for (size_t i = 0; i < extra; i++)
         envp[k++] = (char *)env[i];
     char preload_var[4096];
+    for (size_t i = 0; i < extra; i++)
+        if (strncmp(env[i], "LD_PRELOAD=", 11) == 0)
+            preload = 0; /* the test wrote its own */
     if (preload) {
         /* Sanitizer builds put their runtime first, as ASan requires. */
         const char *first = getenv("TOKI_TEST_PRELOAD_FIRST");
@@ -158,6 +161,21 @@ int h_count(struct h_proc *p, struct h_stream *s, const char *needle, int timeou
     while ((at = h_find(s, at, needle)) != 0)
         n++;
     return n;
+}
+
+int h_wait_count(struct h_proc *p, struct h_stream *s, const char *needle, int n, int timeout_ms)
+{
+    long deadline = h_now_ms() + timeout_ms;
+    for (;;) {
+        int have = 0;
+        size_t at = 0;
+        while ((at = h_find(s, at, needle)) != 0)
+            have++;
+        long left = deadline - h_now_ms();
+        if (have >= n || left <= 0 || s->eof)
+            return have;
+        h_pump(p, (int)left);
+    }
 }
 
 void h_write(struct h_proc *p, const char *text)

@@ -27,7 +27,7 @@ struct h_proc {
 
 /* Starts argv[0] (a path) with stdin/stdout/stderr piped. The environment is the
  * test's own without TOKI_* and LD_PRELOAD, then env (NULL-terminated "K=V"), then
- * LD_PRELOAD with the shim if preload is set. */
+ * LD_PRELOAD with the shim if preload is set and env has no LD_PRELOAD of its own. */
 void h_spawn(struct h_proc *p, char *const argv[], const char *const env[], int preload);
 
 /* Waits until a complete line after the cursor contains needle, moves the cursor past
@@ -37,6 +37,10 @@ int h_expect(struct h_proc *p, struct h_stream *s, const char *needle, int timeo
 /* Reads what is there within timeout_ms, then counts complete lines containing needle
  * in everything the stream ever said. */
 int h_count(struct h_proc *p, struct h_stream *s, const char *needle, int timeout_ms);
+
+/* Waits until n complete lines in everything the stream said contain needle;
+ * returns how many there are (fewer than n on timeout or end of stream). */
+int h_wait_count(struct h_proc *p, struct h_stream *s, const char *needle, int n, int timeout_ms);
 
 /* Moves whatever the child has written into the stream buffers; waits up to
  * timeout_ms for something to arrive (0: only what is there). */

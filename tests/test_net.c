@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "interpose.h"
 #include "net.h"
 
 static int listener(struct sockaddr_in *a, int backlog)
@@ -38,14 +39,16 @@ Test(net, connects_with_cloexec_nodelay_and_blocking_reads)
     cr_assert(nodelay);
 
     const char *token = "0f8fad5b-d9cb-469f-a165-70867728950e";
-    cr_assert_eq(tnet_send_token(fd, token, 36, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fd, tipose_current(), "the socket is the registered one");
+    cr_assert_eq(tnet_send_token(token, 36, err, sizeof err), 0, "%s", err);
     int c = accept(l, NULL, NULL);
     char buf[64];
     /* The whole token is there for Toki's single read, and nothing after it. */
     cr_assert_eq(read(c, buf, sizeof buf), 36);
     cr_assert_eq(memcmp(buf, token, 36), 0);
     close(c);
-    close(fd);
+    tipose_release();
+    cr_assert_eq(tipose_current(), -1);
     close(l);
 }
 
@@ -57,6 +60,7 @@ Test(net, refused_connection_says_why)
     close(l); /* the port is now closed */
     cr_assert_eq(tnet_connect((struct sockaddr *)&a, sizeof a, 2000, err, sizeof err), -1);
     cr_assert_str_eq(err, "connect: Connection refused");
+    cr_assert_eq(tipose_current(), -1, "nothing left open");
 }
 
 Test(net, connect_gives_up_at_the_timeout)
@@ -93,10 +97,10 @@ Test(net, send_token_on_a_closed_peer_raises_no_sigpipe)
     char buf[8];
     (void)!read(fd, buf, sizeof buf);
     /* If MSG_NOSIGNAL were missing, SIGPIPE would kill this test process. */
-    int r1 = tnet_send_token(fd, "x", 1, err, sizeof err);
-    int r2 = tnet_send_token(fd, "x", 1, err, sizeof err);
+    int r1 = tnet_send_token("x", 1, err, sizeof err);
+    int r2 = tnet_send_token("x", 1, err, sizeof err);
     cr_assert(r1 == -1 || r2 == -1);
-    close(fd);
+    tipose_release();
     close(l);
 }
 

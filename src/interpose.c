@@ -1,0 +1,196 @@
+/* interpose.c: libc overrides that keep a host from closing, or dup'ing over, the shim's socket. */
+#include "interpose.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define TIPOSE_EXPORT __attribute__((visibility("default")))
+#define TIPOSE_TOP 1024 /* highest fd we aim for: keeps the kernel's fd table small */
+
+typedef int (*tipose_close_fn)(int);
+typedef int (*tipose_close_range_fn)(unsigned, unsigned, int);
+typedef void (*tipose_closefrom_fn)(int);
+typedef int (*tipose_dup2_fn)(int, int);
+typedef int (*tipose_dup3_fn)(int, int, int);
+
+static tipose_close_fn tipose_close;
+static tipose_close_range_fn tipose_close_range;
+static tipose_closefrom_fn tipose_closefrom;
+static tipose_dup2_fn tipose_dup2;
+static tipose_dup3_fn tipose_dup3;
+
+/* -1 while the shim holds no socket: then every override is one load, one compare
+ * and a tail call. */
+static _Atomic int tipose_fd = -1;
+
+void tipose_init(void)
+{
+    *(void **)&tipose_close = dlsym(RTLD_NEXT, "close");
+    *(void **)&tipose_close_range = dlsym(RTLD_NEXT, "close_range"); /* glibc 2.34+ */
+    *(void **)&tipose_closefrom = dlsym(RTLD_NEXT, "closefrom");     /* glibc 2.34+ */
+    *(void **)&tipose_dup2 = dlsym(RTLD_NEXT, "dup2");
+    *(void **)&tipose_dup3 = dlsym(RTLD_NEXT, "dup3");
+}
+
+/* Another library's constructor may close a descriptor before ours has run. */
+static void tipose_ensure(void)
+{
+    if (__builtin_expect(tipose_close == NULL || tipose_dup2 == NULL, 0))
+        tipose_init();
+}
+
+int tipose_real_close(int fd)
+{
+    tipose_ensure();
+    return tipose_close(fd);
+}
+
+int tipose_current(void)
+{
+    return atomic_load_explicit(&tipose_fd, memory_order_acquire);
+}
+
+/* A duplicate of fd as high as it will go below min(RLIMIT_NOFILE, 1024), where
+ * hosts that pick their own numbers rarely look; -1 if there is no room at all. */
+static int tipose_dup_high(int fd)
+{
+    struct rlimit rl;
+    long top = TIPOSE_TOP;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (long)rl.rlim_cur < top)
+        top = (long)rl.rlim_cur;
+    for (long below = 1; below <= top; below *= 4) {
+        int n = fcntl(fd, F_DUPFD_CLOEXEC, (int)(top - below > 3 ? top - below : 3));
+        if (n >= 0)
+            return n;
+        if (errno != EMFILE && errno != EINVAL)
+            break;
+    }
+    return fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
+int tipose_adopt(int fd)
+{
+    int saved = errno;
+    int high = tipose_dup_high(fd);
+    if (high >= 0) {
+        tipose_real_close(fd);
+        fd = high;
+    }
+    atomic_store_explicit(&tipose_fd, fd, memory_order_release);
+    errno = saved;
+    return fd;
+}
+
+void tipose_release(void)
+{
+    int fd = atomic_exchange(&tipose_fd, -1);
+    if (fd >= 0) {
+        tipose_ensure();
+        tipose_close(fd);
+    }
+}
+
+/* The host is about to put something at newfd, which is ours: move our socket out
+ * of the way first, or, if no descriptor is free, let it go (the listener notices
+ * and reconnects later). Either way the host's call then proceeds unchanged. */
+static void tipose_step_aside(int newfd)
+{
+    int saved = errno;
+    int moved = tipose_dup_high(newfd);
+    int expected = newfd;
+    if (!atomic_compare_exchange_strong(&tipose_fd, &expected, moved) && moved >= 0)
+        tipose_close(moved); /* the listener let go meanwhile */
+    errno = saved;
+}
+
+TIPOSE_EXPORT int close(int fd)
+{
+    tipose_ensure();
+    if (__builtin_expect(fd >= 0 && fd == atomic_load_explicit(&tipose_fd, memory_order_relaxed), 0)) {
+        /* What close() says of a descriptor that is not open. */
+        errno = EBADF;
+        return -1;
+    }
+    return tipose_close(fd);
+}
+
+static int tipose_range(unsigned first, unsigned last, int flags)
+{
+    if (tipose_close_range)
+        return tipose_close_range(first, last, flags);
+#ifdef SYS_close_range
+    return (int)syscall(SYS_close_range, first, last, flags);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+TIPOSE_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+    tipose_ensure();
+    int ours = atomic_load_explicit(&tipose_fd, memory_order_relaxed);
+    if (__builtin_expect(ours < 0 || (unsigned)ours < first || (unsigned)ours > last, 1))
+        return tipose_range(first, last, flags);
+    /* Two ranges around ours. The kernel validates flags and first <= last the
+     * same way for each, so errors read as they would for the whole range. */
+    int r = 0;
+    if ((unsigned)ours > first)
+        r = tipose_range(first, (unsigned)ours - 1, flags);
+    if (r == 0 && (unsigned)ours < last)
+        r = tipose_range((unsigned)ours + 1, last, flags);
+    return r;
+}
+
+TIPOSE_EXPORT void closefrom(int lowfd)
+{
+    tipose_ensure();
+    int ours = atomic_load_explicit(&tipose_fd, memory_order_relaxed);
+    unsigned low = lowfd < 0 ? 0u : (unsigned)lowfd;
+    if (__builtin_expect(ours < 0 || (unsigned)ours < low, 1) && tipose_closefrom) {
+        tipose_closefrom(lowfd);
+        return;
+    }
+    int saved = errno;
+    if (ours < 0 || (unsigned)ours < low) {
+        tipose_range(low, ~0u, 0);
+    } else {
+        if ((unsigned)ours > low)
+            tipose_range(low, (unsigned)ours - 1, 0);
+        if (tipose_closefrom)
+            tipose_closefrom(ours + 1);
+        else
+            tipose_range((unsigned)ours + 1, ~0u, 0);
+    }
+    errno = saved; /* closefrom returns nothing and sets no errno */
+}
+
+TIPOSE_EXPORT int dup2(int oldfd, int newfd)
+{
+    tipose_ensure();
+    int ours = atomic_load_explicit(&tipose_fd, memory_order_relaxed);
+    if (__builtin_expect(newfd >= 0 && newfd == ours, 0)) {
+        if (oldfd == newfd) {
+            /* dup2(fd, fd) checks that fd is open; to the host, ours is not. */
+            errno = EBADF;
+            return -1;
+        }
+        tipose_step_aside(newfd);
+    }
+    return tipose_dup2(oldfd, newfd);
+}
+
+TIPOSE_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+    tipose_ensure();
+    int ours = atomic_load_explicit(&tipose_fd, memory_order_relaxed);
+    if (__builtin_expect(newfd >= 0 && newfd == ours && oldfd != newfd, 0))
+        tipose_step_aside(newfd);
+    return tipose_dup3(oldfd, newfd, flags);
+}
