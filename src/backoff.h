@@ -1,6 +1,6 @@
 /* backoff.h: the reconnect delay, exponential with full jitter and a floor. */
-#ifndef TOKI_SHIM_BACKOFF_H
-#define TOKI_SHIM_BACKOFF_H
+#ifndef TSHIM_BACKOFF_H
+#define TSHIM_BACKOFF_H
 
 #include <stdint.h>
 

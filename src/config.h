@@ -1,6 +1,6 @@
 /* config.h: reads the shim's settings from the environment, strictly, into one struct. */
-#ifndef TOKI_SHIM_CONFIG_H
-#define TOKI_SHIM_CONFIG_H
+#ifndef TSHIM_CONFIG_H
+#define TSHIM_CONFIG_H
 
 #include <limits.h>
 #include <netinet/in.h>

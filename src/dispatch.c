@@ -50,7 +50,9 @@ static int tdisp_phdr_is_go(struct dl_phdr_info *info, size_t size, void *data)
         while (p + sizeof(ElfW(Nhdr)) <= end) {
             const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
             const char *name = p + sizeof *n;
-            if (n->n_namesz == 3 && name + 3 <= end && memcmp(name, "Go", 3) == 0) {
+            /* Go's linker writes the name padded, "Go\0\0" (namesz 4). */
+            if ((n->n_namesz == 3 || n->n_namesz == 4) && name + 3 <= end &&
+                memcmp(name, "Go", 3) == 0) {
                 *(int *)data = 1;
                 return 1;
             }

@@ -1,6 +1,6 @@
 /* dispatch.h: what to do with an event: call the program's hooks, signal it, or skip. */
-#ifndef TOKI_SHIM_DISPATCH_H
-#define TOKI_SHIM_DISPATCH_H
+#ifndef TSHIM_DISPATCH_H
+#define TSHIM_DISPATCH_H
 
 #include "config.h"
 

@@ -1,6 +1,6 @@
 /* frame.h: splits a byte stream into newline-terminated event names; pure, no I/O. */
-#ifndef TOKI_SHIM_FRAME_H
-#define TOKI_SHIM_FRAME_H
+#ifndef TSHIM_FRAME_H
+#define TSHIM_FRAME_H
 
 #include <stddef.h>
 

@@ -4,8 +4,10 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -27,6 +29,60 @@ static tipose_dup3_fn tipose_dup3;
 /* -1 while the shim holds no socket: then every override is one load, one compare
  * and a tail call. */
 static _Atomic int tipose_fd = -1;
+
+/* A fork must not copy a descriptor of ours that is not yet (or no longer) in
+ * tipose_fd: its child could not know to close it. So the few syscalls that create
+ * or move one form a window that fork waits for, and that is not entered while a
+ * fork is under way. Two futex words and no lock: nothing of ours can be held by a
+ * thread that no longer exists in the child. */
+static _Atomic int tipose_busy;    /* 1 while a thread is inside the window */
+static _Atomic int tipose_forking; /* forks under way in this process */
+
+static void tipose_futex(_Atomic int *word, int op, int val)
+{
+    syscall(SYS_futex, word, op, val, NULL, NULL, 0);
+}
+
+static void tipose_enter(void)
+{
+    for (;;) {
+        while (atomic_exchange(&tipose_busy, 1) != 0)
+            tipose_futex(&tipose_busy, FUTEX_WAIT_PRIVATE, 1);
+        int forks = atomic_load(&tipose_forking);
+        if (forks == 0)
+            return;
+        atomic_store(&tipose_busy, 0);
+        tipose_futex(&tipose_busy, FUTEX_WAKE_PRIVATE, 1);
+        tipose_futex(&tipose_forking, FUTEX_WAIT_PRIVATE, forks);
+    }
+}
+
+static void tipose_leave(void)
+{
+    atomic_store(&tipose_busy, 0);
+    tipose_futex(&tipose_busy, FUTEX_WAKE_PRIVATE, 1);
+}
+
+void tipose_fork_prepare(void)
+{
+    atomic_fetch_add(&tipose_forking, 1);
+    while (atomic_load(&tipose_busy))
+        tipose_futex(&tipose_busy, FUTEX_WAIT_PRIVATE, 1);
+}
+
+void tipose_fork_parent(void)
+{
+    atomic_fetch_sub(&tipose_forking, 1);
+    tipose_futex(&tipose_forking, FUTEX_WAKE_PRIVATE, 1 << 30);
+}
+
+void tipose_fork_child(void)
+{
+    /* The child has one thread: nobody is inside the window, nobody forks. */
+    atomic_store(&tipose_forking, 0);
+    atomic_store(&tipose_busy, 0);
+    tipose_release();
+}
 
 void tipose_init(void)
 {
@@ -74,16 +130,22 @@ static int tipose_dup_high(int fd)
     return fcntl(fd, F_DUPFD_CLOEXEC, 3);
 }
 
-int tipose_adopt(int fd)
+int tipose_socket(int domain, int type, int protocol)
 {
     int saved = errno;
-    int high = tipose_dup_high(fd);
-    if (high >= 0) {
-        tipose_real_close(fd);
-        fd = high;
+    tipose_enter();
+    int fd = socket(domain, type, protocol);
+    int e = errno;
+    if (fd >= 0) {
+        int high = tipose_dup_high(fd);
+        if (high >= 0) {
+            tipose_real_close(fd);
+            fd = high;
+        }
+        atomic_store_explicit(&tipose_fd, fd, memory_order_release);
     }
-    atomic_store_explicit(&tipose_fd, fd, memory_order_release);
-    errno = saved;
+    tipose_leave();
+    errno = fd >= 0 ? saved : e;
     return fd;
 }
 
@@ -102,10 +164,12 @@ void tipose_release(void)
 static void tipose_step_aside(int newfd)
 {
     int saved = errno;
+    tipose_enter();
     int moved = tipose_dup_high(newfd);
     int expected = newfd;
     if (!atomic_compare_exchange_strong(&tipose_fd, &expected, moved) && moved >= 0)
         tipose_close(moved); /* the listener let go meanwhile */
+    tipose_leave();
     errno = saved;
 }
 

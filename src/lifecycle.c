@@ -55,23 +55,43 @@ void tlife_exiting(void)
     errno = saved;
 }
 
-/* In the child of a fork: only async-signal-safe calls until the listener, if the
- * user asked for one, is started afresh. */
+/* In the child of a fork, async-signal-safe calls only: the parent's listener does
+ * not exist here, nor does its call in progress, and its socket must go. */
 static void tlife_child(void)
 {
     int saved = errno;
-    /* The parent's listener does not exist here; nor does its call in progress. */
     atomic_store(&tlife_in_call, 0);
-    tipose_release();
-    if (tlife_cfg && tlife_cfg->follow_fork && !atomic_load(&tlife_exit_begun))
-        tlisten_start(tlife_cfg);
+    tipose_fork_child();
     errno = saved;
+}
+
+static pid_t (*tlife_real_fork)(void);
+
+void tlife_init(void)
+{
+    *(void **)&tlife_real_fork = dlsym(RTLD_NEXT, "fork");
 }
 
 void tlife_install(const struct tcfg *c)
 {
     tlife_cfg = c;
-    pthread_atfork(NULL, NULL, tlife_child);
+    pthread_atfork(tipose_fork_prepare, tipose_fork_parent, tlife_child);
+}
+
+/* TOKI_SHIM_FOLLOW_FORK starts the child's listener here, after fork() has returned,
+ * not in an atfork child handler: handlers registered after ours (a sanitizer's, an
+ * allocator's) may still hold the locks that creating a thread needs. */
+TLIFE_EXPORT pid_t fork(void)
+{
+    if (!tlife_real_fork)
+        tlife_init();
+    pid_t pid = tlife_real_fork();
+    if (pid == 0 && tlife_cfg && tlife_cfg->follow_fork && !atomic_load(&tlife_exit_begun)) {
+        int saved = errno;
+        tlisten_start(tlife_cfg);
+        errno = saved;
+    }
+    return pid;
 }
 
 /* main's return is not a call to exit() that we could interpose; so main itself

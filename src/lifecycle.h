@@ -1,10 +1,13 @@
 /* lifecycle.h: the shim across the host's fork and exit. */
-#ifndef TOKI_SHIM_LIFECYCLE_H
-#define TOKI_SHIM_LIFECYCLE_H
+#ifndef TSHIM_LIFECYCLE_H
+#define TSHIM_LIFECYCLE_H
 
 #include "config.h"
 
-/* Registers the fork handler for an active shim with configuration c. */
+/* Resolves the real fork(); called from the constructor, once. */
+void tlife_init(void);
+
+/* Registers the fork handlers for an active shim with configuration c. */
 void tlife_install(const struct tcfg *c);
 
 /* Marks the calling thread as the listener: an exit() from a hook must not wait for

@@ -1,6 +1,6 @@
 /* listener.h: the shim's one thread: connect, hand over the token, read events, reconnect. */
-#ifndef TOKI_SHIM_LISTENER_H
-#define TOKI_SHIM_LISTENER_H
+#ifndef TSHIM_LISTENER_H
+#define TSHIM_LISTENER_H
 
 #include "config.h"
 

@@ -1,6 +1,6 @@
 /* log.h: one-line diagnostics to stderr or a log file, safe inside any host process. */
-#ifndef TOKI_SHIM_LOG_H
-#define TOKI_SHIM_LOG_H
+#ifndef TSHIM_LOG_H
+#define TSHIM_LOG_H
 
 #include <stddef.h>
 

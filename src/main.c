@@ -4,8 +4,8 @@
 
 #include "serve.h"
 
-#ifndef TOKI_SHIM_VERSION
-#define TOKI_SHIM_VERSION "0.0.0"
+#ifndef TSHIM_VERSION
+#define TSHIM_VERSION "0.0.0"
 #endif
 
 static int usage(FILE *f, int status)
@@ -28,7 +28,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
         return usage(stdout, 0);
     if (strcmp(argv[1], "--version") == 0) {
-        printf("toki-shim %s\n", TOKI_SHIM_VERSION);
+        printf("toki-shim %s\n", TSHIM_VERSION);
         return 0;
     }
     if (strcmp(argv[1], "serve") == 0)

@@ -75,12 +75,11 @@ static int tnet_wait_connected(int timeout_ms, char *err, size_t err_size)
 int tnet_connect(const struct sockaddr *addr, socklen_t addr_len, int timeout_ms, char *err,
                  size_t err_size)
 {
-    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    /* Registered as it is made, so that a host closing or dup'ing over descriptors,
+     * or forking, from here on leaves it alone. */
+    int fd = tipose_socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return tnet_error(err, err_size, "socket", errno);
-    /* Registered at once, so that a host closing or dup'ing over descriptors from
-     * here on leaves it alone. */
-    tipose_adopt(fd);
     if (connect(tipose_current(), addr, addr_len) < 0) {
         if (errno != EINPROGRESS) {
             tnet_error(err, err_size, "connect", errno);

@@ -1,6 +1,6 @@
 /* net.h: the shim's TCP connection to Toki: timed connect and the one-write handshake. */
-#ifndef TOKI_SHIM_NET_H
-#define TOKI_SHIM_NET_H
+#ifndef TSHIM_NET_H
+#define TSHIM_NET_H
 
 #include <stddef.h>
 #include <sys/socket.h>

@@ -1,6 +1,6 @@
 /* procenv.h: which program this is (for TOKI_SHIM_ONLY/SKIP), and the shim's place in LD_PRELOAD. */
-#ifndef TOKI_SHIM_PROCENV_H
-#define TOKI_SHIM_PROCENV_H
+#ifndef TSHIM_PROCENV_H
+#define TSHIM_PROCENV_H
 
 #include <stddef.h>
 

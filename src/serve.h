@@ -1,6 +1,6 @@
 /* serve.h: `toki-shim serve`, a Toki-compatible event server for tests, demos and users. */
-#ifndef TOKI_SHIM_SERVE_H
-#define TOKI_SHIM_SERVE_H
+#ifndef TSHIM_SERVE_H
+#define TSHIM_SERVE_H
 
 /* argv[0] is "serve". Returns the process exit status. */
 int tserve_main(int argc, char **argv);

@@ -25,6 +25,7 @@ __attribute__((constructor)) static void tshim_init(void)
     char err[512];
     /* The overrides of close() and friends work even when the shim is inert. */
     tipose_init();
+    tlife_init();
     enum tcfg_result r = tcfg_load(&tshim_config, tshim_getenv, NULL, err, sizeof err);
     /* Inert: nothing of ours was touched but this stack frame. */
     if (r == TCFG_INERT)

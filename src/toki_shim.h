@@ -1,6 +1,6 @@
 /* toki_shim.h: what a program may define to be told, by libtoki_shim, that Toki refreshed. */
-#ifndef TOKI_SHIM_H
-#define TOKI_SHIM_H
+#ifndef TOKISHIM_H
+#define TOKISHIM_H
 
 #ifdef __cplusplus
 extern "C" {
@@ -8,9 +8,9 @@ extern "C" {
 
 /* The hooks must be visible to dlsym even in programs built with -fvisibility=hidden. */
 #if defined(__GNUC__)
-#define TOKI_SHIM_VISIBLE __attribute__((visibility("default")))
+#define TOKISHIM_VISIBLE __attribute__((visibility("default")))
 #else
-#define TOKI_SHIM_VISIBLE
+#define TOKISHIM_VISIBLE
 #endif
 
 /* Define this to be called on each trigger event (AUTH_REFRESHED by default; see
@@ -22,12 +22,12 @@ extern "C" {
  * call at a time and in event order; the next event waits until it returns. Take
  * your own locks to share state with the rest of the program. All signals are
  * blocked on that thread. */
-TOKI_SHIM_VISIBLE void toki_on_refresh(void);
+TOKISHIM_VISIBLE void toki_on_refresh(void);
 
 /* Define this to see every event line Toki sends, trigger or not: AUTH_REFRESHED,
  * FINISHED, and names that later versions of Toki may add. Same thread and rules as
  * toki_on_refresh; it is called first. name is valid only during the call. */
-TOKI_SHIM_VISIBLE void toki_on_event(const char *name);
+TOKISHIM_VISIBLE void toki_on_event(const char *name);
 
 #ifdef __cplusplus
 }

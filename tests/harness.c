@@ -292,3 +292,12 @@ void h_server_env(struct h_server *s, char port[32], char token[96])
     snprintf(port, 32, "TOKI_PORT=%d", s->port);
     snprintf(token, 96, "TOKI_TOKEN=%s", s->token);
 }
+
+struct h_server h_srv;
+struct h_proc h_host;
+
+void h_fini(void)
+{
+    h_stop(&h_host);
+    h_stop(&h_srv.p);
+}

@@ -1,6 +1,6 @@
 /* harness.h: integration-test helpers: child processes with piped output, and toki-shim serve. */
-#ifndef TOKI_SHIM_HARNESS_H
-#define TOKI_SHIM_HARNESS_H
+#ifndef TSHIM_HARNESS_H
+#define TSHIM_HARNESS_H
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -72,5 +72,12 @@ void h_server_start(struct h_server *s, int port, const char *const extra[]);
 void h_server_send(struct h_server *s, const char *text);
 /* The env entries TOKI_PORT=... and TOKI_TOKEN=... for a client of s. */
 void h_server_env(struct h_server *s, char port[32], char token[96]);
+
+/* The usual cast of an integration test: one server and one host under the shim,
+ * both stopped by h_fini (a TestSuite's .fini). */
+#define H_HOST(name) BUILD_DIR "/tests/hosts/" name
+extern struct h_server h_srv;
+extern struct h_proc h_host;
+void h_fini(void);
 
 #endif

@@ -9,26 +9,22 @@
 
 #include "harness.h"
 
-#define HOST(name) BUILD_DIR "/tests/hosts/" name
-
-static struct h_server srv;
-static struct h_proc host;
 static char env_port[32], env_token[96];
 
 static void start_server(void)
 {
-    h_server_start(&srv, 0, NULL);
-    h_server_env(&srv, env_port, env_token);
+    h_server_start(&h_srv, 0, NULL);
+    h_server_env(&h_srv, env_port, env_token);
 }
 
-/* Starts a host under the shim, connected to srv, and waits until the server has
+/* Starts a host under the shim, connected to h_srv, and waits until the server has
  * accepted its token, so that events sent afterwards reach it. */
 static void start_host(const char *const argv[], const char *const env[], int clients)
 {
-    h_spawn(&host, (char *const *)argv, env, 1);
+    h_spawn(&h_host, (char *const *)argv, env, 1);
     for (int i = 0; i < clients; i++)
-        cr_assert_eq(h_expect(&srv.p, &srv.p.err, "authenticated", H_WAIT_MS), 0,
-                     "the shim never authenticated; host said: %s", host.err.data ? host.err.data : "");
+        cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0,
+                     "the shim never authenticated; host said: %s", h_host.err.data ? h_host.err.data : "");
 }
 
 /* The common case: a server, and host_hook under the shim with one extra variable. */
@@ -36,24 +32,18 @@ static void start_hook_host(const char *extra_env)
 {
     start_server();
     const char *env[] = {env_port, env_token, extra_env, NULL};
-    const char *argv[] = {HOST("host_hook"), NULL};
+    const char *argv[] = {H_HOST("host_hook"), NULL};
     start_host(argv, env, 1);
 }
 
-static void finish(void)
-{
-    h_stop(&host);
-    h_stop(&srv.p);
-}
-
-TestSuite(shim, .fini = finish, .timeout = 120);
+TestSuite(shim, .fini = h_fini, .timeout = 120);
 
 static void send_events(int n)
 {
     char burst[64 * 1024] = "";
     for (int i = 0; i < n; i++)
         strcat(burst, "AUTH_REFRESHED\n");
-    h_server_send(&srv, burst);
+    h_server_send(&h_srv, burst);
 }
 
 Test(shim, hook_runs_once_per_event_and_for_every_event_of_a_burst)
@@ -63,36 +53,36 @@ Test(shim, hook_runs_once_per_event_and_for_every_event_of_a_burst)
     for (int i = 1; i <= 5; i++) {
         send_events(1);
         snprintf(want, sizeof want, "refresh %d\n", i);
-        cr_assert_eq(h_expect(&host, &host.out, want, H_WAIT_MS), 0, "missing %s", want);
+        cr_assert_eq(h_expect(&h_host, &h_host.out, want, H_WAIT_MS), 0, "missing %s", want);
     }
     send_events(100);
-    cr_assert_eq(h_expect(&host, &host.out, "refresh 105", H_WAIT_MS), 0);
-    h_close_stdin(&host);
-    cr_assert_eq(h_wait(&host, H_WAIT_MS), 0);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 105", H_WAIT_MS), 0);
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
     /* Exactly 105: no event lost, none doubled, and no signal on top of the hook. */
-    cr_assert_eq(h_count(&host, &host.out, "refresh ", 0), 105);
-    cr_assert_eq(h_count(&host, &host.out, "event AUTH_REFRESHED", 0), 105);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "refresh ", 0), 105);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "event AUTH_REFRESHED", 0), 105);
 }
 
 static void signal_host_counts(const char *signame, const char *shim_signal)
 {
     start_server();
     const char *env[] = {env_port, env_token, shim_signal, NULL};
-    const char *argv[] = {HOST("host_signal"), signame, NULL};
+    const char *argv[] = {H_HOST("host_signal"), signame, NULL};
     start_host(argv, env, 1);
     /* The shim may connect before main has installed the handler; an event then
      * would rightly get no signal (the safety rule). */
-    cr_assert_eq(h_expect(&host, &host.out, "ready", H_WAIT_MS), 0);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
     char want[32];
     for (int i = 1; i <= 5; i++) {
         send_events(1);
         snprintf(want, sizeof want, "signal %d\n", i);
-        cr_assert_eq(h_expect(&host, &host.out, want, H_WAIT_MS), 0, "missing %s", want);
+        cr_assert_eq(h_expect(&h_host, &h_host.out, want, H_WAIT_MS), 0, "missing %s", want);
     }
-    h_close_stdin(&host);
-    int st = h_wait(&host, H_WAIT_MS);
+    h_close_stdin(&h_host);
+    int st = h_wait(&h_host, H_WAIT_MS);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "host died: status %d", st);
-    cr_assert_eq(h_count(&host, &host.out, "signal ", 0), 5);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "signal ", 0), 5);
 }
 
 Test(shim, sighup_handler_runs_once_per_event)
@@ -116,28 +106,28 @@ Test(shim, programs_without_a_handler_survive_refreshes)
     send_events(10);
     /* Each of the three processes logs each event it handled. */
     for (int i = 0; i < 30; i++)
-        cr_assert_eq(h_expect(&host, &host.err, "event AUTH_REFRESHED: nothing to do", H_WAIT_MS), 0,
-                     "only %d events handled: %s", i, host.err.data);
-    cr_assert(h_alive(&host), "the shell died");
-    cr_assert_eq(h_count(&srv.p, &srv.p.err, "disconnected", 0), 0, "a sleep died");
-    cr_assert_eq(h_count(&host, &host.err, "has no handler for it", 0), 3,
-                 "one explanation per process: %s", host.err.data);
+        cr_assert_eq(h_expect(&h_host, &h_host.err, "event AUTH_REFRESHED: nothing to do", H_WAIT_MS), 0,
+                     "only %d events handled: %s", i, h_host.err.data);
+    cr_assert(h_alive(&h_host), "the shell died");
+    cr_assert_eq(h_count(&h_srv.p, &h_srv.p.err, "disconnected", 0), 0, "a sleep died");
+    cr_assert_eq(h_count(&h_host, &h_host.err, "has no handler for it", 0), 3,
+                 "one explanation per process: %s", h_host.err.data);
 }
 
 Test(shim, wrong_token_gives_one_error_and_at_most_three_attempts)
 {
     start_server();
     const char *env[] = {env_port, "TOKI_TOKEN=00000000-0000-0000-0000-000000000000", NULL};
-    const char *argv[] = {HOST("host_hook"), NULL};
-    h_spawn(&host, (char *const *)argv, env, 1);
-    cr_assert_eq(h_expect(&host, &host.err, "TOKI_TOKEN is probably wrong", H_WAIT_MS), 0);
+    const char *argv[] = {H_HOST("host_hook"), NULL};
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.err, "TOKI_TOKEN is probably wrong", H_WAIT_MS), 0);
     /* A fourth attempt would come within the backoff cap; give it time to show. */
-    cr_assert_eq(h_expect(&srv.p, &srv.p.err, "client 4 connected", 2000), -1);
-    cr_assert_eq(h_count(&srv.p, &srv.p.err, "rejected (wrong token)", 0), 3);
-    h_close_stdin(&host);
-    cr_assert_eq(h_wait(&host, H_WAIT_MS), 0, "the program did not run to its end");
-    cr_assert_eq(h_count(&host, &host.err, "toki-shim:", 0), 1, "stderr: %s", host.err.data);
-    cr_assert_eq(h_count(&host, &host.out, "bye", 0), 1);
+    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "client 4 connected", 2000), -1);
+    cr_assert_eq(h_count(&h_srv.p, &h_srv.p.err, "rejected (wrong token)", 0), 3);
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0, "the program did not run to its end");
+    cr_assert_eq(h_count(&h_host, &h_host.err, "toki-shim:", 0), 1, "stderr: %s", h_host.err.data);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "bye", 0), 1);
 }
 
 Test(shim, server_that_starts_later_is_found)
@@ -146,83 +136,83 @@ Test(shim, server_that_starts_later_is_found)
     char env_p[32];
     snprintf(env_p, sizeof env_p, "TOKI_PORT=%d", port);
     const char *env[] = {env_p, "TOKI_TOKEN=" H_TOKEN, "TOKI_SHIM_LOG=debug", NULL};
-    const char *argv[] = {HOST("host_hook"), NULL};
-    h_spawn(&host, (char *const *)argv, env, 1);
-    cr_assert_eq(h_expect(&host, &host.err, "no connection to Toki", H_WAIT_MS), 0);
-    h_server_start(&srv, port, NULL);
-    cr_assert_eq(h_expect(&srv.p, &srv.p.err, "authenticated", H_WAIT_MS), 0);
+    const char *argv[] = {H_HOST("host_hook"), NULL};
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.err, "no connection to Toki", H_WAIT_MS), 0);
+    h_server_start(&h_srv, port, NULL);
+    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
     send_events(1);
-    cr_assert_eq(h_expect(&host, &host.out, "refresh 1\n", H_WAIT_MS), 0);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1\n", H_WAIT_MS), 0);
 }
 
 Test(shim, events_after_a_server_restart_are_received)
 {
     start_hook_host("TOKI_SHIM_RETRY_MAX_MS=400");
     send_events(1);
-    cr_assert_eq(h_expect(&host, &host.out, "refresh 1\n", H_WAIT_MS), 0);
-    int port = srv.port;
-    h_stop(&srv.p);
-    h_server_start(&srv, port, NULL);
-    cr_assert_eq(h_expect(&srv.p, &srv.p.err, "authenticated", H_WAIT_MS), 0);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1\n", H_WAIT_MS), 0);
+    int port = h_srv.port;
+    h_stop(&h_srv.p);
+    h_server_start(&h_srv, port, NULL);
+    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
     send_events(2);
-    cr_assert_eq(h_expect(&host, &host.out, "refresh 3\n", H_WAIT_MS), 0);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 3\n", H_WAIT_MS), 0);
 }
 
 Test(shim, finished_reaches_toki_on_event_and_ends_the_listener)
 {
     start_hook_host("TOKI_SHIM_LOG=info");
-    h_server_send(&srv, "SOMETHING_NEW\nFINISHED\n");
-    cr_assert_eq(h_expect(&host, &host.out, "event SOMETHING_NEW", H_WAIT_MS), 0);
-    cr_assert_eq(h_expect(&host, &host.out, "event FINISHED", H_WAIT_MS), 0);
-    cr_assert_eq(h_expect(&host, &host.err, "listener stopped", H_WAIT_MS), 0);
-    cr_assert_eq(h_expect(&srv.p, &srv.p.err, "client 1 disconnected", H_WAIT_MS), 0);
+    h_server_send(&h_srv, "SOMETHING_NEW\nFINISHED\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "event SOMETHING_NEW", H_WAIT_MS), 0);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "event FINISHED", H_WAIT_MS), 0);
+    cr_assert_eq(h_expect(&h_host, &h_host.err, "listener stopped", H_WAIT_MS), 0);
+    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "client 1 disconnected", H_WAIT_MS), 0);
     /* No reconnect: the first retry would come after 100 ms. */
-    cr_assert_eq(h_expect(&srv.p, &srv.p.err, "client 2 connected", 1500), -1);
+    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "client 2 connected", 1500), -1);
     /* Neither name is a trigger, so the hook was never run. */
-    cr_assert_eq(h_count(&host, &host.out, "refresh", 0), 0);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "refresh", 0), 0);
 }
 
 static void expect_probe(const char *want)
 {
-    h_write(&host, "probe\n");
-    cr_assert_eq(h_expect(&host, &host.out, "tasks", H_WAIT_MS), 0);
-    const char *line = host.out.data + host.out.cursor;
-    while (line > host.out.data && line[-1] == '\n')
+    h_write(&h_host, "probe\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "tasks", H_WAIT_MS), 0);
+    const char *line = h_host.out.data + h_host.out.cursor;
+    while (line > h_host.out.data && line[-1] == '\n')
         line--;
-    while (line > host.out.data && line[-1] != '\n')
+    while (line > h_host.out.data && line[-1] != '\n')
         line--;
     cr_assert_eq(strncmp(line, want, strlen(want)), 0, "want \"%s\", got \"%.40s\"", want, line);
 }
 
 Test(shim, inert_without_token_no_thread_no_socket_no_output)
 {
-    const char *argv[] = {HOST("host_probe"), NULL};
+    const char *argv[] = {H_HOST("host_probe"), NULL};
     const char *env[] = {"TOKI_SHIM_LOG=debug", NULL};
-    h_spawn(&host, (char *const *)argv, env, 1);
+    h_spawn(&h_host, (char *const *)argv, env, 1);
     expect_probe("tasks 1 sockets 0");
-    h_close_stdin(&host);
-    cr_assert_eq(h_wait(&host, H_WAIT_MS), 0);
-    cr_assert_eq(host.err.len, 0, "stderr: %s", host.err.data);
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
+    cr_assert_eq(h_host.err.len, 0, "stderr: %s", h_host.err.data);
 }
 
 Test(shim, inert_with_toki_shim_disable)
 {
     start_server();
-    const char *argv[] = {HOST("host_probe"), NULL};
+    const char *argv[] = {H_HOST("host_probe"), NULL};
     const char *env[] = {env_port, env_token, "TOKI_SHIM_DISABLE=1", "TOKI_SHIM_LOG=debug", NULL};
-    h_spawn(&host, (char *const *)argv, env, 1);
+    h_spawn(&h_host, (char *const *)argv, env, 1);
     expect_probe("tasks 1 sockets 0");
-    cr_assert_eq(h_count(&srv.p, &srv.p.err, "connected", 0), 0);
-    h_close_stdin(&host);
-    cr_assert_eq(h_wait(&host, H_WAIT_MS), 0);
-    cr_assert_eq(host.err.len, 0, "stderr: %s", host.err.data);
+    cr_assert_eq(h_count(&h_srv.p, &h_srv.p.err, "connected", 0), 0);
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
+    cr_assert_eq(h_host.err.len, 0, "stderr: %s", h_host.err.data);
 }
 
 Test(shim, active_has_one_thread_and_one_socket)
 {
     /* The control for the two inert tests: the probe does see the listener. */
     start_server();
-    const char *argv[] = {HOST("host_probe"), NULL};
+    const char *argv[] = {H_HOST("host_probe"), NULL};
     const char *env[] = {env_port, env_token, NULL};
     start_host(argv, env, 1);
     expect_probe("tasks 2 sockets 1");
@@ -232,37 +222,37 @@ Test(shim, hook_in_a_library_dlopened_after_start_is_found)
 {
     start_server();
     const char *env[] = {env_port, env_token, "TOKI_SHIM_ACTION=hook", "TOKI_SHIM_LOG=info", NULL};
-    const char *argv[] = {HOST("host_dlopen"), HOST("libplugin.so"), NULL};
+    const char *argv[] = {H_HOST("host_dlopen"), H_HOST("libplugin.so"), NULL};
     start_host(argv, env, 1);
     send_events(1);
-    cr_assert_eq(h_expect(&host, &host.err, "defines no exported toki_on_refresh", H_WAIT_MS), 0);
-    h_write(&host, "load\n");
-    cr_assert_eq(h_expect(&host, &host.out, "loaded", H_WAIT_MS), 0);
+    cr_assert_eq(h_expect(&h_host, &h_host.err, "defines no exported toki_on_refresh", H_WAIT_MS), 0);
+    h_write(&h_host, "load\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "loaded", H_WAIT_MS), 0);
     send_events(1);
-    cr_assert_eq(h_expect(&host, &host.out, "plugin refresh 1\n", H_WAIT_MS), 0);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "plugin refresh 1\n", H_WAIT_MS), 0);
 }
 
 Test(shim, bad_configuration_prints_one_line_and_the_program_runs)
 {
-    const char *argv[] = {HOST("host_hook"), NULL};
+    const char *argv[] = {H_HOST("host_hook"), NULL};
     const char *env[] = {"TOKI_TOKEN=" H_TOKEN, "TOKI_PORT=70000", NULL};
-    h_spawn(&host, (char *const *)argv, env, 1);
-    h_close_stdin(&host);
-    cr_assert_eq(h_wait(&host, H_WAIT_MS), 0);
-    cr_assert_str_eq(host.err.data, "toki-shim: TOKI_PORT=\"70000\" is not a port (1-65535); "
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
+    cr_assert_str_eq(h_host.err.data, "toki-shim: TOKI_PORT=\"70000\" is not a port (1-65535); "
                                     "toki-shim is disabled for this process\n");
-    cr_assert_eq(h_count(&host, &host.out, "bye", 0), 1);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "bye", 0), 1);
 }
 
 Test(shim, strict_mode_exits_with_status_2)
 {
-    const char *argv[] = {HOST("host_hook"), NULL};
+    const char *argv[] = {H_HOST("host_hook"), NULL};
     const char *env[] = {"TOKI_TOKEN=" H_TOKEN, "TOKI_SHIM_ACTION=reload", "TOKI_SHIM_STRICT=1", NULL};
-    h_spawn(&host, (char *const *)argv, env, 1);
-    int st = h_wait(&host, H_WAIT_MS);
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+    int st = h_wait(&h_host, H_WAIT_MS);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
-    cr_assert_eq(h_count(&host, &host.err, "TOKI_SHIM_ACTION=\"reload\" is not an action", 0), 1);
-    cr_assert_eq(h_count(&host, &host.out, "ready", 0), 0, "main ran");
+    cr_assert_eq(h_count(&h_host, &h_host.err, "TOKI_SHIM_ACTION=\"reload\" is not an action", 0), 1);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "ready", 0), 0, "main ran");
 }
 
 Test(shim, log_file_gets_the_lines_with_the_pid_in_its_name)
@@ -271,13 +261,13 @@ Test(shim, log_file_gets_the_lines_with_the_pid_in_its_name)
     cr_assert_not_null(mkdtemp(dir));
     snprintf(pattern, sizeof pattern, "%s/shim-%%p.log", dir);
     snprintf(env_log, sizeof env_log, "TOKI_SHIM_LOG_FILE=%s", pattern);
-    const char *argv[] = {HOST("host_hook"), NULL};
+    const char *argv[] = {H_HOST("host_hook"), NULL};
     const char *env[] = {"TOKI_TOKEN=" H_TOKEN, "TOKI_PORT=0", env_log, NULL};
-    h_spawn(&host, (char *const *)argv, env, 1);
-    snprintf(path, sizeof path, "%s/shim-%d.log", dir, (int)host.pid);
-    h_close_stdin(&host);
-    cr_assert_eq(h_wait(&host, H_WAIT_MS), 0);
-    cr_assert_eq(host.err.len, 0, "stderr: %s", host.err.data);
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+    snprintf(path, sizeof path, "%s/shim-%d.log", dir, (int)h_host.pid);
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
+    cr_assert_eq(h_host.err.len, 0, "stderr: %s", h_host.err.data);
     FILE *f = fopen(path, "r");
     cr_assert_not_null(f, "no %s", path);
     char line[512] = "";
@@ -295,22 +285,22 @@ Test(shim, closed_port_is_retried_with_backoff_not_in_a_loop)
     snprintf(env_p, sizeof env_p, "TOKI_PORT=%d", h_free_port());
     const char *env[] = {env_p, "TOKI_TOKEN=" H_TOKEN, "TOKI_SHIM_LOG=debug",
                          "TOKI_SHIM_RETRY_MAX_MS=1000", NULL};
-    const char *argv[] = {HOST("host_hook"), NULL};
-    h_spawn(&host, (char *const *)argv, env, 1);
+    const char *argv[] = {H_HOST("host_hook"), NULL};
+    h_spawn(&h_host, (char *const *)argv, env, 1);
     /* In 3 s, delays of at least 100 ms allow at most 31 attempts; a spin makes thousands. */
-    int attempts = h_count(&host, &host.err, "no connection to Toki", 3000);
-    cr_assert_geq(attempts, 2, "it did not retry: %s", host.err.data);
+    int attempts = h_count(&h_host, &h_host.err, "no connection to Toki", 3000);
+    cr_assert_geq(attempts, 2, "it did not retry: %s", h_host.err.data);
     cr_assert_leq(attempts, 31, "%d attempts in 3 s", attempts);
-    cr_assert(h_alive(&host));
+    cr_assert(h_alive(&h_host));
 }
 
 Test(shim, the_token_never_appears_in_the_log)
 {
     start_hook_host("TOKI_SHIM_LOG=debug");
     send_events(2);
-    cr_assert_eq(h_expect(&host, &host.out, "refresh 2", H_WAIT_MS), 0);
-    h_close_stdin(&host);
-    cr_assert_eq(h_wait(&host, H_WAIT_MS), 0);
-    cr_assert_gt(host.err.len, 0, "debug logged nothing");
-    cr_assert_null(strstr(host.err.data, H_TOKEN));
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 2", H_WAIT_MS), 0);
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
+    cr_assert_gt(h_host.err.len, 0, "debug logged nothing");
+    cr_assert_null(strstr(h_host.err.data, H_TOKEN));
 }

@@ -1,4 +1,5 @@
 // host_exit.cpp: a hook that uses a global with a destructor, and a main that exits while events arrive.
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -8,8 +9,8 @@
 
 #include "toki_shim.h"
 
-static volatile int destroyed;
-static volatile int seen;
+static std::atomic<int> destroyed;
+static std::atomic<int> seen;
 
 struct Registry {
     std::vector<std::string> names{"a", "b", "c"};

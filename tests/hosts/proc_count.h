@@ -1,6 +1,6 @@
 /* proc_count.h: counts a process's own threads and sockets from /proc/self, for test hosts. */
-#ifndef TOKI_SHIM_PROC_COUNT_H
-#define TOKI_SHIM_PROC_COUNT_H
+#ifndef TSHIM_PROC_COUNT_H
+#define TSHIM_PROC_COUNT_H
 
 #include <dirent.h>
 #include <stdio.h>

@@ -1,0 +1,100 @@
+/* test_interpose.c: the overrides of close, close_range, closefrom, dup2 and dup3, around the shim's fd. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "interpose.h"
+
+static int ours;
+
+static void adopt_a_socket(void)
+{
+    tipose_init();
+    ours = tipose_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(ours, 0);
+    cr_assert_eq(ours, tipose_current());
+}
+
+static int is_open(int fd)
+{
+    return fcntl(fd, F_GETFD) >= 0;
+}
+
+TestSuite(interpose, .init = adopt_a_socket);
+
+Test(interpose, adopted_high_and_close_on_exec)
+{
+    cr_assert_gt(ours, 900, "fd %d", ours);
+    cr_assert(fcntl(ours, F_GETFD) & FD_CLOEXEC);
+    cr_assert_lt(ours, 1024);
+}
+
+Test(interpose, close_of_ours_reads_as_a_closed_fd)
+{
+    errno = 0;
+    cr_assert_eq(close(ours), -1);
+    cr_assert_eq(errno, EBADF);
+    cr_assert(is_open(ours));
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    errno = EXDEV;
+    cr_assert_eq(close(p[0]), 0, "others close as usual");
+    cr_assert_eq(errno, EXDEV, "errno untouched on success");
+    cr_assert_eq(close(p[0]), -1);
+    cr_assert_eq(errno, EBADF);
+    close(p[1]);
+}
+
+Test(interpose, close_range_and_closefrom_skip_ours)
+{
+    /* Ranges around ours only: the test runner's own pipes are low fds. */
+    int low = ours - 50;
+    int a = fcntl(0, F_DUPFD, low), b = fcntl(0, F_DUPFD, ours + 1);
+    cr_assert_eq(close_range((unsigned)low, ~0U, 0), 0);
+    cr_assert(is_open(ours));
+    cr_assert_not(is_open(a));
+    cr_assert_not(is_open(b));
+    a = fcntl(0, F_DUPFD, low);
+    b = fcntl(0, F_DUPFD, ours + 1);
+    closefrom(low);
+    cr_assert(is_open(ours));
+    cr_assert_not(is_open(a));
+    cr_assert_not(is_open(b));
+    errno = 0;
+    cr_assert_eq(close_range(10, 5, 0), -1, "bad ranges fail as before");
+    cr_assert_eq(errno, EINVAL);
+}
+
+Test(interpose, dup2_onto_ours_moves_it_aside)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(dup2(p[1], ours), ours);
+    int moved = tipose_current();
+    cr_assert_neq(moved, ours);
+    cr_assert_geq(moved, 0);
+    int type = 0;
+    socklen_t len = sizeof type;
+    cr_assert_eq(getsockopt(moved, SOL_SOCKET, SO_TYPE, &type, &len), 0, "the socket moved");
+    cr_assert_eq(write(ours, "z", 1), 1, "the old number is the host's pipe now");
+    char c;
+    cr_assert_eq(read(p[0], &c, 1), 1);
+    cr_assert_eq(dup3(p[1], moved, O_CLOEXEC), moved);
+    cr_assert_neq(tipose_current(), moved);
+    cr_assert_geq(tipose_current(), 0);
+    errno = 0;
+    cr_assert_eq(dup2(tipose_current(), tipose_current()), -1, "dup2(ours, ours) as for a closed fd");
+    cr_assert_eq(errno, EBADF);
+}
+
+Test(interpose, release_closes_and_forgets)
+{
+    tipose_release();
+    cr_assert_eq(tipose_current(), -1);
+    cr_assert_not(is_open(ours));
+    errno = 0;
+    cr_assert_eq(close(ours), -1);
+    cr_assert_eq(errno, EBADF);
+}
