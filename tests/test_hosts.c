@@ -40,7 +40,7 @@ static void refresh(int n)
 static void counts_each_refresh(void)
 {
     for (int i = 1; i <= 5; i++) {
-        char want[16];
+        char want[32];
         refresh(1);
         snprintf(want, sizeof want, "hup %d\n", i);
         cr_assert_eq(h_expect(&h_host, &h_host.out, want, H_WAIT_MS), 0, "%s", h_host.err.data);
