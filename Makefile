@@ -9,15 +9,15 @@ B        ?= build
 # Our flags first, then the user's CFLAGS, so that the user has the last word.
 WARN      := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings -Wshadow
 BASEFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -pthread $(WARN) \
-             -DTSHIM_VERSION='"$(VERSION)"'
+             -DTSHIM_VERSION='"$(VERSION)"' -DTSHIM_LIBDIR='"$(PREFIX)/lib"'
 ALLFLAGS  := $(BASEFLAGS) $(CFLAGS)
 # Sanitizer flags for the code under test only (library, command, hosts), not for
 # the Criterion test programs: see check-sanitize.
 SAN_CFLAGS ?=
 CODEFLAGS  = $(ALLFLAGS) $(SAN_CFLAGS)
 
-LIB_MODS := log config frame backoff interpose net lifecycle dispatch listener procenv shim
-CMD_MODS := main serve frame
+LIB_MODS := log config frame backoff elf interpose net lifecycle dispatch listener procenv shim
+CMD_MODS := main serve run check frame config log elf net interpose procenv dispatch lifecycle listener backoff
 LIB_OBJS := $(LIB_MODS:%=$(B)/obj/%.o)
 CMD_OBJS := $(CMD_MODS:%=$(B)/obj/%.o)
 
@@ -38,15 +38,15 @@ $(LIB): $(LIB_OBJS) src/libtoki_shim.map
 	    -Wl,-z,now -Wl,-z,relro -o $@ $(LIB_OBJS) -ldl $(LDFLAGS)
 
 $(CMD): $(CMD_OBJS)
-	$(CC) $(CODEFLAGS) -o $@ $(CMD_OBJS) $(LDFLAGS)
+	$(CC) $(CODEFLAGS) -o $@ $(CMD_OBJS) -ldl $(LDFLAGS)
 
 # ---- tests ---------------------------------------------------------------
 UNIT     := config frame backoff dispatch log net procenv interpose lifecycle
-INTEG    := serve shim process hosts
+INTEG    := serve shim process hosts cli
 T_UNIT   := $(UNIT:%=$(B)/tests/test_%)
 T_INTEG  := $(INTEG:%=$(B)/tests/test_%)
 HOSTS    := $(addprefix $(B)/tests/hosts/,host_hook host_signal host_probe host_dlopen \
-              host_fork host_fds host_threads host_exit libplugin.so)
+              host_fork host_fds host_threads host_exit host_static libplugin.so)
 # Hosts in other runtimes, built when their toolchain is installed (tests skip,
 # saying so, when it is not).
 HOSTS    += $(if $(shell command -v javac),$(B)/tests/hosts/Sleeper.class)
@@ -63,6 +63,10 @@ $(T_INTEG): $(B)/tests/test_%: tests/test_%.c tests/harness.c tests/harness.h $(
 HOSTFLAGS = $(CODEFLAGS) -Isrc -Itests/hosts -rdynamic
 $(B)/tests/hosts/libplugin.so: tests/hosts/plugin.c src/toki_shim.h | $(B)/tests/hosts
 	$(CC) $(CODEFLAGS) -Isrc -shared -o $@ $< $(LDFLAGS)
+# A static program, which no dynamic loader (and so no LD_PRELOAD) ever touches;
+# without sanitizers, which cannot link statically.
+$(B)/tests/hosts/host_static: tests/hosts/host_probe.c tests/hosts/proc_count.h | $(B)/tests/hosts
+	$(CC) $(ALLFLAGS) -static -Itests/hosts -o $@ $<
 $(B)/tests/hosts/%: tests/hosts/%.c src/toki_shim.h tests/hosts/proc_count.h | $(B)/tests/hosts
 	$(CC) $(HOSTFLAGS) -o $@ $< -ldl $(LDFLAGS)
 # The C++ host takes only the optimisation and sanitizer flags of the C build.

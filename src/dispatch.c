@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "elf.h"
 #include "lifecycle.h"
 #include "log.h"
 
@@ -43,20 +44,10 @@ static int tdisp_phdr_is_go(struct dl_phdr_info *info, size_t size, void *data)
     (void)size;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_NOTE)
-            continue;
-        const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
-        const char *end = p + ph->p_memsz;
-        while (p + sizeof(ElfW(Nhdr)) <= end) {
-            const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
-            const char *name = p + sizeof *n;
-            /* Go's linker writes the name padded, "Go\0\0" (namesz 4). */
-            if ((n->n_namesz == 3 || n->n_namesz == 4) && name + 3 <= end &&
-                memcmp(name, "Go", 3) == 0) {
-                *(int *)data = 1;
-                return 1;
-            }
-            p = name + ((n->n_namesz + 3) & ~3u) + ((n->n_descsz + 3) & ~3u);
+        if (ph->p_type == PT_NOTE &&
+            telf_notes_have_go((const char *)(info->dlpi_addr + ph->p_vaddr), ph->p_memsz)) {
+            *(int *)data = 1;
+            break;
         }
     }
     return 1; /* the first object is the executable: look no further */

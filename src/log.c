@@ -1,6 +1,5 @@
 /* log.c: formats each message into one buffer and emits it with a single write(2). */
 #include "log.h"
-#include "interpose.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -154,6 +153,6 @@ void tlog(enum tlog_level level, const char *fmt, ...)
 
     tlog_write_all(fd, line, n);
     if (fd != 2)
-        tipose_real_close(fd);
+        close(fd); /* ours is wrapped, and passes any fd but the socket */
     errno = saved_errno;
 }

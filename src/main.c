@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
+#include "run.h"
 #include "serve.h"
 
 #ifndef TSHIM_VERSION
@@ -14,7 +16,9 @@ static int usage(FILE *f, int status)
           "Tools for libtoki_shim.so, which lets unmodified programs react when Toki\n"
           "refreshes their credentials.\n\n"
           "Commands:\n"
-          "  serve    run a Toki-compatible event server (see toki-shim serve --help)\n\n"
+          "  check    check the configuration and Toki, or a running process (toki-shim check --help)\n"
+          "  run      run a command with the shim preloaded (toki-shim run --help)\n"
+          "  serve    run a Toki-compatible event server (toki-shim serve --help)\n\n"
           "  --help     show this help\n"
           "  --version  show the version\n",
           f);
@@ -31,6 +35,10 @@ int main(int argc, char **argv)
         printf("toki-shim %s\n", TSHIM_VERSION);
         return 0;
     }
+    if (strcmp(argv[1], "check") == 0)
+        return tcheck_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "run") == 0)
+        return trun_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "serve") == 0)
         return tserve_main(argc - 1, argv + 1);
     fprintf(stderr, "toki-shim: unknown command '%s'\n", argv[1]);

@@ -1,0 +1,15 @@
+/* elf.h: the few facts toki-shim reads from ELF files and segments. */
+#ifndef TSHIM_ELF_H
+#define TSHIM_ELF_H
+
+#include <stddef.h>
+
+/* 1 if the note area notes[0..len) holds Go's build-id note (name "Go"). */
+int telf_notes_have_go(const char *notes, size_t len);
+
+/* Facts about the ELF file at path; each is 0 when the file is not a 64-bit ELF. */
+int telf_file_is_static(const char *path); /* no PT_INTERP: LD_PRELOAD is never read */
+int telf_file_is_go(const char *path);
+int telf_file_exports(const char *path, const char *symbol); /* defined in .dynsym */
+
+#endif
