@@ -24,8 +24,12 @@ CMD_OBJS := $(CMD_MODS:%=$(B)/obj/%.o)
 LIB := $(B)/libtoki_shim.so
 CMD := $(B)/toki-shim
 
-.PHONY: all check check-unit check-integration check-exports check-install check-sanitize clean install uninstall
-all: $(LIB) $(CMD)
+.PHONY: all demo examples check check-man check-demo check-unit check-integration check-exports check-install check-sanitize clean install uninstall
+all: $(LIB) $(CMD) $(B)/toki-shim.pc
+
+$(B)/toki-shim.pc: toki-shim.pc.in Makefile
+	@mkdir -p $(B)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(B)/obj/%.o: src/%.c $(wildcard src/*.h) | $(B)/obj
 	$(CC) $(CODEFLAGS) -c $< -o $@
@@ -39,6 +43,20 @@ $(LIB): $(LIB_OBJS) src/libtoki_shim.map
 
 $(CMD): $(CMD_OBJS)
 	$(CC) $(CODEFLAGS) -o $@ $(CMD_OBJS) -ldl $(LDFLAGS)
+
+# ---- examples and the demo -------------------------------------------------
+EXAMPLES := $(B)/examples/reload_service $(B)/examples/hook_service
+examples: $(EXAMPLES)
+$(B)/examples:
+	mkdir -p $@
+$(B)/examples/reload_service: examples/reload_service.c | $(B)/examples
+	$(CC) $(ALLFLAGS) -o $@ $< $(LDFLAGS)
+# -rdynamic exports toki_on_refresh, so that the shim can find it.
+$(B)/examples/hook_service: examples/hook_service.c src/toki_shim.h | $(B)/examples
+	$(CC) $(ALLFLAGS) -Isrc -rdynamic -o $@ $< $(LDFLAGS)
+
+demo: all examples
+	B=$(B) bash scripts/demo.sh
 
 # ---- tests ---------------------------------------------------------------
 UNIT     := config frame backoff dispatch log net procenv interpose lifecycle
@@ -66,7 +84,7 @@ $(B)/tests/hosts/libplugin.so: tests/hosts/plugin.c src/toki_shim.h | $(B)/tests
 # A static program, which no dynamic loader (and so no LD_PRELOAD) ever touches;
 # without sanitizers, which cannot link statically.
 $(B)/tests/hosts/host_static: tests/hosts/host_probe.c tests/hosts/proc_count.h | $(B)/tests/hosts
-	$(CC) $(ALLFLAGS) -static -Itests/hosts -o $@ $<
+	$(CC) $(BASEFLAGS) -O2 -static -Itests/hosts -o $@ $<
 $(B)/tests/hosts/%: tests/hosts/%.c src/toki_shim.h tests/hosts/proc_count.h | $(B)/tests/hosts
 	$(CC) $(HOSTFLAGS) -o $@ $< -ldl $(LDFLAGS)
 # The C++ host takes only the optimisation and sanitizer flags of the C build.
@@ -98,16 +116,30 @@ check-exports: $(LIB)
 check-install: all
 	@d=$$(mktemp -d) && \
 	$(MAKE) -s install DESTDIR=$$d PREFIX=/usr/local B=$(B) >/dev/null && \
-	for f in lib/libtoki_shim.so include/toki_shim.h bin/toki-shim; do \
+	for f in $(INSTALLED); do \
 	    test -f $$d/usr/local/$$f || { echo "check-install: $$f not installed"; exit 1; }; done && \
 	$(MAKE) -s uninstall DESTDIR=$$d PREFIX=/usr/local B=$(B) && \
 	test -z "$$(find $$d -type f)" || { echo "check-install: uninstall left files"; exit 1; } && \
 	rm -rf $$d && echo "check-install: install and uninstall work"
 
-check: all check-exports check-install check-unit check-integration
+# The man pages render without a warning from groff.
+check-man:
+	@for m in man/toki-shim.1 man/libtoki_shim.7; do \
+	    w=$$(MANWIDTH=80 man --warnings -l $$m 2>&1 >/dev/null); \
+	    if [ -n "$$w" ]; then echo "check-man: $$m:"; echo "$$w"; exit 1; fi; done; \
+	echo "check-man: both pages render cleanly"
 
-# All tests again with AddressSanitizer and UndefinedBehaviorSanitizer, in their own
-# build tree; the shim is preloaded behind the ASan runtime, which must come first.
+# make demo, non-interactively, must show three reloads in each service.
+check-demo: all examples
+	@B=$(B) bash scripts/demo.sh > $(B)/demo.out 2>&1 || { cat $(B)/demo.out; exit 1; }
+	@grep -q "configuration loaded (#3)" $(B)/demo.out && grep -q "toki_on_refresh called (#3)" $(B)/demo.out \
+	    || { echo "check-demo: three reloads were not shown"; cat $(B)/demo.out; exit 1; }
+	@echo "check-demo: three reloads in each service"
+
+check: all check-exports check-install check-man check-demo check-unit check-integration
+
+# The unit and integration tests again with AddressSanitizer and
+# UndefinedBehaviorSanitizer, in their own build tree; the shim is preloaded behind the ASan runtime, which must come first.
 # Then the integration tests of the connection and the dispatch (serve, shim) with
 # the library, command and hosts under ThreadSanitizer: the listener thread is where
 # threads are. The Criterion programs stay uninstrumented because Criterion cannot
@@ -121,22 +153,27 @@ check: all check-exports check-install check-unit check-integration
 ASAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 check-sanitize:
 	$(MAKE) B=build/asan CFLAGS="-O1 -g $(ASAN) $(CFLAGS)" LDFLAGS="$(ASAN)" \
-	    TOKI_TEST_PRELOAD_FIRST="$$($(CC) -print-file-name=libasan.so)" check
+	    TOKI_TEST_PRELOAD_FIRST="$$($(CC) -print-file-name=libasan.so)" check-unit check-integration
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
 	$(MAKE) B=build/tsan SAN_CFLAGS="-O1 -g -fsanitize=thread" \
 	    TOKI_TEST_PRELOAD_FIRST="$$($(CC) -print-file-name=libtsan.so)" \
 	    INTEG="serve shim" CRITERION_FLAGS="--jobs 2 --filter '*/!(*sig*|active_has*)'" \
 	    check-integration
 
+INSTALLED := lib/libtoki_shim.so include/toki_shim.h bin/toki-shim lib/pkgconfig/toki-shim.pc \
+             share/man/man1/toki-shim.1 share/man/man7/libtoki_shim.7
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libtoki_shim.so
 	install -m 0644 src/toki_shim.h $(DESTDIR)$(PREFIX)/include/toki_shim.h
 	install -m 0755 $(CMD) $(DESTDIR)$(PREFIX)/bin/toki-shim
+	install -m 0644 $(B)/toki-shim.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/toki-shim.pc
+	install -m 0644 man/toki-shim.1 $(DESTDIR)$(PREFIX)/share/man/man1/toki-shim.1
+	install -m 0644 man/libtoki_shim.7 $(DESTDIR)$(PREFIX)/share/man/man7/libtoki_shim.7
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/libtoki_shim.so $(DESTDIR)$(PREFIX)/include/toki_shim.h \
-	    $(DESTDIR)$(PREFIX)/bin/toki-shim
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
 
 clean:
 	rm -rf build

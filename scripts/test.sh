@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 # CI and fresh machines start without Criterion; install only what is missing. The
 # runtimes and daemons are there so that their tests run instead of skipping.
 need=()
-for pkg in make gcc g++ libc6-dev libcriterion-dev python3 openjdk-17-jdk-headless golang-go \
+for pkg in make gcc g++ libc6-dev libcriterion-dev man-db python3 openjdk-17-jdk-headless golang-go \
            nginx-light dnsmasq-base; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done

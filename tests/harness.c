@@ -101,6 +101,7 @@ void h_pump(struct h_proc *p, int timeout_ms)
             s->cap = s->cap ? s->cap * 2 : 65536;
             s->data = realloc(s->data, s->cap);
             cr_assert_not_null(s->data);
+            s->data[s->len] = '\0'; /* even if nothing more is read */
         }
         ssize_t r = read(s->fd, s->data + s->len, s->cap - s->len - 1);
         if (r <= 0) {

@@ -97,10 +97,12 @@ Test(hosts, python_without_a_handler_survives)
 
 Test(hosts, bash_trap_counts_every_refresh)
 {
-    /* read returns above 128 when a trapped signal interrupts it; go on reading. */
+    /* bash runs a trap between commands; a signal that lands just as read(2)
+     * starts would wait for input, so read times out (status above 128) every
+     * 50 ms, as a service's loop would, and stops at end of input (status 1). */
     const char *argv[] = {"/bin/bash", "-c",
                           "n=0; trap 'n=$((n+1)); echo \"hup $n\"' HUP; echo ready\n"
-                          "while :; do read -r line; rc=$?\n"
+                          "while :; do read -r -t 0.05 line; rc=$?\n"
                           "  if [ $rc -gt 128 ]; then continue; elif [ $rc -ne 0 ]; then break; fi\n"
                           "done",
                           NULL};
