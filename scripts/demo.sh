@@ -9,13 +9,15 @@ pids=()
 # Every process this script started goes, whatever way it ends (Ctrl-C included).
 cleanup() {
     trap - EXIT INT TERM
-    exec 3>&- 2>/dev/null || true
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    { exec 3>&-; } 2>/dev/null || true
     wait 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# Ctrl-C also reaches the server through the fifo's closing; a write to it then
+# fails, and this script ends through cleanup either way.
+trap 'exit 130' INT TERM PIPE
 
 # Waits up to 10 s for a line containing $2 to appear $3 times in file $1.
 wait_for() {
@@ -48,7 +50,8 @@ echo "   reload_service (reloads on SIGHUP) and hook_service (defines toki_on_re
 for i in 1 2 3; do
     echo "credential-$((i + 1))" > "$work/credential"   # what Toki's auth command would do
     echo "== refresh $i: Toki broadcasts AUTH_REFRESHED"
-    echo AUTH_REFRESHED >&3
+    echo AUTH_REFRESHED 2>/dev/null >&3 || exit 130   # the server is gone: Ctrl-C
+    [ -n "${DEMO_STEP_DELAY:-}" ] && sleep "$DEMO_STEP_DELAY"   # for watching it, or interrupting it
     wait_for "$work/reload.log" "loaded (#$i)" 1
     wait_for "$work/hook.log" "called (#$i)" 1
     grep -h -- "(#$i)" "$work/reload.log" "$work/hook.log" | sed 's/^/   /'
