@@ -24,7 +24,7 @@ CMD_OBJS := $(CMD_MODS:%=$(B)/obj/%.o)
 LIB := $(B)/libtoki_shim.so
 CMD := $(B)/toki-shim
 
-.PHONY: all demo examples check check-man check-demo check-unit check-integration check-exports check-install check-sanitize clean install uninstall
+.PHONY: all bench demo examples check check-man check-demo check-unit check-integration check-exports check-install check-sanitize clean install uninstall
 all: $(LIB) $(CMD) $(B)/toki-shim.pc
 
 $(B)/toki-shim.pc: toki-shim.pc.in Makefile
@@ -39,7 +39,7 @@ $(B)/obj $(B)/tests $(B)/tests/hosts:
 
 $(LIB): $(LIB_OBJS) src/libtoki_shim.map
 	$(CC) $(CODEFLAGS) -shared -Wl,-soname,libtoki_shim.so -Wl,--version-script=src/libtoki_shim.map \
-	    -Wl,-z,now -Wl,-z,relro -o $@ $(LIB_OBJS) -ldl $(LDFLAGS)
+	    -Wl,-z,relro -o $@ $(LIB_OBJS) -ldl $(LDFLAGS)
 
 $(CMD): $(CMD_OBJS)
 	$(CC) $(CODEFLAGS) -o $@ $(CMD_OBJS) -ldl $(LDFLAGS)
@@ -57,6 +57,22 @@ $(B)/examples/hook_service: examples/hook_service.c src/toki_shim.h | $(B)/examp
 
 demo: all examples
 	B=$(B) bash scripts/demo.sh
+
+# ---- make bench: figures and ratios, no assertions (see BENCHMARKS.md) ------
+BENCH := $(addprefix $(B)/bench/,bench bench_host bench_floor bench_ops empty.so)
+$(B)/bench:
+	mkdir -p $@
+$(B)/bench/bench: tests/bench/bench.c | $(B)/bench
+	$(CC) $(ALLFLAGS) -DBUILD_DIR='"$(abspath $(B))"' -o $@ $< $(LDFLAGS)
+$(B)/bench/bench_host: tests/bench/bench_host.c src/toki_shim.h | $(B)/bench
+	$(CC) $(ALLFLAGS) -Isrc -rdynamic -o $@ $< $(LDFLAGS)
+$(B)/bench/empty.so: tests/bench/empty.c | $(B)/bench
+	$(CC) $(ALLFLAGS) -shared -o $@ $<
+$(B)/bench/%: tests/bench/%.c | $(B)/bench
+	$(CC) $(ALLFLAGS) -o $@ $< $(LDFLAGS)
+
+bench: all $(BENCH)
+	$(B)/bench/bench
 
 # ---- tests ---------------------------------------------------------------
 UNIT     := config frame backoff dispatch log net procenv interpose lifecycle

@@ -5,6 +5,7 @@
 #include <elf.h>
 #include <link.h>
 #include <signal.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -53,23 +54,59 @@ static int tdisp_phdr_is_go(struct dl_phdr_info *info, size_t size, void *data)
     return 1; /* the first object is the executable: look no further */
 }
 
+/* What dispatch knows of the loaded objects, recomputed only when the loader's
+ * load or unload counters move, so that an ordinary event costs no dlsym (whose
+ * misses allocate) and no search of the library path. Only the listener thread
+ * (and, before it exists, the constructor) touches it. */
+static struct {
+    unsigned long long adds, subs; /* the loader's counters when last looked */
+    int known, go, jvm;
+    void (*on_event)(const char *);
+    void (*on_refresh)(void);
+} tdisp_seen;
+
+struct tdisp_walk {
+    unsigned long long adds, subs;
+    int first_only, go, jvm;
+};
+
+static int tdisp_walk_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+    struct tdisp_walk *w = data;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+        w->adds = info->dlpi_adds;
+        w->subs = info->dlpi_subs;
+    }
+    if (w->first_only)
+        return 1;
+    const char *name = info->dlpi_name, *slash = name ? strrchr(name, '/') : NULL;
+    if (slash && strcmp(slash, "/libjvm.so") == 0)
+        w->jvm = 1;
+    return 0;
+}
+
+void tdisp_refresh(void)
+{
+    struct tdisp_walk w = {0, 0, 1, 0, 0};
+    dl_iterate_phdr(tdisp_walk_object, &w);
+    if (tdisp_seen.known && w.adds == tdisp_seen.adds && w.subs == tdisp_seen.subs)
+        return;
+    w.first_only = 0;
+    dl_iterate_phdr(tdisp_walk_object, &w);
+    if (!tdisp_seen.known)
+        dl_iterate_phdr(tdisp_phdr_is_go, &tdisp_seen.go);
+    tdisp_seen.adds = w.adds;
+    tdisp_seen.subs = w.subs;
+    tdisp_seen.jvm = w.jvm;
+    *(void **)&tdisp_seen.on_event = dlsym(RTLD_DEFAULT, "toki_on_event");
+    *(void **)&tdisp_seen.on_refresh = dlsym(RTLD_DEFAULT, "toki_on_refresh");
+    tdisp_seen.known = 1;
+}
+
 enum tdisp_runtime tdisp_runtime(void)
 {
-    /* Only the listener thread calls this, so a plain static is enough. */
-    static int go = -1;
-    if (go < 0) {
-        go = 0;
-        dl_iterate_phdr(tdisp_phdr_is_go, &go);
-    }
-    if (go)
-        return TDISP_GO;
-    /* RTLD_NOLOAD finds libjvm by its soname whatever path the launcher used. */
-    void *jvm = dlopen("libjvm.so", RTLD_LAZY | RTLD_NOLOAD);
-    if (jvm) {
-        dlclose(jvm);
-        return TDISP_JVM;
-    }
-    return TDISP_NATIVE;
+    tdisp_refresh();
+    return tdisp_seen.go ? TDISP_GO : tdisp_seen.jvm ? TDISP_JVM : TDISP_NATIVE;
 }
 
 static int tdisp_has_handler(int signo)
@@ -112,10 +149,9 @@ static void tdisp_explain(const struct tcfg *c, enum tdisp_skip why)
 
 void tdisp_event(const struct tcfg *c, const char *name)
 {
-    void (*on_event)(const char *);
-    void (*on_refresh)(void);
-
-    *(void **)&on_event = dlsym(RTLD_DEFAULT, "toki_on_event");
+    tdisp_refresh();
+    void (*on_event)(const char *) = tdisp_seen.on_event;
+    void (*on_refresh)(void) = tdisp_seen.on_refresh;
     if (on_event && tlife_begin_call()) {
         on_event(name);
         tlife_end_call();
@@ -126,7 +162,6 @@ void tdisp_event(const struct tcfg *c, const char *name)
     }
 
     struct tdisp_facts f = {0, 0, TDISP_NATIVE};
-    *(void **)&on_refresh = dlsym(RTLD_DEFAULT, "toki_on_refresh");
     f.have_hook = on_refresh != NULL;
     /* The signal's facts cost a syscall and a loader lookup: gather them only when
      * the signal is on the table and the safety rule applies. */

@@ -30,12 +30,17 @@ struct tdisp_plan {
 struct tdisp_plan tdisp_decide(enum tcfg_action action, int force, const struct tdisp_facts *f);
 
 /* Handles one event on the listener thread: toki_on_event(name) for every event, then
- * the action if name is a trigger. Hooks are looked up each time, so a library that
- * the program dlopens later is found. */
+ * the action if name is a trigger. A library that the program dlopens later is
+ * found (see tdisp_refresh). */
 void tdisp_event(const struct tcfg *c, const char *name);
 
-/* What the runtime of this process is; Go is decided once, the JVM at each call
- * because the java launcher loads it after start. */
+/* What the runtime of this process is. The JVM is looked for again whenever the
+ * set of loaded objects changed, because the java launcher loads it after start. */
 enum tdisp_runtime tdisp_runtime(void);
+
+/* Looks the hooks up again if objects were loaded or unloaded since the last look
+ * (cheap otherwise). The constructor calls it first, so that a lookup that misses,
+ * which allocates, happens on the host's thread and not on the listener's. */
+void tdisp_refresh(void);
 
 #endif

@@ -20,10 +20,15 @@ typedef void (*tipose_closefrom_fn)(int);
 typedef int (*tipose_dup2_fn)(int, int);
 typedef int (*tipose_dup3_fn)(int, int, int);
 
-static tipose_close_fn tipose_close;
+/* close and dup2 start at stubs that resolve the real function and call it, so
+ * that the wrappers' fast path needs no "resolved yet?" test: even a call made by
+ * another library's constructor, before ours has run, finds its way. */
+static int tipose_close_first(int fd);
+static int tipose_dup2_first(int oldfd, int newfd);
+static tipose_close_fn tipose_close = tipose_close_first;
 static tipose_close_range_fn tipose_close_range;
 static tipose_closefrom_fn tipose_closefrom;
-static tipose_dup2_fn tipose_dup2;
+static tipose_dup2_fn tipose_dup2 = tipose_dup2_first;
 static tipose_dup3_fn tipose_dup3;
 
 /* -1 while the shim holds no socket: then every override is one load, one compare
@@ -84,25 +89,44 @@ void tipose_fork_child(void)
     tipose_release();
 }
 
+/* close and dup2 are resolved by the constructor, because hosts call them often and
+ * from signal handlers, where dlsym must not run. The rare ones are resolved at
+ * their first call, so that a process that never makes them never pays for it. */
 void tipose_init(void)
 {
-    *(void **)&tipose_close = dlsym(RTLD_NEXT, "close");
-    *(void **)&tipose_close_range = dlsym(RTLD_NEXT, "close_range"); /* glibc 2.34+ */
-    *(void **)&tipose_closefrom = dlsym(RTLD_NEXT, "closefrom");     /* glibc 2.34+ */
-    *(void **)&tipose_dup2 = dlsym(RTLD_NEXT, "dup2");
-    *(void **)&tipose_dup3 = dlsym(RTLD_NEXT, "dup3");
+    void *c = dlsym(RTLD_NEXT, "close"), *d = dlsym(RTLD_NEXT, "dup2");
+    if (c)
+        *(void **)&tipose_close = c;
+    if (d)
+        *(void **)&tipose_dup2 = d;
 }
 
-/* Another library's constructor may close a descriptor before ours has run. */
-static void tipose_ensure(void)
+static int tipose_close_first(int fd)
 {
-    if (__builtin_expect(tipose_close == NULL || tipose_dup2 == NULL, 0))
-        tipose_init();
+    tipose_init();
+    if (tipose_close == tipose_close_first)
+        return (int)syscall(SYS_close, fd);
+    return tipose_close(fd);
+}
+
+static int tipose_dup2_first(int oldfd, int newfd)
+{
+    tipose_init();
+    if (tipose_dup2 == tipose_dup2_first)
+        return (int)syscall(SYS_dup2, oldfd, newfd);
+    return tipose_dup2(oldfd, newfd);
+}
+
+/* For the rarely called functions: resolved once, at first use. */
+static void *tipose_lazy(void **slot, const char *name)
+{
+    if (!*slot)
+        *slot = dlsym(RTLD_NEXT, name); /* glibc 2.34+ for close_range and closefrom */
+    return *slot;
 }
 
 int tipose_real_close(int fd)
 {
-    tipose_ensure();
     return tipose_close(fd);
 }
 
@@ -153,8 +177,7 @@ void tipose_release(void)
 {
     int fd = atomic_exchange(&tipose_fd, -1);
     if (fd >= 0) {
-        tipose_ensure();
-        tipose_close(fd);
+            tipose_close(fd);
     }
 }
 
@@ -175,8 +198,9 @@ static void tipose_step_aside(int newfd)
 
 TIPOSE_EXPORT int close(int fd)
 {
-    tipose_ensure();
-    if (__builtin_expect(fd >= 0 && fd == atomic_load_explicit(&tipose_fd, memory_order_relaxed), 0)) {
+    /* One compare on the fast path; with no socket (-1), close(-1) is answered
+     * here with exactly what libc would say. */
+    if (__builtin_expect(fd == atomic_load_explicit(&tipose_fd, memory_order_relaxed), 0)) {
         /* What close() says of a descriptor that is not open. */
         errno = EBADF;
         return -1;
@@ -186,7 +210,7 @@ TIPOSE_EXPORT int close(int fd)
 
 static int tipose_range(unsigned first, unsigned last, int flags)
 {
-    if (tipose_close_range)
+    if (tipose_lazy((void **)&tipose_close_range, "close_range"))
         return tipose_close_range(first, last, flags);
 #ifdef SYS_close_range
     return (int)syscall(SYS_close_range, first, last, flags);
@@ -198,7 +222,6 @@ static int tipose_range(unsigned first, unsigned last, int flags)
 
 TIPOSE_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
-    tipose_ensure();
     int ours = atomic_load_explicit(&tipose_fd, memory_order_relaxed);
     if (__builtin_expect(ours < 0 || (unsigned)ours < first || (unsigned)ours > last, 1))
         return tipose_range(first, last, flags);
@@ -214,10 +237,10 @@ TIPOSE_EXPORT int close_range(unsigned first, unsigned last, int flags)
 
 TIPOSE_EXPORT void closefrom(int lowfd)
 {
-    tipose_ensure();
     int ours = atomic_load_explicit(&tipose_fd, memory_order_relaxed);
     unsigned low = lowfd < 0 ? 0u : (unsigned)lowfd;
-    if (__builtin_expect(ours < 0 || (unsigned)ours < low, 1) && tipose_closefrom) {
+    if (__builtin_expect(ours < 0 || (unsigned)ours < low, 1) &&
+        tipose_lazy((void **)&tipose_closefrom, "closefrom")) {
         tipose_closefrom(lowfd);
         return;
     }
@@ -227,7 +250,7 @@ TIPOSE_EXPORT void closefrom(int lowfd)
     } else {
         if ((unsigned)ours > low)
             tipose_range(low, (unsigned)ours - 1, 0);
-        if (tipose_closefrom)
+        if (tipose_lazy((void **)&tipose_closefrom, "closefrom"))
             tipose_closefrom(ours + 1);
         else
             tipose_range((unsigned)ours + 1, ~0u, 0);
@@ -237,7 +260,6 @@ TIPOSE_EXPORT void closefrom(int lowfd)
 
 TIPOSE_EXPORT int dup2(int oldfd, int newfd)
 {
-    tipose_ensure();
     int ours = atomic_load_explicit(&tipose_fd, memory_order_relaxed);
     if (__builtin_expect(newfd >= 0 && newfd == ours, 0)) {
         if (oldfd == newfd) {
@@ -252,9 +274,9 @@ TIPOSE_EXPORT int dup2(int oldfd, int newfd)
 
 TIPOSE_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-    tipose_ensure();
     int ours = atomic_load_explicit(&tipose_fd, memory_order_relaxed);
     if (__builtin_expect(newfd >= 0 && newfd == ours && oldfd != newfd, 0))
         tipose_step_aside(newfd);
+    tipose_lazy((void **)&tipose_dup3, "dup3");
     return tipose_dup3(oldfd, newfd, flags);
 }

@@ -67,11 +67,6 @@ static void tlife_child(void)
 
 static pid_t (*tlife_real_fork)(void);
 
-void tlife_init(void)
-{
-    *(void **)&tlife_real_fork = dlsym(RTLD_NEXT, "fork");
-}
-
 void tlife_install(const struct tcfg *c)
 {
     tlife_cfg = c;
@@ -83,8 +78,8 @@ void tlife_install(const struct tcfg *c)
  * allocator's) may still hold the locks that creating a thread needs. */
 TLIFE_EXPORT pid_t fork(void)
 {
-    if (!tlife_real_fork)
-        tlife_init();
+    if (!tlife_real_fork) /* resolved at the first fork: most processes never fork */
+        *(void **)&tlife_real_fork = dlsym(RTLD_NEXT, "fork");
     pid_t pid = tlife_real_fork();
     if (pid == 0 && tlife_cfg && tlife_cfg->follow_fork && !atomic_load(&tlife_exit_begun)) {
         int saved = errno;

@@ -4,9 +4,6 @@
 
 #include "config.h"
 
-/* Resolves the real fork(); called from the constructor, once. */
-void tlife_init(void);
-
 /* Registers the fork handlers for an active shim with configuration c. */
 void tlife_install(const struct tcfg *c);
 

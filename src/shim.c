@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dispatch.h"
 #include "interpose.h"
 #include "lifecycle.h"
 #include "listener.h"
@@ -25,7 +26,6 @@ __attribute__((constructor)) static void tshim_init(void)
     char err[512];
     /* The overrides of close() and friends work even when the shim is inert. */
     tipose_init();
-    tlife_init();
     enum tcfg_result r = tcfg_load(&tshim_config, tshim_getenv, NULL, err, sizeof err);
     /* Inert: nothing of ours was touched but this stack frame. */
     if (r == TCFG_INERT)
@@ -41,16 +41,20 @@ __attribute__((constructor)) static void tshim_init(void)
         tlog(TLOG_ERROR, "%s; toki-shim is disabled for this process", err);
         goto out;
     }
-    char exe[256];
-    const char *argv0;
-    tproc_names(exe, sizeof exe, &argv0);
-    if (!tproc_selected(tshim_config.only, tshim_config.skip, exe, argv0)) {
-        tlog(TLOG_DEBUG, "%s is not selected by TOKI_SHIM_ONLY/TOKI_SHIM_SKIP; inert", exe);
-        goto out;
+    /* The program's names cost a readlink of /proc: only when a selection is set. */
+    if (tshim_config.only[0] || tshim_config.skip[0]) {
+        char exe[256];
+        const char *argv0;
+        tproc_names(exe, sizeof exe, &argv0);
+        if (!tproc_selected(tshim_config.only, tshim_config.skip, exe, argv0)) {
+            tlog(TLOG_DEBUG, "%s is not selected by TOKI_SHIM_ONLY/TOKI_SHIM_SKIP; inert", exe);
+            goto out;
+        }
     }
     if (!tshim_config.inherit)
         tproc_uninherit();
     tlife_install(&tshim_config);
+    tdisp_refresh();
     int e = tlisten_start(&tshim_config);
     if (e != 0) {
         char msg[64];

@@ -1,0 +1,46 @@
+/* bench_host.c: reports CLOCK_MONOTONIC at the first instruction of its hook or SIGHUP handler. */
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "toki_shim.h"
+
+static int report_fd = -1;
+
+static void report(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    (void)!write(report_fd, &ns, sizeof ns);
+}
+
+void toki_on_refresh(void)
+{
+    report();
+}
+
+static void on_hup(int s)
+{
+    (void)s;
+    report();
+}
+
+int main(void)
+{
+    const char *fd = getenv("BENCH_FD");
+    report_fd = fd ? atoi(fd) : 1; /* bench code: the driver set it */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_hup;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
+    char c;
+    (void)!write(1, "r", 1); /* ready: the handler is in place */
+    while (read(0, &c, 1) > 0)
+        ;
+    return 0;
+}
