@@ -473,6 +473,7 @@ static void bench_idle_and_memory(void)
     figure("memory.private_active_added_kib", anon_active - anon[0], "KiB", "goal < 100");
     figure("memory.vsz_no_preload_kib", vsz[0], "KiB", NULL);
     figure("memory.vsz_active_kib", vsz_active, "KiB", "includes the listener's 256 KiB stack");
+    figure("memory.listener_stack_kib", 256, "KiB", "TOKI_SHIM_STACK_KB default; virtual until touched");
     figure("memory.so_size_kib", (double)st.st_size / 1024, "KiB", "libtoki_shim.so with debug info");
 }
 
