@@ -76,7 +76,7 @@ bench: all $(BENCH)
 
 # ---- tests ---------------------------------------------------------------
 UNIT     := config frame backoff dispatch log net procenv interpose lifecycle
-INTEG    := serve shim process hosts cli
+INTEG    := serve shim process hosts cli security
 T_UNIT   := $(UNIT:%=$(B)/tests/test_%)
 T_INTEG  := $(INTEG:%=$(B)/tests/test_%)
 HOSTS    := $(addprefix $(B)/tests/hosts/,host_hook host_signal host_probe host_dlopen \

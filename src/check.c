@@ -60,6 +60,7 @@ static void tcheck_print_config(const struct tcfg *c)
     tcheck_list("TOKI_SHIM_SKIP", c->skip);
     printf("TOKI_SHIM_INHERIT=%d\nTOKI_SHIM_FOLLOW_FORK=%d\nTOKI_SHIM_STRICT=%d\n", c->inherit,
            c->follow_fork, c->strict);
+    printf("TOKI_SHIM_PEER_CHECK=%d\nTOKI_SHIM_SCRUB_TOKEN=%d\n", c->peer_check, c->scrub_token);
 }
 
 /* Toki's events are upper-case names; a banner or a greeting is not. */
@@ -86,6 +87,14 @@ static int tcheck_probe(const struct tcfg *c)
     if (tnet_connect((const struct sockaddr *)&c->addr, c->addr_len, c->connect_timeout_ms, err,
                      sizeof err) < 0) {
         printf("no server: nothing accepts connections at %s (%s)\n", where, err);
+        return 1;
+    }
+    unsigned uid;
+    if (c->peer_check && tcfg_is_loopback((const struct sockaddr *)&c->addr) &&
+        (tnet_peer_uid(&uid) != 0 || uid != (unsigned)geteuid())) {
+        tipose_release();
+        printf("not ours: the server at %s does not belong to uid %u; the token was not sent "
+               "(TOKI_SHIM_PEER_CHECK=0 skips this check)\n", where, (unsigned)geteuid());
         return 1;
     }
     if (tnet_send_token(c->token, c->token_len, err, sizeof err) < 0) {

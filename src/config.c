@@ -300,7 +300,8 @@ static int tcfg_list(struct tcfg_ctx *x, const char *name, const char *def, cons
     return 0;
 }
 
-/* TOKI_SHIM_ONLY and TOKI_SHIM_SKIP: program-name globs; one or the other. */
+/* Process selection (TOKI_SHIM_ONLY or SKIP, INHERIT, FOLLOW_FORK) and the token's
+ * protections (PEER_CHECK, SCRUB_TOKEN). */
 static int tcfg_process(struct tcfg_ctx *x, struct tcfg *c)
 {
     c->inherit = 1;
@@ -308,6 +309,10 @@ static int tcfg_process(struct tcfg_ctx *x, struct tcfg *c)
         tcfg_bool(x, "TOKI_SHIM_INHERIT", &c->inherit) != 0 ||
         tcfg_list(x, "TOKI_SHIM_ONLY", "", "program-name patterns", c->only) != 0 ||
         tcfg_list(x, "TOKI_SHIM_SKIP", "", "program-name patterns", c->skip) != 0)
+        return -1;
+    c->peer_check = 1;
+    if (tcfg_bool(x, "TOKI_SHIM_PEER_CHECK", &c->peer_check) != 0 ||
+        tcfg_bool(x, "TOKI_SHIM_SCRUB_TOKEN", &c->scrub_token) != 0)
         return -1;
     if (c->only[0] && c->skip[0]) {
         snprintf(x->err, x->err_size, "TOKI_SHIM_ONLY and TOKI_SHIM_SKIP are both set; "

@@ -37,6 +37,8 @@ struct tcfg {
     int inherit;                  /* TOKI_SHIM_INHERIT: descendants keep LD_PRELOAD */
     char only[TCFG_EVENTS_BUF];   /* TOKI_SHIM_ONLY globs, "A\0B\0\0" */
     char skip[TCFG_EVENTS_BUF];   /* TOKI_SHIM_SKIP globs */
+    int peer_check;               /* TOKI_SHIM_PEER_CHECK: the server must be ours */
+    int scrub_token;              /* TOKI_SHIM_SCRUB_TOKEN: remove it from the environment */
 };
 
 enum tcfg_result { TCFG_ACTIVE, TCFG_INERT, TCFG_ERROR };

@@ -84,6 +84,29 @@ static enum tlisten_end tlisten_read(const struct tcfg *c, unsigned long *events
     }
 }
 
+/* Toki's port is open on every interface and fixed, so on a shared machine another
+ * user can listen on it first and collect tokens. Before the token leaves, the
+ * server end of a loopback connection must belong to our effective uid. */
+static int tlisten_peer_is_ours(const struct tcfg *c)
+{
+    unsigned uid;
+    if (!c->peer_check || !tcfg_is_loopback((const struct sockaddr *)&c->addr))
+        return 1;
+    if (tnet_peer_uid(&uid) != 0) {
+        tlog(TLOG_ERROR, "cannot tell who owns the server on port %d (no entry in "
+             "/proc/net/tcp); the token was not sent; TOKI_SHIM_PEER_CHECK=0 skips this check",
+             c->port);
+        return 0;
+    }
+    if (uid != (unsigned)geteuid()) {
+        tlog(TLOG_ERROR, "the server on port %d belongs to uid %u, not to us (uid %u): it is "
+             "not our Toki, and the token was not sent; TOKI_SHIM_PEER_CHECK=0 skips this check",
+             c->port, uid, (unsigned)geteuid());
+        return 0;
+    }
+    return 1;
+}
+
 static void *tlisten_main(void *arg)
 {
     const struct tcfg *c = arg;
@@ -104,6 +127,11 @@ static void *tlisten_main(void *arg)
     for (;;) {
         int fd = tnet_connect((const struct sockaddr *)&c->addr, c->addr_len,
                               c->connect_timeout_ms, err, sizeof err);
+        if (fd >= 0 && !tlisten_peer_is_ours(c)) {
+            /* Refused for good: another user's listener got Toki's port. */
+            tipose_release();
+            return NULL;
+        }
         if (fd >= 0 && tnet_send_token(c->token, c->token_len, err, sizeof err) < 0) {
             tipose_release();
             fd = -1;

@@ -119,3 +119,66 @@ int tnet_send_token(const char *token, size_t len, char *err, size_t err_size)
     }
     return 0;
 }
+
+static unsigned tnet_port_of(const struct sockaddr_storage *ss)
+{
+    return ss->ss_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)ss)->sin6_port)
+                                     : ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+/* One line of /proc/net/tcp: "sl local rem st ... uid ...", addresses as HEX:PORT. */
+static int tnet_match_line(const char *line, unsigned lport, unsigned rport, unsigned *uid)
+{
+    unsigned l, r, st, u;
+    if (sscanf(line, " %*s %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%x %x %*s %*s %*s %u", &l, &r, &st, &u) != 4)
+        return 0;
+    if (l != lport || r != rport || st != 1) /* 01: established */
+        return 0;
+    *uid = u;
+    return 1;
+}
+
+static int tnet_scan(const char *path, unsigned lport, unsigned rport, unsigned *uid)
+{
+    char buf[8192];
+    size_t have = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), found = 0;
+    if (fd < 0)
+        return 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+        buf[have] = '\0';
+        char *line = buf, *nl;
+        while (!found && (nl = strchr(line, '\n')) != NULL) {
+            *nl = '\0';
+            found = tnet_match_line(line, lport, rport, uid);
+            line = nl + 1;
+        }
+        if (found)
+            break;
+        have = strlen(line); /* a partial line waits for the rest */
+        memmove(buf, line, have);
+        if (have == sizeof buf - 1)
+            have = 0; /* no line is this long: drop it */
+    }
+    tipose_real_close(fd);
+    return found;
+}
+
+int tnet_peer_uid(unsigned *uid)
+{
+    struct sockaddr_storage me, peer;
+    socklen_t a = sizeof me, b = sizeof peer;
+    int fd = tipose_current();
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&me, &a) != 0 ||
+        getpeername(fd, (struct sockaddr *)&peer, &b) != 0)
+        return -1;
+    /* Seen from the server's end: its local port is our peer's, its remote ours. */
+    unsigned lport = tnet_port_of(&peer), rport = tnet_port_of(&me);
+    if (tnet_scan("/proc/net/tcp", lport, rport, uid) || tnet_scan("/proc/net/tcp6", lport, rport, uid))
+        return 0;
+    return -1;
+}

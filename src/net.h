@@ -17,6 +17,12 @@ int tnet_connect(const struct sockaddr *addr, socklen_t addr_len, int timeout_ms
  * reason in err. */
 int tnet_send_token(const char *token, size_t len, char *err, size_t err_size);
 
+/* The uid that owns the server end of the shim's connected socket, from the
+ * kernel's table of TCP sockets (/proc/net/tcp and tcp6): the entry whose local
+ * port is our peer's and whose remote port is ours. Returns 0 and *uid, or -1 if
+ * no such entry was found. Reads with a stack buffer: no allocation. */
+int tnet_peer_uid(unsigned *uid);
+
 /* "127.0.0.1:3110" or "[::1]:3110". */
 void tnet_format(const struct sockaddr *addr, char *buf, size_t size);
 

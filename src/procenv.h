@@ -25,4 +25,9 @@ void tproc_names(char *exe, size_t exe_size, const char **argv0);
  * TOKI_SHIM_INHERIT=0), so that descendants run without it. */
 void tproc_uninherit(void);
 
+/* Overwrites TOKI_TOKEN's value where it lies (so /proc/PID/environ no longer
+ * shows it) and removes it from the environment (so descendants do not get it).
+ * The configuration holds its own copy. */
+void tproc_scrub_token(void);
+
 #endif

@@ -53,6 +53,8 @@ __attribute__((constructor)) static void tshim_init(void)
     }
     if (!tshim_config.inherit)
         tproc_uninherit();
+    if (tshim_config.scrub_token)
+        tproc_scrub_token();
     tlife_install(&tshim_config);
     tdisp_refresh();
     int e = tlisten_start(&tshim_config);

@@ -67,6 +67,9 @@ void h_spawn(struct h_proc *p, char *const argv[], const char *const env[], int 
     p->pid = fork();
     cr_assert_geq(p->pid, 0, "fork: %s", strerror(errno));
     if (p->pid == 0) {
+        /* Its own process group, so that h_stop ends its descendants too (an nginx
+         * master's workers, a shell's children). */
+        setpgid(0, 0);
         dup2(in[0], 0);
         dup2(out[1], 1);
         dup2(err[1], 2);
@@ -237,9 +240,10 @@ int h_alive(struct h_proc *p)
 
 void h_stop(struct h_proc *p)
 {
-    if (p->pid > 0 && !p->exited) {
-        kill(p->pid, SIGKILL);
-        waitpid(p->pid, &p->status, 0);
+    if (p->pid > 0) {
+        kill(-p->pid, SIGKILL); /* the whole group, even if its leader has exited */
+        if (!p->exited)
+            waitpid(p->pid, &p->status, 0);
         p->exited = 1;
     }
     h_close_stdin(p);
