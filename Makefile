@@ -24,7 +24,7 @@ CMD_OBJS := $(CMD_MODS:%=$(B)/obj/%.o)
 LIB := $(B)/libtoki_shim.so
 CMD := $(B)/toki-shim
 
-.PHONY: all bench demo examples check check-man check-demo check-unit check-integration check-exports check-install check-sanitize clean install uninstall
+.PHONY: all bench demo examples fuzz check check-man check-demo check-fuzz check-unit check-integration check-exports check-install check-sanitize clean install uninstall
 all: $(LIB) $(CMD) $(B)/toki-shim.pc
 
 $(B)/toki-shim.pc: toki-shim.pc.in Makefile
@@ -73,6 +73,36 @@ $(B)/bench/%: tests/bench/%.c | $(B)/bench
 
 bench: all $(BENCH)
 	$(B)/bench/bench
+
+# ---- fuzzing -----------------------------------------------------------------
+# make fuzz: libFuzzer (clang) on each target for FUZZ_SECONDS, from the committed
+# seed corpus; new inputs go to build/, so the tree stays clean. A crash input
+# found once goes into tests/fuzz/corpus/<target>/, which check-fuzz replays.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := frame config
+FUZZ_SRC_frame := src/frame.c
+FUZZ_SRC_config := src/config.c src/log.c
+CLANG ?= clang
+
+fuzz:
+	@mkdir -p $(B)/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	    src=$$(case $$t in frame) echo "$(FUZZ_SRC_frame)";; config) echo "$(FUZZ_SRC_config)";; esac); \
+	    $(CLANG) -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	        -fno-sanitize-recover=all -Isrc -o $(B)/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c $$src || exit 1; \
+	    mkdir -p $(B)/fuzz/corpus-$$t; \
+	    echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	    $(B)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$(B)/fuzz/crash-$$t- $(B)/fuzz/corpus-$$t tests/fuzz/corpus/$$t \
+	        2>&1 | grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|stat::average_exec_per_sec|ERROR|SUMMARY|crash-" ; \
+	done
+
+# Every seed and every crash input ever found, replayed by the plain build.
+$(B)/tests/replay_%: tests/fuzz/replay.c tests/fuzz/fuzz_%.c $(LIB_OBJS) | $(B)/tests
+	$(CC) $(TESTFLAGS) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_$*.c $(filter-out $(B)/obj/shim.o,$(LIB_OBJS)) -ldl $(LDFLAGS)
+
+check-fuzz: $(FUZZ_TARGETS:%=$(B)/tests/replay_%)
+	@for t in $(FUZZ_TARGETS); do $(B)/tests/replay_$$t tests/fuzz/corpus/$$t/* || exit 1; done
 
 # ---- tests ---------------------------------------------------------------
 UNIT     := config frame backoff dispatch log net procenv interpose lifecycle
@@ -152,7 +182,7 @@ check-demo: all examples
 	    || { echo "check-demo: three reloads were not shown"; cat $(B)/demo.out; exit 1; }
 	@echo "check-demo: three reloads in each service"
 
-check: all check-exports check-install check-man check-demo check-unit check-integration
+check: all check-exports check-install check-man check-demo check-fuzz check-unit check-integration
 
 # The unit and integration tests again with AddressSanitizer and
 # UndefinedBehaviorSanitizer, in their own build tree; the shim is preloaded behind the ASan runtime, which must come first.
@@ -169,7 +199,7 @@ check: all check-exports check-install check-man check-demo check-unit check-int
 ASAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 check-sanitize:
 	$(MAKE) B=build/asan CFLAGS="-O1 -g $(ASAN) $(CFLAGS)" LDFLAGS="$(ASAN)" \
-	    TOKI_TEST_PRELOAD_FIRST="$$($(CC) -print-file-name=libasan.so)" check-unit check-integration
+	    TOKI_TEST_PRELOAD_FIRST="$$($(CC) -print-file-name=libasan.so)" check-fuzz check-unit check-integration
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
 	$(MAKE) B=build/tsan SAN_CFLAGS="-O1 -g -fsanitize=thread" \
 	    TOKI_TEST_PRELOAD_FIRST="$$($(CC) -print-file-name=libtsan.so)" \
