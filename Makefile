@@ -106,7 +106,7 @@ check-fuzz: $(FUZZ_TARGETS:%=$(B)/tests/replay_%)
 
 # ---- tests ---------------------------------------------------------------
 UNIT     := config frame backoff dispatch log net procenv interpose lifecycle
-INTEG    := serve shim process hosts cli security
+INTEG    := serve shim process hosts cli security faults
 T_UNIT   := $(UNIT:%=$(B)/tests/test_%)
 T_INTEG  := $(INTEG:%=$(B)/tests/test_%)
 HOSTS    := $(addprefix $(B)/tests/hosts/,host_hook host_signal host_probe host_dlopen \

@@ -18,7 +18,7 @@
 #include "log.h"
 #include "net.h"
 
-#define TLISTEN_REJECT_WINDOW_MS 1000 /* EOF this soon after the token, with no event */
+#define TLISTEN_REJECT_WINDOW_MS 1000 /* EOF this soon after the token, with no byte */
 #define TLISTEN_REJECT_LIMIT 3
 
 /* How one connection ended. */
@@ -45,11 +45,14 @@ static void tlisten_sleep_ms(long ms)
         ;
 }
 
-/* Reads events until the connection ends; *events counts those delivered. */
-static enum tlisten_end tlisten_read(const struct tcfg *c, unsigned long *events)
+/* Reads events until the connection ends; *events counts those delivered, *bytes
+ * everything received. */
+static enum tlisten_end tlisten_read(const struct tcfg *c, unsigned long *events,
+                                     unsigned long *bytes)
 {
     struct tframe f;
     char buf[4096];
+    int said_long = 0, said_bad = 0; /* one line per cause and connection, not per line */
     tframe_init(&f);
     for (;;) {
         /* Read the number afresh each time: the host may have made us move it, or
@@ -65,14 +68,17 @@ static enum tlisten_end tlisten_read(const struct tcfg *c, unsigned long *events
         }
         if (n == 0)
             return TLISTEN_LOST;
+        *bytes += (unsigned long)n;
         size_t off = 0;
         while (off < (size_t)n) {
             enum tframe_kind kind;
             off += tframe_scan(&f, buf + off, (size_t)n - off, &kind);
-            if (kind == TFRAME_TOO_LONG) {
-                tlog(TLOG_WARN, "discarded a line of more than %d bytes from Toki", TFRAME_MAX);
-            } else if (kind == TFRAME_BAD) {
-                tlog(TLOG_WARN, "discarded a line from Toki with bytes no event name has");
+            if (kind == TFRAME_TOO_LONG && !said_long++) {
+                tlog(TLOG_WARN, "discarded a line of more than %d bytes from Toki (said once "
+                     "per connection)", TFRAME_MAX);
+            } else if (kind == TFRAME_BAD && !said_bad++) {
+                tlog(TLOG_WARN, "discarded a line from Toki with bytes no event name has (said "
+                     "once per connection)");
             } else if (kind == TFRAME_EVENT) {
                 const char *name = tframe_name(&f);
                 ++*events;
@@ -147,14 +153,16 @@ static void *tlisten_main(void *arg)
         said_down = 0;
         tlog(TLOG_INFO, "connected to Toki at %s", where);
         long t0 = tlisten_now_ms();
-        unsigned long events = 0;
-        enum tlisten_end end = tlisten_read(c, &events);
+        unsigned long events = 0, bytes = 0;
+        enum tlisten_end end = tlisten_read(c, &events, &bytes);
         tipose_release();
         if (end == TLISTEN_FINISHED) {
             tlog(TLOG_INFO, "Toki says the step has FINISHED; listener stopped");
             return NULL;
         }
-        if (events == 0 && tlisten_now_ms() - t0 < TLISTEN_REJECT_WINDOW_MS) {
+        /* Toki rejects a token by closing at once and in silence; a server that
+         * said anything at all was no rejection, just not (yet) a good peer. */
+        if (bytes == 0 && tlisten_now_ms() - t0 < TLISTEN_REJECT_WINDOW_MS) {
             if (++rejections >= TLISTEN_REJECT_LIMIT) {
                 tlog(TLOG_ERROR, "Toki closed the connection right after the handshake: "
                      "TOKI_TOKEN is probably wrong, or not this Toki's; giving up");

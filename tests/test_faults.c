@@ -1,0 +1,170 @@
+/* test_faults.c: a misbehaving server: the host runs on, the shim logs once per cause and never spins. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+TestSuite(faults, .fini = h_fini, .timeout = 120);
+
+/* A scripted server: for each connection in turn, after the token, send the bytes
+ * of one script (one byte at a time every `dribble_ms`, if set), then close the
+ * connection, or keep it open ("stay") until the test ends. */
+struct script {
+    const char *bytes;
+    size_t len;
+    int dribble_ms, stay;
+};
+
+static struct {
+    int listener, port, connections;
+    const struct script *scripts;
+    int nscripts;
+} srv;
+
+static void *serve_scripts(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < srv.nscripts; i++) {
+        int c = accept(srv.listener, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        srv.connections++;
+        char token[64];
+        (void)!read(c, token, sizeof token);
+        const struct script *s = &srv.scripts[i];
+        if (s->dribble_ms) {
+            for (size_t k = 0; k < s->len; k++) {
+                (void)!write(c, s->bytes + k, 1);
+                struct timespec ts = {0, s->dribble_ms * 1000000L};
+                nanosleep(&ts, NULL);
+            }
+        } else {
+            for (size_t off = 0; off < s->len;) {
+                ssize_t w = write(c, s->bytes + off, s->len - off);
+                if (w <= 0)
+                    break;
+                off += (size_t)w;
+            }
+        }
+        if (!s->stay)
+            close(c);
+    }
+    return NULL;
+}
+
+static pthread_t start_scripts(const struct script *scripts, int n)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof a;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    srv.listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_eq(bind(srv.listener, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(srv.listener, 16), 0);
+    getsockname(srv.listener, (struct sockaddr *)&a, &len);
+    srv.port = ntohs(a.sin_port);
+    srv.scripts = scripts;
+    srv.nscripts = n;
+    srv.connections = 0;
+    pthread_t t;
+    pthread_create(&t, NULL, serve_scripts, NULL);
+    return t;
+}
+
+/* host_hook under the shim, talking to the scripted server. */
+static void start_host(void)
+{
+    char port[32];
+    snprintf(port, sizeof port, "TOKI_PORT=%d", srv.port);
+    const char *env[] = {port, "TOKI_TOKEN=" H_TOKEN, "TOKI_SHIM_RETRY_MAX_MS=200", NULL};
+    const char *argv[] = {H_HOST("host_hook"), NULL};
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+}
+
+#define S(lit) lit, sizeof(lit) - 1
+
+Test(faults, a_close_in_the_middle_of_an_event_name_delivers_nothing_partial)
+{
+    static const struct script sc[] = {{S("AUTH_REFR"), 0, 0}, {S("AUTH_REFRESHED\n"), 0, 1}};
+    start_scripts(sc, 2);
+    start_host();
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0, "%s", h_host.err.data);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "event", 0), 1, "a partial name was delivered: %s", h_host.out.data);
+}
+
+Test(faults, a_mebibyte_without_newline_then_an_event)
+{
+    static struct script sc[1];
+    size_t n = 1 << 20;
+    char *big = malloc(n + 16);
+    memset(big, 'x', n);
+    memcpy(big + n, "\nAUTH_REFRESHED\n", 16);
+    sc[0] = (struct script){big, n + 16, 0, 1};
+    start_scripts(sc, 1);
+    start_host();
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0, "%s", h_host.err.data);
+    cr_assert_eq(h_count(&h_host, &h_host.err, "discarded a line of more than 256 bytes", 0), 1, "%s",
+                 h_host.err.data);
+    cr_assert(h_alive(&h_host));
+}
+
+Test(faults, nul_bytes_and_invalid_utf8_give_one_warning_and_the_next_event_counts)
+{
+    static const struct script sc[] = {
+        {S("AU\0TH\n\xff\xfe\xc3\n\x01\x02\x03\nAUTH_REFRESHED\n"), 0, 1}};
+    start_scripts(sc, 1);
+    start_host();
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0, "%s", h_host.err.data);
+    cr_assert_eq(h_count(&h_host, &h_host.err, "toki-shim:", 0), 1, "one line for the cause: %s",
+                 h_host.err.data);
+}
+
+Test(faults, one_byte_every_10_ms_still_makes_one_event)
+{
+    static const struct script sc[] = {{S("AUTH_REFRESHED\n"), 10, 1}};
+    start_scripts(sc, 1);
+    start_host();
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "event", 0), 1);
+}
+
+Test(faults, an_http_or_ssh_service_on_the_port_is_survived_without_spinning)
+{
+    static const struct script sc[] = {
+        {S("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"), 0, 0},
+        {S("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"), 0, 0},
+        {S("HTTP/1.1 400 Bad Request\r\n\r\n"), 0, 0},
+        {S("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"), 0, 0},
+        {S("HTTP/1.1 400 Bad Request\r\n\r\n"), 0, 0},
+        {S("AUTH_REFRESHED\n"), 0, 1},
+    };
+    start_scripts(sc, 6);
+    start_host();
+    /* Every connection closes after a banner: each is a lost connection with
+     * backoff (the banner was data, so no rejection count), and the first real
+     * event still arrives. */
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0, "%s", h_host.err.data);
+    cr_assert_eq(srv.connections, 6, "%d connections", srv.connections);
+    cr_assert(h_alive(&h_host));
+}
+
+Test(faults, a_server_that_accepts_and_never_sends_is_waited_on_quietly)
+{
+    static const struct script sc[] = {{S(""), 0, 1}};
+    start_scripts(sc, 1);
+    start_host();
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
+    /* One connection, kept; nothing logged; no reconnect. */
+    cr_assert_eq(h_count(&h_host, &h_host.err, "toki-shim", 1500), 0, "%s", h_host.err.data);
+    cr_assert_eq(srv.connections, 1);
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0, "the host could not exit");
+}
