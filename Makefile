@@ -16,15 +16,15 @@ ALLFLAGS  := $(BASEFLAGS) $(CFLAGS)
 SAN_CFLAGS ?=
 CODEFLAGS  = $(ALLFLAGS) $(SAN_CFLAGS)
 
-LIB_MODS := log config frame backoff elf interpose net lifecycle dispatch listener procenv shim
-CMD_MODS := main serve run check frame config log elf net interpose procenv dispatch lifecycle listener backoff
+LIB_MODS := log config frame backoff elfinfo interpose net lifecycle dispatch listener procenv shim
+CMD_MODS := main serve run check frame config log elfinfo net interpose procenv dispatch lifecycle listener backoff
 LIB_OBJS := $(LIB_MODS:%=$(B)/obj/%.o)
 CMD_OBJS := $(CMD_MODS:%=$(B)/obj/%.o)
 
 LIB := $(B)/libtoki_shim.so
 CMD := $(B)/toki-shim
 
-.PHONY: all bench demo examples fuzz check check-man check-demo check-fuzz check-unit check-integration check-exports check-install check-sanitize clean install uninstall
+.PHONY: all bench demo examples fuzz lint check check-man check-demo check-fuzz check-unit check-integration check-exports check-install check-sanitize clean install uninstall
 all: $(LIB) $(CMD) $(B)/toki-shim.pc
 
 $(B)/toki-shim.pc: toki-shim.pc.in Makefile
@@ -73,6 +73,13 @@ $(B)/bench/%: tests/bench/%.c | $(B)/bench
 
 bench: all $(BENCH)
 	$(B)/bench/bench
+
+# ---- static analysis: cppcheck and clang-tidy (.clang-tidy says which checks, and why) ----
+lint:
+	cppcheck --quiet --enable=warning,performance,portability --std=c11 -D_GNU_SOURCE \
+	    --error-exitcode=1 src/
+	clang-tidy --quiet src/*.c -- -std=gnu11 -D_GNU_SOURCE -Isrc
+	@echo "lint: cppcheck and clang-tidy are clean"
 
 # ---- fuzzing -----------------------------------------------------------------
 # make fuzz: libFuzzer (clang) on each target for FUZZ_SECONDS, from the committed

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 # CI and fresh machines start without Criterion; install only what is missing. The
 # runtimes and daemons are there so that their tests run instead of skipping.
 need=()
-for pkg in make gcc g++ libc6-dev libcriterion-dev man-db python3 openjdk-17-jdk-headless golang-go \
+for pkg in make gcc g++ libc6-dev libcriterion-dev man-db cppcheck clang-tidy valgrind python3 openjdk-17-jdk-headless golang-go \
            nginx-light dnsmasq-base; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
@@ -19,6 +19,7 @@ fi
 
 # Serial make: the test programs already run two tests at a time (Criterion --jobs 2),
 # and more than that on a 2-core CI machine only adds noise.
+make lint
 make check CFLAGS="-O2 -g -Werror"
 make check-sanitize CFLAGS="-Werror"
 echo "test.sh: all tests passed"

@@ -13,7 +13,7 @@
 
 #include "config.h"
 #include "dispatch.h"
-#include "elf.h"
+#include "elfinfo.h"
 #include "frame.h"
 #include "interpose.h"
 #include "net.h"

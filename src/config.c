@@ -222,7 +222,7 @@ static int tcfg_logging(struct tcfg_ctx *x, struct tcfg *c)
         char probe[PATH_MAX];
         if (strlen(v) >= sizeof c->log_file || tlog_expand_path(probe, sizeof probe, v, 4194304) != 0)
             return tcfg_fail(x, "TOKI_SHIM_LOG_FILE", v, "is too long for a path");
-        strcpy(c->log_file, v);
+        memcpy(c->log_file, v, strlen(v) + 1);
     }
     return 0;
 }

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "elf.h"
+#include "elfinfo.h"
 #include "lifecycle.h"
 #include "log.h"
 
@@ -27,11 +27,9 @@ struct tdisp_plan tdisp_decide(enum tcfg_action action, int force, const struct 
             p.hook_skip = TDISP_NO_HOOK;
     }
     if (want_signal) {
-        if (force)
-            p.what |= TDISP_SEND_SIGNAL;
-        else if (f->runtime != TDISP_NATIVE)
+        if (!force && f->runtime != TDISP_NATIVE)
             p.signal_skip = TDISP_RUNTIME;
-        else if (!f->have_handler)
+        else if (!force && !f->have_handler)
             p.signal_skip = TDISP_NO_HANDLER;
         else
             p.what |= TDISP_SEND_SIGNAL;
@@ -178,7 +176,7 @@ void tdisp_event(const struct tcfg *c, const char *name)
         tlog(TLOG_DEBUG, "event %s: the process is exiting; nothing done", name);
         return;
     }
-    if (p.what & TDISP_CALL_HOOK)
+    if ((p.what & TDISP_CALL_HOOK) && on_refresh)
         on_refresh();
     if (p.what & TDISP_SEND_SIGNAL)
         kill(getpid(), c->signo);

@@ -115,10 +115,10 @@ int __libc_start_main(tlife_main_fn main_fn, int argc, char **argv, void *init, 
 
 TLIFE_EXPORT __attribute__((noreturn)) void exit(int status)
 {
-    void (*real)(int) __attribute__((noreturn));
+    void (*real)(int);
     tlife_exiting();
     *(void **)&real = dlsym(RTLD_NEXT, "exit");
     if (real)
-        real(status);
+        real(status); /* does not return */
     _exit(status);
 }

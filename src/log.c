@@ -31,8 +31,9 @@ void tlog_setup(enum tlog_level level, const char *path_pattern)
 {
     tlog_level = level;
     tlog_pattern[0] = '\0';
-    if (path_pattern && strlen(path_pattern) < sizeof tlog_pattern)
-        strcpy(tlog_pattern, path_pattern);
+    size_t len = path_pattern ? strlen(path_pattern) : 0;
+    if (len < sizeof tlog_pattern && path_pattern)
+        memcpy(tlog_pattern, path_pattern, len + 1);
 }
 
 int tlog_enabled(enum tlog_level level)

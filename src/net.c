@@ -122,14 +122,21 @@ int tnet_send_token(const char *token, size_t len, char *err, size_t err_size)
 
 static unsigned tnet_port_of(const struct sockaddr_storage *ss)
 {
-    return ss->ss_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)ss)->sin6_port)
-                                     : ntohs(((const struct sockaddr_in *)ss)->sin_port);
+    /* Copied out rather than cast, so that no reader has to trust the aliasing. */
+    if (ss->ss_family == AF_INET6) {
+        struct sockaddr_in6 a6;
+        memcpy(&a6, ss, sizeof a6);
+        return ntohs(a6.sin6_port);
+    }
+    struct sockaddr_in a4;
+    memcpy(&a4, ss, sizeof a4);
+    return ntohs(a4.sin_port);
 }
 
 /* One line of /proc/net/tcp: "sl local rem st ... uid ...", addresses as HEX:PORT. */
 static int tnet_match_line(const char *line, unsigned lport, unsigned rport, unsigned *uid)
 {
-    unsigned l, r, st, u;
+    unsigned l = 0, r = 0, st = 0, u = 0;
     if (sscanf(line, " %*s %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%x %x %*s %*s %*s %u", &l, &r, &st, &u) != 4)
         return 0;
     if (l != lport || r != rport || st != 1) /* 01: established */
@@ -170,7 +177,7 @@ static int tnet_scan(const char *path, unsigned lport, unsigned rport, unsigned 
 
 int tnet_peer_uid(unsigned *uid)
 {
-    struct sockaddr_storage me, peer;
+    struct sockaddr_storage me = {0}, peer = {0};
     socklen_t a = sizeof me, b = sizeof peer;
     int fd = tipose_current();
     if (fd < 0 || getsockname(fd, (struct sockaddr *)&me, &a) != 0 ||

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "elf.h"
+#include "elfinfo.h"
 
 #ifndef TSHIM_LIBDIR
 #define TSHIM_LIBDIR "/usr/local/lib"

@@ -183,7 +183,7 @@ static void tserve_accept(struct tserve *s)
         }
         if (s->n == s->cap) {
             size_t cap = s->cap ? s->cap * 2 : 16;
-            void *p = realloc(s->c, cap * sizeof *s->c);
+            void *p = realloc(s->c, cap * sizeof(struct tserve_client *));
             if (!p) {
                 close(fd);
                 return;
@@ -442,16 +442,22 @@ int tserve_main(int argc, char **argv)
 
     int status = 0;
     long next_tick = every_ms ? tserve_now_ms() + every_ms : 0;
-    struct pollfd *p = NULL;
-    size_t pcap = 0;
+    size_t pcap = 16;
+    struct pollfd *p = malloc(pcap * sizeof *p);
+    if (!p) {
+        fprintf(stderr, "toki-shim serve: out of memory\n");
+        return 1;
+    }
     for (;;) {
         if (pcap < s->n + 3) {
-            pcap = (s->n + 3) * 2;
-            p = realloc(p, pcap * sizeof *p);
-            if (!p) {
+            struct pollfd *grown = realloc(p, (s->n + 3) * 2 * sizeof *p);
+            if (!grown) {
                 fprintf(stderr, "toki-shim serve: out of memory\n");
+                free(p);
                 return 1;
             }
+            p = grown;
+            pcap = (s->n + 3) * 2;
         }
         p[0] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
         p[1] = (struct pollfd){.fd = s->sfd, .events = POLLIN};
@@ -473,6 +479,7 @@ int tserve_main(int argc, char **argv)
         }
         if (poll(p, nc + 3, timeout) < 0 && errno != EINTR) {
             perror("toki-shim serve: poll");
+            free(p);
             return 1;
         }
         /* Clients first, back to front, so that dropping one (which moves the last
@@ -481,11 +488,12 @@ int tserve_main(int argc, char **argv)
             short re = p[3 + i].revents;
             if (!re)
                 continue;
-            if (!s->c[i]->authed)
+            if (!s->c[i]->authed) {
                 tserve_handshake(s, i);
-            else if (re & (POLLRDHUP | POLLHUP | POLLERR))
-                tserve_drop(s, i, "disconnected");
-            else if ((re & POLLOUT) && tserve_flush(s->c[i]) < 0)
+                continue;
+            }
+            /* Gone, or a write that found it gone. */
+            if ((re & (POLLRDHUP | POLLHUP | POLLERR)) || ((re & POLLOUT) && tserve_flush(s->c[i]) < 0))
                 tserve_drop(s, i, "disconnected");
         }
         if (p[0].revents)

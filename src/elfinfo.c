@@ -1,5 +1,5 @@
-/* elf.c: bounded reads of ELF headers, notes and dynamic symbols; never trusts an offset. */
-#include "elf.h"
+/* elfinfo.c: bounded reads of ELF headers, notes and dynamic symbols; never trusts an offset. */
+#include "elfinfo.h"
 
 #include <elf.h>
 #include <fcntl.h>
