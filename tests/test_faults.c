@@ -168,3 +168,53 @@ Test(faults, a_server_that_accepts_and_never_sends_is_waited_on_quietly)
     h_close_stdin(&h_host);
     cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0, "the host could not exit");
 }
+
+Test(faults, under_valgrind_connect_events_restart_and_exit_are_clean, .timeout = 240)
+{
+    if (access("/usr/bin/valgrind", X_OK) != 0)
+        cr_skip_test("valgrind is not installed: the memcheck scenario did not run");
+    if (getenv("TOKI_TEST_PRELOAD_FIRST"))
+        cr_skip_test("memcheck runs in the plain build; a sanitizer runtime cannot run under it");
+    char port[32], token[96];
+    h_server_start(&h_srv, 0, NULL);
+    h_server_env(&h_srv, port, token);
+    const char *env[] = {port, token, "TOKI_SHIM_RETRY_MAX_MS=400", NULL};
+    const char *argv[] = {"/usr/bin/valgrind", "-q", "--error-exitcode=1", "--leak-check=full",
+                          "--errors-for-leak-kinds=definite", H_HOST("host_hook"), NULL};
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", 60000), 0, "%s", h_host.err.data);
+    char burst[15 * 100 + 1] = "";
+    for (int i = 0; i < 100; i++)
+        strcat(burst, "AUTH_REFRESHED\n");
+    h_server_send(&h_srv, burst);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 100\n", 60000), 0, "%s", h_host.err.data);
+    int p = h_srv.port;
+    h_stop(&h_srv.p);
+    h_server_start(&h_srv, p, NULL);
+    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", 60000), 0, "%s", h_host.err.data);
+    h_server_send(&h_srv, "AUTH_REFRESHED\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 101\n", 60000), 0);
+    h_close_stdin(&h_host);
+    int st = h_wait(&h_host, 60000);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "memcheck found errors (status %d): %s", st,
+              h_host.err.data ? h_host.err.data : "");
+    cr_assert_null(strstr(h_host.err.data ? h_host.err.data : "", "definitely lost"), "%s", h_host.err.data);
+}
+
+Test(faults, sigstop_and_sigcont_every_10_ms_through_connect_and_handshake)
+{
+    /* toki-shim serve does what Toki does on each refresh: SIGSTOP the command's
+     * process group, broadcast, SIGCONT. Every 10 ms, so that stops land during the
+     * shim's connect and handshake too. */
+    const char *first = getenv("TOKI_TEST_PRELOAD_FIRST");
+    char preload[4200];
+    snprintf(preload, sizeof preload, "LD_PRELOAD=%s%s" BUILD_DIR "/libtoki_shim.so", first ? first : "",
+             first ? " " : "");
+    const char *argv[] = {BUILD_DIR "/toki-shim", "serve", "--port", "0", "--every", "0.01", "--quiet", "--",
+                          "/usr/bin/env", preload, H_HOST("host_hook"), NULL};
+    h_spawn(&h_srv.p, (char *const *)argv, NULL, 0);
+    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.out, "refresh 20\n", H_WAIT_MS), 0, "%s / %s",
+                 h_srv.p.out.data ? h_srv.p.out.data : "", h_srv.p.err.data ? h_srv.p.err.data : "");
+    cr_assert(h_alive(&h_srv.p), "the command ended");
+    cr_assert_eq(h_count(&h_srv.p, &h_srv.p.err, "toki-shim", 0), 0, "%s", h_srv.p.err.data);
+}
