@@ -18,10 +18,11 @@ TestSuite(faults, .fini = h_fini, .timeout = 120);
 /* A scripted server: for each connection in turn, after the token, send the bytes
  * of one script (one byte at a time every `dribble_ms`, if set), then close the
  * connection, or keep it open ("stay") until the test ends. */
+enum { STAY = 1, NO_READ = 2 }; /* keep the connection open; never read the token */
 struct script {
     const char *bytes;
     size_t len;
-    int dribble_ms, stay;
+    int dribble_ms, flags;
 };
 
 static struct {
@@ -39,7 +40,8 @@ static void *serve_scripts(void *arg)
             return NULL;
         srv.connections++;
         char token[64];
-        (void)!read(c, token, sizeof token);
+        if (!(srv.scripts[i].flags & NO_READ))
+            (void)!read(c, token, sizeof token);
         const struct script *s = &srv.scripts[i];
         if (s->dribble_ms) {
             for (size_t k = 0; k < s->len; k++) {
@@ -55,7 +57,7 @@ static void *serve_scripts(void *arg)
                 off += (size_t)w;
             }
         }
-        if (!s->stay)
+        if (!(s->flags & STAY))
             close(c);
     }
     return NULL;
@@ -217,4 +219,50 @@ Test(faults, sigstop_and_sigcont_every_10_ms_through_connect_and_handshake)
                  h_srv.p.out.data ? h_srv.p.out.data : "", h_srv.p.err.data ? h_srv.p.err.data : "");
     cr_assert(h_alive(&h_srv.p), "the command ended");
     cr_assert_eq(h_count(&h_srv.p, &h_srv.p.err, "toki-shim", 0), 0, "%s", h_srv.p.err.data);
+}
+
+Test(faults, a_server_that_never_reads_the_token_does_not_block_the_shim)
+{
+    static const struct script sc[] = {{S("AUTH_REFRESHED\n"), 0, STAY | NO_READ}};
+    start_scripts(sc, 1);
+    start_host();
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0, "%s", h_host.err.data);
+}
+
+/* Runs host_hook under the shim from sh, after `ulimit` with the given options. */
+static void limited_host(const char *ulimit, const char *extra_env)
+{
+    char port[32], cmd[256];
+    snprintf(port, sizeof port, "TOKI_PORT=%d", h_free_port());
+    snprintf(cmd, sizeof cmd, "ulimit %s && exec " H_HOST("host_hook"), ulimit);
+    const char *env[] = {port, "TOKI_TOKEN=" H_TOKEN, "TOKI_SHIM_SKIP=sh", extra_env, NULL};
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+}
+
+Test(faults, at_the_minimum_of_open_files_the_host_is_unaffected_and_nothing_spins)
+{
+    /* Four descriptors, the least a dynamic program can start with (the loader needs
+     * one): the host's three and one for ours, which cannot move up. */
+    limited_host("-n 4", "TOKI_SHIM_LOG=debug");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0, "%s", h_host.err.data);
+    int attempts = h_count(&h_host, &h_host.err, "no connection to Toki", 2000);
+    cr_assert_geq(attempts, 1, "%s", h_host.err.data);
+    cr_assert_leq(attempts, 21, "%d attempts in 2 s", attempts);
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
+}
+
+Test(faults, when_the_thread_cannot_be_created_the_shim_is_inert_with_one_line)
+{
+    if (getenv("TOKI_TEST_PRELOAD_FIRST"))
+        cr_skip_test("a sanitizer's shadow memory needs more address space than this test leaves");
+    /* 200 MiB of address space, and a 1 GiB stack asked for the listener. */
+    limited_host("-v 204800", "TOKI_SHIM_STACK_KB=1048576");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0, "%s", h_host.err.data);
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
+    cr_assert_eq(h_count(&h_host, &h_host.err, "toki-shim:", 0), 1, "%s", h_host.err.data);
+    cr_assert_not_null(strstr(h_host.err.data, "cannot start the listener thread"), "%s", h_host.err.data);
+    cr_assert_not_null(strstr(h_host.err.data, "toki-shim is disabled for this process"));
 }
