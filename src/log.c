@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +15,11 @@
  * so no lock is needed (and none may be: the host can fork at any moment). */
 static enum tlog_level tlog_level = TLOG_WARN;
 static char tlog_pattern[PATH_MAX];
+/* What fd 2 was when the shim started. A daemon may close its stderr and reuse the
+ * number for a file or a socket of its own; a log line must never land in that. */
+static dev_t tlog_err_dev;
+static ino_t tlog_err_ino;
+static int tlog_err_known;
 
 /* glibc 2.32 and later; a weak reference keeps the library loadable on older ones. */
 extern const char *strerrordesc_np(int errnum) __attribute__((weak));
@@ -29,6 +35,12 @@ const char *tlog_strerror(int e, char *buf, size_t size)
 
 void tlog_setup(enum tlog_level level, const char *path_pattern)
 {
+    struct stat st;
+    if (fstat(2, &st) == 0) {
+        tlog_err_dev = st.st_dev;
+        tlog_err_ino = st.st_ino;
+        tlog_err_known = 1;
+    }
     tlog_level = level;
     tlog_pattern[0] = '\0';
     size_t len = path_pattern ? strlen(path_pattern) : 0;
@@ -152,6 +164,14 @@ void tlog(enum tlog_level level, const char *fmt, ...)
     n += (size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2;
     line[n++] = '\n';
 
+    if (fd == 2) {
+        struct stat st;
+        if (!tlog_err_known || fstat(2, &st) != 0 || st.st_dev != tlog_err_dev ||
+            st.st_ino != tlog_err_ino) {
+            errno = saved_errno;
+            return; /* fd 2 is no longer the stderr we were given */
+        }
+    }
     tlog_write_all(fd, line, n);
     if (fd != 2)
         close(fd); /* ours is wrapped, and passes any fd but the socket */

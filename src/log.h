@@ -7,7 +7,9 @@
 enum tlog_level { TLOG_QUIET, TLOG_ERROR, TLOG_WARN, TLOG_INFO, TLOG_DEBUG };
 
 /* Selects the level and the sink. path_pattern may be NULL (stderr); "%p" in it
- * becomes the pid of the process writing the line. The string is copied. */
+ * becomes the pid of the process writing the line. The string is copied. Also
+ * records which file fd 2 is now: lines meant for stderr are dropped once fd 2 is
+ * another file (the host closed its stderr and reused the number). */
 void tlog_setup(enum tlog_level level, const char *path_pattern);
 int tlog_enabled(enum tlog_level level);
 void tlog(enum tlog_level level, const char *fmt, ...)

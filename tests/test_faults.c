@@ -27,6 +27,7 @@ struct script {
 
 static struct {
     int listener, port, connections;
+    int gate; /* if >= 0, the server waits for a byte here before sending */
     const struct script *scripts;
     int nscripts;
 } srv;
@@ -43,6 +44,9 @@ static void *serve_scripts(void *arg)
         if (!(srv.scripts[i].flags & NO_READ))
             (void)!read(c, token, sizeof token);
         const struct script *s = &srv.scripts[i];
+        char go;
+        if (srv.gate >= 0)
+            (void)!read(srv.gate, &go, 1);
         if (s->dribble_ms) {
             for (size_t k = 0; k < s->len; k++) {
                 (void)!write(c, s->bytes + k, 1);
@@ -76,6 +80,7 @@ static pthread_t start_scripts(const struct script *scripts, int n)
     srv.scripts = scripts;
     srv.nscripts = n;
     srv.connections = 0;
+    srv.gate = -1;
     pthread_t t;
     pthread_create(&t, NULL, serve_scripts, NULL);
     return t;
@@ -265,4 +270,35 @@ Test(faults, when_the_thread_cannot_be_created_the_shim_is_inert_with_one_line)
     cr_assert_eq(h_count(&h_host, &h_host.err, "toki-shim:", 0), 1, "%s", h_host.err.data);
     cr_assert_not_null(strstr(h_host.err.data, "cannot start the listener thread"), "%s", h_host.err.data);
     cr_assert_not_null(strstr(h_host.err.data, "toki-shim is disabled for this process"));
+}
+
+Test(faults, no_log_line_lands_in_a_file_that_took_over_fd_2)
+{
+    char dir[] = "/tmp/toki-fd2-XXXXXX", path[64], buf[4096] = "";
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/data", dir);
+    int gate[2];
+    cr_assert_eq(pipe(gate), 0);
+    static const struct script sc[] = {{S("AU\0TH\nAUTH_REFRESHED\n"), 0, STAY}};
+    start_scripts(sc, 1);
+    srv.gate = gate[0];
+    char port[32];
+    snprintf(port, sizeof port, "TOKI_PORT=%d", srv.port);
+    const char *env[] = {port, "TOKI_TOKEN=" H_TOKEN, NULL};
+    /* The host closes its stderr and opens its own data file, which gets fd 2. */
+    const char *argv[] = {H_HOST("host_fds"), "stderr", path, NULL};
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
+    h_write(&h_host, "go\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "done", H_WAIT_MS), 0);
+    cr_assert_eq(write(gate[1], "g", 1), 1); /* now the bad line, which the shim warns about */
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    cr_assert_str_eq(buf, "host data\n", "the shim wrote into the host's file: %s", buf);
+    unlink(path);
+    rmdir(dir);
 }

@@ -70,6 +70,12 @@ int main(int argc, char **argv)
             return 5;
     } else if (strcmp(mode, "dup2") == 0) {
         dup2_everything();
+    } else if (strcmp(mode, "stderr") == 0 && argc > 2) {
+        /* A daemon's move: stderr closed, the number reused for its own data. */
+        close(2);
+        int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd != 2 || write(fd, "host data\n", 10) != 10)
+            return 6;
     } else {
         return 2;
     }
