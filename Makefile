@@ -24,7 +24,7 @@ CMD_OBJS := $(CMD_MODS:%=$(B)/obj/%.o)
 LIB := $(B)/libtoki_shim.so
 CMD := $(B)/toki-shim
 
-.PHONY: all bench demo examples fuzz lint check check-man check-demo check-fuzz check-unit check-integration check-exports check-install check-sanitize clean install uninstall
+.PHONY: all bench demo soak examples fuzz lint check check-man check-demo check-fuzz check-unit check-integration check-exports check-install check-sanitize clean install uninstall
 all: $(LIB) $(CMD) $(B)/toki-shim.pc
 
 $(B)/toki-shim.pc: toki-shim.pc.in Makefile
@@ -57,6 +57,10 @@ $(B)/examples/hook_service: examples/hook_service.c src/toki_shim.h | $(B)/examp
 
 demo: all examples
 	B=$(B) bash scripts/demo.sh
+
+# Not in CI: 30 minutes (SOAK_MINUTES), 50 processes (SOAK_PROCS).
+soak: all $(B)/tests/hosts/host_hook
+	B=$(B) bash scripts/soak.sh
 
 # ---- make bench: figures and ratios, no assertions (see BENCHMARKS.md) ------
 BENCH := $(addprefix $(B)/bench/,bench bench_host bench_floor bench_ops empty.so)

@@ -150,7 +150,7 @@ static void tserve_broadcast(struct tserve *s, const char *name)
     m->len = len + 1;
     memcpy(m->text, name, len);
     m->text[len] = '\n';
-    unsigned sent = 0;
+    unsigned sent = 0, waiting = 0;
     for (size_t i = 0; i < s->n; i++) {
         struct tserve_client *cl = s->c[i];
         if (cl->count == TSERVE_QUEUE) {
@@ -163,13 +163,18 @@ static void tserve_broadcast(struct tserve *s, const char *name)
         m->refs++;
         cl->q[(cl->head + cl->count++) % TSERVE_QUEUE] = m;
         sent += (unsigned)cl->authed;
+        waiting += (unsigned)!cl->authed;
     }
     if (--m->refs == 0)
         free(m);
     for (size_t i = s->n; i-- > 0;)
         if (tserve_flush(s->c[i]) < 0)
             tserve_drop(s, i, "disconnected");
-    tserve_say(s, "sent %s to %u client%s", name, sent, sent == 1 ? "" : "s");
+    if (waiting)
+        tserve_say(s, "sent %s to %u client%s (and queued for %u waiting for their token)", name,
+                   sent, sent == 1 ? "" : "s", waiting);
+    else
+        tserve_say(s, "sent %s to %u client%s", name, sent, sent == 1 ? "" : "s");
 }
 
 static void tserve_accept(struct tserve *s)
