@@ -67,6 +67,11 @@ static void tlife_child(void)
 
 static pid_t (*tlife_real_fork)(void);
 
+void tlife_forget(void)
+{
+    tlife_cfg = NULL;
+}
+
 void tlife_install(const struct tcfg *c)
 {
     tlife_cfg = c;

@@ -7,6 +7,10 @@
 /* Registers the fork handlers for an active shim with configuration c. */
 void tlife_install(const struct tcfg *c);
 
+/* The shim is disabled after all (its thread could not start): fork handlers stay
+ * registered, as they cannot be removed, but no child will start a listener. */
+void tlife_forget(void);
+
 /* Marks the calling thread as the listener: an exit() from a hook must not wait for
  * the hook it is running in. */
 void tlife_mark_listener(void);

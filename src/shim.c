@@ -62,6 +62,7 @@ __attribute__((constructor)) static void tshim_init(void)
         char msg[64];
         tlog(TLOG_ERROR, "cannot start the listener thread (%s); toki-shim is disabled for "
              "this process", tlog_strerror(e, msg, sizeof msg));
+        tlife_forget(); /* nor may a forked child start one: disabled means disabled */
     }
 out:
     errno = saved_errno;
