@@ -269,6 +269,25 @@ int h_free_port(void)
     return ntohs(a.sin_port);
 }
 
+int h_daemon_port(void)
+{
+    for (int k = 0; k < 9000; k++) {
+        int port = 20000 + (int)((getpid() + k) % 9000), ok = 1;
+        for (int type = SOCK_STREAM; type <= SOCK_DGRAM && ok; type++) {
+            struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+            ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+            if (fd >= 0)
+                close(fd);
+        }
+        if (ok)
+            return port;
+    }
+    cr_assert_fail("no free port in 20000-28999");
+    return -1;
+}
+
 void h_server_start(struct h_server *s, int port, const char *const extra[])
 {
     char portarg[16];

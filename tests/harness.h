@@ -59,6 +59,11 @@ void h_stop(struct h_proc *p);
 /* A port on 127.0.0.1 that nothing listens on right now. */
 int h_free_port(void);
 
+/* A port for a daemon that binds it later, itself: outside the kernel's ephemeral
+ * range (which starts at 32768 here), so that no outgoing connection can take it
+ * between this check and the daemon's bind. Free for TCP and UDP now. */
+int h_daemon_port(void);
+
 struct h_server {
     struct h_proc p;
     int port;

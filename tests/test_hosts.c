@@ -23,8 +23,12 @@ static void start(const char *const argv[], const char *extra_env, int clients, 
     const char *env[] = {env_port, env_token, "TOKI_SHIM_LOG=info", extra_env, NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     for (int i = 0; i < clients; i++)
-        cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0,
-                     "%d clients of %d; host said: %s", i, clients, h_host.err.data ? h_host.err.data : "");
+        if (h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS) != 0) {
+            h_count(&h_host, &h_host.err, "", 500); /* what the host said, for the message */
+            cr_assert_fail("%d clients of %d; host %s; its stderr: %s", i, clients,
+                           h_alive(&h_host) ? "still running" : "exited",
+                           h_host.err.data ? h_host.err.data : "");
+        }
     if (ready)
         cr_assert_eq(h_wait_count(&h_host, &h_host.out, ready, 1, H_WAIT_MS), 1, "%s / %s",
                      h_host.out.data ? h_host.out.data : "", h_host.err.data ? h_host.err.data : "");
@@ -104,14 +108,23 @@ Test(hosts, bash_trap_counts_every_refresh)
     /* bash runs a trap between commands; a signal that lands just as read(2)
      * starts would wait for input, so read times out (status above 128) every
      * 50 ms, as a service's loop would, and stops at end of input (status 1). */
+    /* The main loop says "idle N" once the trap for refresh N has returned: a
+     * refresh sent while bash is still inside the trap could be folded into it. */
     const char *argv[] = {"/bin/bash", "-c",
-                          "n=0; trap 'n=$((n+1)); echo \"hup $n\"' HUP; echo ready\n"
+                          "n=0; last=0; trap 'n=$((n+1)); echo \"hup $n\"' HUP; echo ready\n"
                           "while :; do read -r -t 0.05 line; rc=$?\n"
+                          "  [ \"$n\" != \"$last\" ] && { last=$n; echo \"idle $n\"; }\n"
                           "  if [ $rc -gt 128 ]; then continue; elif [ $rc -ne 0 ]; then break; fi\n"
                           "done",
                           NULL};
     start(argv, NULL, 1, "ready");
-    counts_each_refresh();
+    for (int i = 1; i <= 5; i++) {
+        char want[32];
+        refresh(1);
+        snprintf(want, sizeof want, "idle %d\n", i);
+        cr_assert_eq(h_expect(&h_host, &h_host.out, want, H_WAIT_MS), 0, "%s", h_host.err.data);
+    }
+    cr_assert_eq(h_count(&h_host, &h_host.out, "hup ", 0), 5);
 }
 
 static void wrapper_survives_and_child_reloads(const char *shell)
@@ -187,7 +200,7 @@ Test(hosts, nginx_reloads_on_refresh)
         cr_skip_test("nginx is not installed (Debian's nginx-light): the nginx test did not run");
     char *dir = scratch(), conf[128], body[1024], port[16];
     snprintf(conf, sizeof conf, "%s/nginx.conf", dir);
-    snprintf(port, sizeof port, "%d", h_free_port());
+    snprintf(port, sizeof port, "%d", h_daemon_port());
     snprintf(body, sizeof body,
              "daemon off; master_process on; worker_processes 2; error_log stderr notice;\n"
              "pid %s/nginx.pid; events {}\n"
@@ -224,7 +237,7 @@ Test(hosts, dnsmasq_rereads_its_hosts_file_on_refresh)
     fclose(f);
     snprintf(hostsarg, sizeof hostsarg, "--addn-hosts=%s", hosts);
     snprintf(pidarg, sizeof pidarg, "--pid-file=%s/pid", dir);
-    snprintf(portarg, sizeof portarg, "--port=%d", h_free_port());
+    snprintf(portarg, sizeof portarg, "--port=%d", h_daemon_port());
     const char *argv[] = {"/usr/sbin/dnsmasq", "-k", "--conf-file=/dev/null", portarg,
                           "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
                           "--no-hosts", hostsarg, "--log-facility=-", pidarg, "--user=root", NULL};
