@@ -120,8 +120,11 @@ static int tipose_dup2_first(int oldfd, int newfd)
 /* For the rarely called functions: resolved once, at first use. */
 static void *tipose_lazy(void **slot, const char *name)
 {
-    if (!*slot)
+    if (!*slot) {
+        int saved = errno; /* dlsym may set it; a call that then succeeds must not show it */
         *slot = dlsym(RTLD_NEXT, name); /* glibc 2.34+ for close_range and closefrom */
+        errno = saved;
+    }
     return *slot;
 }
 

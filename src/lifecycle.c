@@ -83,8 +83,11 @@ void tlife_install(const struct tcfg *c)
  * allocator's) may still hold the locks that creating a thread needs. */
 TLIFE_EXPORT pid_t fork(void)
 {
-    if (!tlife_real_fork) /* resolved at the first fork: most processes never fork */
+    if (!tlife_real_fork) { /* resolved at the first fork: most processes never fork */
+        int saved = errno;
         *(void **)&tlife_real_fork = dlsym(RTLD_NEXT, "fork");
+        errno = saved;
+    }
     pid_t pid = tlife_real_fork();
     if (pid == 0 && tlife_cfg && tlife_cfg->follow_fork && !atomic_load(&tlife_exit_begun)) {
         int saved = errno;
