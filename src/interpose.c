@@ -1,14 +1,17 @@
-/* interpose.c: libc overrides that keep a host from closing, or dup'ing over, the shim's socket. */
+/* interpose.c: libc overrides that keep a host from closing, or dup'ing over, the shim's own fds. */
 #include "interpose.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TIPOSE_EXPORT __attribute__((visibility("default")))
@@ -31,12 +34,17 @@ static tipose_closefrom_fn tipose_closefrom;
 static tipose_dup2_fn tipose_dup2 = tipose_dup2_first;
 static tipose_dup3_fn tipose_dup3;
 
-/* -1 while the shim holds no socket: then every override is one load, one compare
- * and a tail call. */
-static _Atomic int tipose_fd = -1;
+/* The shim's descriptors by slot (the socket; the private copy of the event fd),
+ * -1 where it holds none: then every override is two loads, two compares and a
+ * tail call. */
+static _Atomic int tipose_fds[TIPOSE_SLOTS] = {-1, -1};
+
+/* Futex words: 1 while the owner of a slot writes to its fd, 2 if a host thread
+ * waits for that write to end (see tipose_write_slot). */
+static _Atomic int tipose_using[TIPOSE_SLOTS];
 
 /* A fork must not copy a descriptor of ours that is not yet (or no longer) in
- * tipose_fd: its child could not know to close it. So the few syscalls that create
+ * tipose_fds: its child could not know to close it. So the few syscalls that create
  * or move one form a window that fork waits for, and that is not entered while a
  * fork is under way. Two futex words and no lock: nothing of ours can be held by a
  * thread that no longer exists in the child. */
@@ -68,6 +76,23 @@ static void tipose_leave(void)
     tipose_futex(&tipose_busy, FUTEX_WAKE_PRIVATE, 1);
 }
 
+/* For callers on the host's threads, the window is entered with every signal
+ * blocked: a handler that dup2()s onto one of our numbers would otherwise wait for
+ * the window its own thread holds. */
+void tipose_window_enter(sigset_t *old)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, old);
+    tipose_enter();
+}
+
+void tipose_window_leave(const sigset_t *old)
+{
+    tipose_leave();
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 void tipose_fork_prepare(void)
 {
     atomic_fetch_add(&tipose_forking, 1);
@@ -86,7 +111,10 @@ void tipose_fork_child(void)
     /* The child has one thread: nobody is inside the window, nobody forks. */
     atomic_store(&tipose_forking, 0);
     atomic_store(&tipose_busy, 0);
-    tipose_release();
+    for (int i = 0; i < TIPOSE_SLOTS; i++) {
+        atomic_store(&tipose_using[i], 0);
+        tipose_release_slot(i);
+    }
 }
 
 /* close and dup2 are resolved by the constructor, because hosts call them often and
@@ -133,9 +161,25 @@ int tipose_real_close(int fd)
     return tipose_close(fd);
 }
 
+int tipose_get(int slot)
+{
+    return atomic_load_explicit(&tipose_fds[slot], memory_order_acquire);
+}
+
 int tipose_current(void)
 {
-    return atomic_load_explicit(&tipose_fd, memory_order_acquire);
+    return tipose_get(TIPOSE_SOCKET);
+}
+
+/* The slot holding fd, or -1 if fd is not ours. Relaxed: the caller only needs to
+ * know whether the number is ours now; every change to a slot is made by the
+ * thread that owns it, or under the window. */
+static int tipose_slot_of(int fd)
+{
+    for (int i = 0; i < TIPOSE_SLOTS; i++)
+        if (fd == atomic_load_explicit(&tipose_fds[i], memory_order_relaxed))
+            return i;
+    return -1;
 }
 
 /* A duplicate of fd as high as it will go below min(RLIMIT_NOFILE, 1024), where
@@ -157,9 +201,22 @@ static int tipose_dup_high(int fd)
     return fcntl(fd, F_DUPFD_CLOEXEC, 3);
 }
 
+void tipose_settle(void)
+{
+    int saved = errno;
+    for (int i = 0; i < 100; i++) {
+        if (fcntl(0, F_GETFD) >= 0 && fcntl(1, F_GETFD) >= 0 && fcntl(2, F_GETFD) >= 0)
+            break;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    errno = saved;
+}
+
 int tipose_socket(int domain, int type, int protocol)
 {
     int saved = errno;
+    tipose_settle();
     tipose_enter();
     int fd = socket(domain, type, protocol);
     int e = errno;
@@ -169,41 +226,75 @@ int tipose_socket(int domain, int type, int protocol)
             tipose_real_close(fd);
             fd = high;
         }
-        atomic_store_explicit(&tipose_fd, fd, memory_order_release);
+        atomic_store_explicit(&tipose_fds[TIPOSE_SOCKET], fd, memory_order_release);
     }
     tipose_leave();
     errno = fd >= 0 ? saved : e;
     return fd;
 }
 
+int tipose_adopt_copy(int slot, int fd)
+{
+    int copy = tipose_dup_high(fd);
+    if (copy >= 0)
+        atomic_store_explicit(&tipose_fds[slot], copy, memory_order_release);
+    return copy;
+}
+
+void tipose_release_slot(int slot)
+{
+    int fd = atomic_exchange(&tipose_fds[slot], -1);
+    if (fd >= 0)
+        tipose_close(fd);
+}
+
+ssize_t tipose_write_slot(int slot, const void *buf, size_t len)
+{
+    /* Sequentially consistent, Dekker-style with tipose_step_aside: either this
+     * load sees the moved number, or the host's dup2 sees the flag and waits. */
+    atomic_store(&tipose_using[slot], 1);
+    int fd = atomic_load(&tipose_fds[slot]);
+    ssize_t r = fd >= 0 ? write(fd, buf, len) : -1;
+    if (atomic_exchange(&tipose_using[slot], 0) == 2)
+        tipose_futex(&tipose_using[slot], FUTEX_WAKE_PRIVATE, 1 << 30);
+    return r;
+}
+
 void tipose_release(void)
 {
-    int fd = atomic_exchange(&tipose_fd, -1);
-    if (fd >= 0) {
-            tipose_close(fd);
-    }
+    tipose_release_slot(TIPOSE_SOCKET);
 }
 
 /* The host is about to put something at newfd, which is ours: move our socket out
  * of the way first, or, if no descriptor is free, let it go (the listener notices
  * and reconnects later). Either way the host's call then proceeds unchanged. */
-static void tipose_step_aside(int newfd)
+static void tipose_step_aside(int slot, int newfd)
 {
     int saved = errno;
     tipose_enter();
     int moved = tipose_dup_high(newfd);
     int expected = newfd;
-    if (!atomic_compare_exchange_strong(&tipose_fd, &expected, moved) && moved >= 0)
-        tipose_close(moved); /* the listener let go meanwhile */
+    if (!atomic_compare_exchange_strong(&tipose_fds[slot], &expected, moved) && moved >= 0)
+        tipose_close(moved); /* the owner let go meanwhile */
+    /* A write that loaded the old number before the exchange must land before the
+     * host's call puts its own file there. */
+    int u;
+    while ((u = atomic_load(&tipose_using[slot])) != 0) {
+        if (u == 1 && !atomic_compare_exchange_strong(&tipose_using[slot], &u, 2))
+            continue;
+        tipose_futex(&tipose_using[slot], FUTEX_WAIT_PRIVATE, 2);
+    }
     tipose_leave();
     errno = saved;
 }
 
 TIPOSE_EXPORT int close(int fd)
 {
-    /* One compare on the fast path; with no socket (-1), close(-1) is answered
+    /* Two compares on the fast path; with no fd of ours (-1), close(-1) is answered
      * here with exactly what libc would say. */
-    if (__builtin_expect(fd == atomic_load_explicit(&tipose_fd, memory_order_relaxed), 0)) {
+    if (__builtin_expect(fd == atomic_load_explicit(&tipose_fds[0], memory_order_relaxed) ||
+                             fd == atomic_load_explicit(&tipose_fds[1], memory_order_relaxed),
+                         0)) {
         /* What close() says of a descriptor that is not open. */
         errno = EBADF;
         return -1;
@@ -223,63 +314,84 @@ static int tipose_range(unsigned first, unsigned last, int flags)
 #endif
 }
 
+/* Ours within [first, last], in increasing order; returns how many. */
+static int tipose_ours_in(unsigned first, unsigned last, unsigned out[TIPOSE_SLOTS])
+{
+    int n = 0;
+    for (int i = 0; i < TIPOSE_SLOTS; i++) {
+        int fd = atomic_load_explicit(&tipose_fds[i], memory_order_relaxed);
+        if (fd >= 0 && (unsigned)fd >= first && (unsigned)fd <= last)
+            out[n++] = (unsigned)fd;
+    }
+    if (n == 2 && out[0] > out[1]) {
+        unsigned t = out[0];
+        out[0] = out[1];
+        out[1] = t;
+    }
+    return n;
+}
+
 TIPOSE_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
-    int ours = atomic_load_explicit(&tipose_fd, memory_order_relaxed);
-    if (__builtin_expect(ours < 0 || (unsigned)ours < first || (unsigned)ours > last, 1))
+    unsigned ours[TIPOSE_SLOTS];
+    int n = tipose_ours_in(first, last, ours);
+    if (__builtin_expect(n == 0, 1))
         return tipose_range(first, last, flags);
-    /* Two ranges around ours. The kernel validates flags and first <= last the
+    /* The ranges around ours. The kernel validates flags and first <= last the
      * same way for each, so errors read as they would for the whole range. */
     int r = 0;
-    if ((unsigned)ours > first)
-        r = tipose_range(first, (unsigned)ours - 1, flags);
-    if (r == 0 && (unsigned)ours < last)
-        r = tipose_range((unsigned)ours + 1, last, flags);
+    unsigned lo = first;
+    for (int i = 0; i < n && r == 0; i++) {
+        if (ours[i] > lo)
+            r = tipose_range(lo, ours[i] - 1, flags);
+        lo = ours[i] + 1;
+    }
+    if (r == 0 && ours[n - 1] < last)
+        r = tipose_range(lo, last, flags);
     return r;
 }
 
 TIPOSE_EXPORT void closefrom(int lowfd)
 {
-    int ours = atomic_load_explicit(&tipose_fd, memory_order_relaxed);
-    unsigned low = lowfd < 0 ? 0u : (unsigned)lowfd;
-    if (__builtin_expect(ours < 0 || (unsigned)ours < low, 1) &&
-        tipose_lazy((void **)&tipose_closefrom, "closefrom")) {
+    unsigned low = lowfd < 0 ? 0u : (unsigned)lowfd, ours[TIPOSE_SLOTS];
+    int n = tipose_ours_in(low, ~0u, ours);
+    if (__builtin_expect(n == 0, 1) && tipose_lazy((void **)&tipose_closefrom, "closefrom")) {
         tipose_closefrom(lowfd);
         return;
     }
     int saved = errno;
-    if (ours < 0 || (unsigned)ours < low) {
-        tipose_range(low, ~0u, 0);
-    } else {
-        if ((unsigned)ours > low)
-            tipose_range(low, (unsigned)ours - 1, 0);
-        if (tipose_lazy((void **)&tipose_closefrom, "closefrom"))
-            tipose_closefrom(ours + 1);
-        else
-            tipose_range((unsigned)ours + 1, ~0u, 0);
+    unsigned lo = low;
+    for (int i = 0; i < n; i++) {
+        if (ours[i] > lo)
+            tipose_range(lo, ours[i] - 1, 0);
+        lo = ours[i] + 1;
     }
+    if (tipose_lazy((void **)&tipose_closefrom, "closefrom"))
+        tipose_closefrom((int)lo);
+    else
+        tipose_range(lo, ~0u, 0);
     errno = saved; /* closefrom returns nothing and sets no errno */
 }
 
 TIPOSE_EXPORT int dup2(int oldfd, int newfd)
 {
-    int ours = atomic_load_explicit(&tipose_fd, memory_order_relaxed);
-    if (__builtin_expect(newfd >= 0 && newfd == ours, 0)) {
+    int slot = newfd >= 0 ? tipose_slot_of(newfd) : -1;
+    if (__builtin_expect(slot >= 0, 0)) {
         if (oldfd == newfd) {
             /* dup2(fd, fd) checks that fd is open; to the host, ours is not. */
             errno = EBADF;
             return -1;
         }
-        tipose_step_aside(newfd);
+        tipose_step_aside(slot, newfd);
     }
     return tipose_dup2(oldfd, newfd);
 }
 
 TIPOSE_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-    int ours = atomic_load_explicit(&tipose_fd, memory_order_relaxed);
-    if (__builtin_expect(newfd >= 0 && newfd == ours && oldfd != newfd, 0))
-        tipose_step_aside(newfd);
+    int slot = newfd >= 0 ? tipose_slot_of(newfd) : -1;
+    if (__builtin_expect(slot >= 0 && oldfd != newfd, 0))
+        tipose_step_aside(slot, newfd);
     tipose_lazy((void **)&tipose_dup3, "dup3");
     return tipose_dup3(oldfd, newfd, flags);
 }

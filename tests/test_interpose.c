@@ -98,3 +98,42 @@ Test(interpose, release_closes_and_forgets)
     cr_assert_eq(close(ours), -1);
     cr_assert_eq(errno, EBADF);
 }
+
+/* A second fd of ours (the event fd's copy) is hidden the same way, and a write to
+ * it follows it when the host dup2s over its number. */
+Test(interpose, both_of_our_fds_survive_ranges_and_a_write_follows_a_move)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    int copy = tipose_adopt_copy(TIPOSE_EVENT, p[1]);
+    cr_assert_gt(copy, 900);
+    cr_assert_neq(copy, ours);
+    int lo = (copy < ours ? copy : ours) - 10;
+    int a = fcntl(0, F_DUPFD, lo), b = fcntl(0, F_DUPFD, (copy < ours ? ours : copy) + 1);
+    cr_assert_eq(close_range((unsigned)lo, ~0U, 0), 0);
+    cr_assert(is_open(ours));
+    cr_assert(is_open(copy));
+    cr_assert_not(is_open(a));
+    cr_assert_not(is_open(b));
+    a = fcntl(0, F_DUPFD, lo);
+    closefrom(lo);
+    cr_assert(is_open(ours));
+    cr_assert(is_open(copy));
+    cr_assert_not(is_open(a));
+    cr_assert_eq(close(copy), -1);
+    cr_assert_eq(errno, EBADF);
+
+    int q[2];
+    cr_assert_eq(pipe(q), 0);
+    cr_assert_eq(dup2(q[1], copy), copy);
+    cr_assert_neq(tipose_get(TIPOSE_EVENT), copy);
+    cr_assert_eq(tipose_write_slot(TIPOSE_EVENT, "x", 1), 1);
+    char c;
+    cr_assert_eq(read(p[0], &c, 1), 1, "the write went to our pipe, where it moved");
+    cr_assert_eq(c, 'x');
+    cr_assert_eq(write(copy, "y", 1), 1);
+    cr_assert_eq(read(q[0], &c, 1), 1, "the old number is the host's now");
+    tipose_release_slot(TIPOSE_EVENT);
+    cr_assert_eq(tipose_get(TIPOSE_EVENT), -1);
+    cr_assert_eq(tipose_write_slot(TIPOSE_EVENT, "x", 1), -1);
+}
