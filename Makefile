@@ -16,8 +16,8 @@ ALLFLAGS  := $(BASEFLAGS) $(CFLAGS)
 SAN_CFLAGS ?=
 CODEFLAGS  = $(ALLFLAGS) $(SAN_CFLAGS)
 
-LIB_MODS := log config frame backoff elfinfo interpose net lifecycle dispatch listener procenv shim
-CMD_MODS := main serve run check frame config log elfinfo net interpose procenv dispatch lifecycle listener backoff
+LIB_MODS := log config frame backoff pace elfinfo interpose event net lifecycle dispatch listener procenv shim
+CMD_MODS := main serve run check frame config log elfinfo net interpose event procenv dispatch lifecycle listener backoff pace
 LIB_OBJS := $(LIB_MODS:%=$(B)/obj/%.o)
 CMD_OBJS := $(CMD_MODS:%=$(B)/obj/%.o)
 
@@ -45,7 +45,7 @@ $(CMD): $(CMD_OBJS)
 	$(CC) $(CODEFLAGS) -o $@ $(CMD_OBJS) -ldl $(LDFLAGS)
 
 # ---- examples and the demo -------------------------------------------------
-EXAMPLES := $(B)/examples/reload_service $(B)/examples/hook_service
+EXAMPLES := $(B)/examples/reload_service $(B)/examples/hook_service $(B)/examples/epoll_service
 examples: $(EXAMPLES)
 $(B)/examples:
 	mkdir -p $@
@@ -54,6 +54,10 @@ $(B)/examples/reload_service: examples/reload_service.c | $(B)/examples
 # -rdynamic exports toki_on_refresh, so that the shim can find it.
 $(B)/examples/hook_service: examples/hook_service.c src/toki_shim.h | $(B)/examples
 	$(CC) $(ALLFLAGS) -Isrc -rdynamic -o $@ $< $(LDFLAGS)
+
+# Not linked with the library: it reaches it through the header's weak references.
+$(B)/examples/epoll_service: examples/epoll_service.c src/toki_shim.h | $(B)/examples
+	$(CC) $(ALLFLAGS) -Isrc -o $@ $< $(LDFLAGS)
 
 demo: all examples
 	B=$(B) bash scripts/demo.sh
@@ -116,22 +120,23 @@ check-fuzz: $(FUZZ_TARGETS:%=$(B)/tests/replay_%)
 	@for t in $(FUZZ_TARGETS); do $(B)/tests/replay_$$t tests/fuzz/corpus/$$t/* || exit 1; done
 
 # ---- tests ---------------------------------------------------------------
-UNIT     := config frame backoff dispatch log net procenv interpose lifecycle
-INTEG    := serve shim process hosts cli security faults
+UNIT     := config frame backoff pace dispatch event log net procenv interpose lifecycle
+INTEG    := serve shim events process hosts cli security faults
 T_UNIT   := $(UNIT:%=$(B)/tests/test_%)
 T_INTEG  := $(INTEG:%=$(B)/tests/test_%)
 HOSTS    := $(addprefix $(B)/tests/hosts/,host_hook host_signal host_probe host_dlopen \
-              host_fork host_fds host_threads host_exit host_static libplugin.so)
+              host_fork host_fds host_threads host_exit host_static libplugin.so \
+              host_epoll host_counter host_slow)
 # Hosts in other runtimes, built when their toolchain is installed (tests skip,
 # saying so, when it is not).
 HOSTS    += $(if $(shell command -v javac),$(B)/tests/hosts/Sleeper.class)
 HOSTS    += $(if $(shell command -v go),$(B)/tests/hosts/host_go)
-TESTFLAGS = $(ALLFLAGS) -Isrc -Itests -DBUILD_DIR='"$(abspath $(B))"'
+TESTFLAGS = $(ALLFLAGS) -Isrc -Itests -DBUILD_DIR='"$(abspath $(B))"' -DSRC_DIR='"$(abspath .)"'
 
 $(B)/tests/test_%: tests/test_%.c $(LIB_OBJS) $(wildcard tests/*.h) | $(B)/tests
 	$(CC) $(TESTFLAGS) -rdynamic -o $@ $< $(filter-out $(B)/obj/shim.o,$(LIB_OBJS)) -ldl -lcriterion $(LDFLAGS)
 
-$(T_INTEG): $(B)/tests/test_%: tests/test_%.c tests/harness.c tests/harness.h $(LIB) $(CMD) $(HOSTS) | $(B)/tests
+$(T_INTEG): $(B)/tests/test_%: tests/test_%.c tests/harness.c tests/harness.h $(LIB) $(CMD) $(HOSTS) $(EXAMPLES) | $(B)/tests
 	$(CC) $(TESTFLAGS) -o $@ $< tests/harness.c -lcriterion $(LDFLAGS)
 
 # Hosts are the programs the shim is preloaded into; -rdynamic exports their hooks.
@@ -142,6 +147,9 @@ $(B)/tests/hosts/libplugin.so: tests/hosts/plugin.c src/toki_shim.h | $(B)/tests
 # without sanitizers, which cannot link statically.
 $(B)/tests/hosts/host_static: tests/hosts/host_probe.c tests/hosts/proc_count.h | $(B)/tests/hosts
 	$(CC) $(BASEFLAGS) -O2 -static -Itests/hosts -o $@ $<
+# Linked with the library, as a program that calls its functions directly is.
+$(B)/tests/hosts/host_counter: tests/hosts/host_counter.c src/toki_shim.h $(LIB) | $(B)/tests/hosts
+	$(CC) $(HOSTFLAGS) -o $@ $< -L$(B) -ltoki_shim -Wl,-rpath,$(abspath $(B)) $(LDFLAGS)
 $(B)/tests/hosts/%: tests/hosts/%.c src/toki_shim.h tests/hosts/proc_count.h | $(B)/tests/hosts
 	$(CC) $(HOSTFLAGS) -o $@ $< -ldl $(LDFLAGS)
 # The C++ host takes only the optimisation and sanitizer flags of the C build.
@@ -196,17 +204,18 @@ check-demo: all examples
 check: all check-exports check-install check-man check-demo check-fuzz check-unit check-integration
 
 # The unit and integration tests again with AddressSanitizer and
-# UndefinedBehaviorSanitizer, in their own build tree; the shim is preloaded behind the ASan runtime, which must come first.
-# Then the integration tests of the connection and the dispatch (serve, shim) with
-# the library, command and hosts under ThreadSanitizer: the listener thread is where
-# threads are. The Criterion programs stay uninstrumented because Criterion cannot
-# start under TSan (its issue #274). Left out: the signal tests (TSan defers a
-# handler until the thread enters an intercepted blocking call, and the hosts sit in
-# read()), the thread count (TSan adds a thread of its own), and the process-tree
-# suites: TSan's close() interceptor runs before our override and reports the host
-# "closing" a socket that the override in fact keeps open, and TSan models
-# sequentially consistent atomics as acquire/release, missing the store-load order
-# that the exit guard's handshake relies on.
+# UndefinedBehaviorSanitizer, in their own build tree; the shim is preloaded behind
+# the ASan runtime, which must come first.
+# Then the integration tests of the connection, the dispatch and the event fd (serve,
+# shim, events) with the library, command and hosts under ThreadSanitizer: the
+# listener thread is where threads are. The Criterion programs stay uninstrumented
+# because Criterion cannot start under TSan (its issue #274). Left out: the signal
+# tests (TSan defers a handler until the thread enters an intercepted blocking call,
+# and the hosts sit in read()), the thread count (TSan adds a thread of its own), the
+# forks and the process-tree suites: TSan's close() interceptor runs before our
+# override and reports the host "closing" a socket that the override in fact keeps
+# open, and TSan models sequentially consistent atomics as acquire/release, missing
+# the store-load order that the exit guard's handshake relies on.
 ASAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 check-sanitize:
 	$(MAKE) B=build/asan CFLAGS="-O1 -g $(ASAN) $(CFLAGS)" LDFLAGS="$(ASAN)" \
@@ -214,7 +223,7 @@ check-sanitize:
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
 	$(MAKE) B=build/tsan SAN_CFLAGS="-O1 -g -fsanitize=thread" \
 	    TOKI_TEST_PRELOAD_FIRST="$$($(CC) -print-file-name=libtsan.so)" \
-	    INTEG="serve shim" CRITERION_FLAGS="--jobs 2 --filter '*/!(*sig*|active_has*)'" \
+	    INTEG="serve shim events" CRITERION_FLAGS="--jobs 2 --filter '*/!(*sig*|active_has*|*fork*)'" \
 	    check-integration
 
 INSTALLED := lib/libtoki_shim.so include/toki_shim.h bin/toki-shim lib/pkgconfig/toki-shim.pc \

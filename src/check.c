@@ -56,6 +56,7 @@ static void tcheck_print_config(const struct tcfg *c)
            c->log_file[0] ? c->log_file : "(stderr)");
     printf("TOKI_SHIM_CONNECT_TIMEOUT_MS=%d\nTOKI_SHIM_RETRY_MAX_MS=%d\nTOKI_SHIM_STACK_KB=%ld\n",
            c->connect_timeout_ms, c->retry_max_ms, c->stack_kb);
+    printf("TOKI_SHIM_DEBOUNCE_MS=%ld\nTOKI_SHIM_SPLAY_MS=%ld\n", c->debounce_ms, c->splay_ms);
     tcheck_list("TOKI_SHIM_ONLY", c->only);
     tcheck_list("TOKI_SHIM_SKIP", c->skip);
     printf("TOKI_SHIM_INHERIT=%d\nTOKI_SHIM_FOLLOW_FORK=%d\nTOKI_SHIM_STRICT=%d\n", c->inherit,
@@ -90,12 +91,20 @@ static int tcheck_probe(const struct tcfg *c)
         return 1;
     }
     unsigned uid;
-    if (c->peer_check && tcfg_is_loopback((const struct sockaddr *)&c->addr) &&
-        (tnet_peer_uid(&uid) != 0 || uid != (unsigned)geteuid())) {
-        tipose_release();
-        printf("not ours: the server at %s does not belong to uid %u; the token was not sent "
-               "(TOKI_SHIM_PEER_CHECK=0 skips this check)\n", where, (unsigned)geteuid());
-        return 1;
+    if (c->peer_check && tcfg_is_loopback((const struct sockaddr *)&c->addr)) {
+        int known = tnet_peer_uid(&uid) == 0, e = errno;
+        if (!known || uid != (unsigned)geteuid()) {
+            char msg[64];
+            tipose_release();
+            if (known)
+                printf("not ours: the server at %s belongs to uid %u, not to uid %u; ", where, uid,
+                       (unsigned)geteuid());
+            else
+                printf("unknown owner: cannot tell who owns the server at %s (%s); ", where,
+                       tlog_strerror(e, msg, sizeof msg));
+            printf("the token was not sent (TOKI_SHIM_PEER_CHECK=0 skips this check)\n");
+            return 1;
+        }
     }
     if (tnet_send_token(c->token, c->token_len, err, sizeof err) < 0) {
         tipose_release();
@@ -329,7 +338,9 @@ static int tcheck_pid(const char *arg)
     printf("connected: %s\n", connected ? "yes" : "no: no established connection to the "
            "Toki port; run toki-shim check in its environment, or see its log");
 
-    struct tdisp_facts f = {hook, tcheck_caught(pid, c.signo),
+    /* Whether the program asked for the event fd is in its memory, not in /proc:
+     * the plan is made as if it had not, and says what would change. */
+    struct tdisp_facts f = {hook, tcheck_caught(pid, c.signo), 0,
                             jvm ? TDISP_JVM : telf_file_is_go(exe) ? TDISP_GO : TDISP_NATIVE};
     char sig[16];
     tcfg_signal_name(c.signo, sig, sizeof sig);
@@ -342,7 +353,9 @@ static int tcheck_pid(const char *arg)
         printf("calls toki_on_refresh%s", p.what & TDISP_SEND_SIGNAL ? " and " : "");
     if (p.what & TDISP_SEND_SIGNAL)
         printf("sends SIG%s", sig);
-    if (!p.what) {
+    if (c.action == TCFG_FD)
+        printf("posts the event fd, if the program has called toki_shim_event_fd()");
+    else if (!p.what) {
         if (p.hook_skip)
             printf("nothing: the action wants the hook, and the program exports none (link it "
                    "with -rdynamic)");
@@ -356,7 +369,10 @@ static int tcheck_pid(const char *arg)
             printf("nothing (TOKI_SHIM_ACTION=none)");
     }
     printf("\n");
-    return connected && p.what ? 0 : 1;
+    if (c.action == TCFG_AUTO && (p.what & TDISP_SEND_SIGNAL))
+        printf("event fd: once the program calls toki_shim_event_fd(), it is posted that "
+               "instead of the signal\n");
+    return connected && (p.what || c.action == TCFG_FD) ? 0 : 1;
 }
 
 int tcheck_main(int argc, char **argv)

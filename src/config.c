@@ -98,7 +98,7 @@ const char *tcfg_signal_name(int signo, char *buf, size_t size)
 
 static const char *const tcfg_action_names[] = {
     [TCFG_AUTO] = "auto", [TCFG_HOOK] = "hook", [TCFG_SIGNAL] = "signal",
-    [TCFG_BOTH] = "both", [TCFG_NONE] = "none",
+    [TCFG_BOTH] = "both", [TCFG_NONE] = "none",   [TCFG_FD] = "fd",
 };
 
 const char *tcfg_action_name(enum tcfg_action a)
@@ -346,6 +346,12 @@ static int tcfg_limits(struct tcfg_ctx *x, struct tcfg *c)
     if (tcfg_number(x, "TOKI_SHIM_RETRY_MAX_MS", 100, 86400000, &v, "a time in milliseconds") != 0)
         return -1;
     c->retry_max_ms = (int)v;
+    /* An hour: beyond that a refresh acted on late is not a refresh acted on. */
+    if (tcfg_number(x, "TOKI_SHIM_DEBOUNCE_MS", 0, 3600000, &c->debounce_ms,
+                    "a time in milliseconds") != 0 ||
+        tcfg_number(x, "TOKI_SHIM_SPLAY_MS", 0, 3600000, &c->splay_ms,
+                    "a time in milliseconds") != 0)
+        return -1;
     long min_kb = (sysconf(_SC_THREAD_STACK_MIN) + 1023) / 1024;
     if (min_kb < 16)
         min_kb = 16;
@@ -357,7 +363,6 @@ static int tcfg_limits(struct tcfg_ctx *x, struct tcfg *c)
 enum tcfg_result tcfg_load(struct tcfg *c, tcfg_getenv_fn get, void *env, char *err,
                            size_t err_size)
 {
-    static const char *const actions[] = {"auto", "hook", "signal", "both", "none"};
     struct tcfg_ctx x = {get, env, err, err_size};
     err[0] = '\0';
 
@@ -375,8 +380,8 @@ enum tcfg_result tcfg_load(struct tcfg *c, tcfg_getenv_fn get, void *env, char *
         return TCFG_ERROR;
     int action = TCFG_AUTO;
     if (tcfg_bool(&x, "TOKI_SHIM_DISABLE", &(int){0}) != 0 || tcfg_address(&x, c) != 0 ||
-        tcfg_word(&x, "TOKI_SHIM_ACTION", actions, 5,
-                  "is not an action (auto, hook, signal, both, none)", &action) != 0 ||
+        tcfg_word(&x, "TOKI_SHIM_ACTION", tcfg_action_names, 6,
+                  "is not an action (auto, hook, signal, both, fd, none)", &action) != 0 ||
         tcfg_signal(&x, c) != 0 ||
         tcfg_list(&x, "TOKI_SHIM_EVENTS", "AUTH_REFRESHED", "event names", c->events) != 0 ||
         tcfg_limits(&x, c) != 0 || tcfg_process(&x, c) != 0)

@@ -13,7 +13,7 @@
 #define TCFG_EVENT_MAX 256   /* longest event name, the same bound as the framer's */
 #define TCFG_EVENTS_BUF 1024 /* all trigger names, each followed by a NUL */
 
-enum tcfg_action { TCFG_AUTO, TCFG_HOOK, TCFG_SIGNAL, TCFG_BOTH, TCFG_NONE };
+enum tcfg_action { TCFG_AUTO, TCFG_HOOK, TCFG_SIGNAL, TCFG_BOTH, TCFG_NONE, TCFG_FD };
 
 struct tcfg {
     char token[TCFG_TOKEN_MAX + 1];
@@ -31,6 +31,8 @@ struct tcfg {
     char log_file[PATH_MAX]; /* empty: stderr */
     int connect_timeout_ms;
     int retry_max_ms;
+    long debounce_ms;             /* TOKI_SHIM_DEBOUNCE_MS: quiet period before an action */
+    long splay_ms;                /* TOKI_SHIM_SPLAY_MS: random delay before an action */
     long stack_kb;
     int strict;
     int follow_fork;              /* TOKI_SHIM_FOLLOW_FORK: a forked child listens too */

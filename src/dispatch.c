@@ -1,4 +1,4 @@
-/* dispatch.c: runs hooks and sends the reload signal, under the safety rule. */
+/* dispatch.c: runs hooks, sends the reload signal and posts the event fd, under the safety rule. */
 #include "dispatch.h"
 
 #include <dlfcn.h>
@@ -6,10 +6,12 @@
 #include <link.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "elfinfo.h"
+#include "event.h"
 #include "lifecycle.h"
 #include "log.h"
 
@@ -19,7 +21,9 @@ struct tdisp_plan tdisp_decide(enum tcfg_action action, int force, const struct 
     int want_hook = action == TCFG_HOOK || action == TCFG_BOTH ||
                     (action == TCFG_AUTO && f->have_hook);
     int want_signal = action == TCFG_SIGNAL || action == TCFG_BOTH ||
-                      (action == TCFG_AUTO && !f->have_hook);
+                      (action == TCFG_AUTO && !f->have_hook && !f->have_fd);
+    if (action != TCFG_NONE && f->have_fd)
+        p.what |= TDISP_POST_FD;
     if (want_hook) {
         if (f->have_hook)
             p.what |= TDISP_CALL_HOOK;
@@ -145,34 +149,44 @@ static void tdisp_explain(const struct tcfg *c, enum tdisp_skip why)
     }
 }
 
-void tdisp_event(const struct tcfg *c, const char *name)
+int tdisp_event(const struct tcfg *c, const char *name)
 {
     tdisp_refresh();
     void (*on_event)(const char *) = tdisp_seen.on_event;
-    void (*on_refresh)(void) = tdisp_seen.on_refresh;
     if (on_event && tlife_begin_call()) {
         on_event(name);
         tlife_end_call();
     }
-    if (!tcfg_is_trigger(c, name) || c->action == TCFG_NONE) {
+    int trigger = tcfg_is_trigger(c, name);
+    if (!trigger || c->action == TCFG_NONE)
         tlog(TLOG_DEBUG, "event %s", name);
-        return;
-    }
+    return trigger;
+}
 
-    struct tdisp_facts f = {0, 0, TDISP_NATIVE};
+void tdisp_act(const struct tcfg *c, const char *name, unsigned long n)
+{
+    tdisp_refresh();
+    void (*on_refresh)(void) = tdisp_seen.on_refresh;
+    struct tdisp_facts f = {0, 0, tevent_requested(), TDISP_NATIVE};
     f.have_hook = on_refresh != NULL;
     /* The signal's facts cost a syscall and a loader lookup: gather them only when
      * the signal is on the table and the safety rule applies. */
     int signal_possible = c->action == TCFG_SIGNAL || c->action == TCFG_BOTH ||
-                          (c->action == TCFG_AUTO && !f.have_hook);
+                          (c->action == TCFG_AUTO && !f.have_hook && !f.have_fd);
     if (signal_possible && !c->signal_force) {
         f.runtime = tdisp_runtime();
         f.have_handler = tdisp_has_handler(c->signo);
     }
     struct tdisp_plan p = tdisp_decide(c->action, c->signal_force, &f);
+    /* The event fd is ours, and harmless to post at any time; the program reads it
+     * first thing, so it goes before the hook and the signal. */
+    if (p.what & TDISP_POST_FD)
+        tevent_post(n);
+    tevent_action();
     /* Once the process is exiting, its globals may be half destroyed: no more hooks,
      * and no signal whose handler could touch them. */
-    if (p.what && !tlife_begin_call()) {
+    unsigned host = p.what & (TDISP_CALL_HOOK | TDISP_SEND_SIGNAL);
+    if (host && !tlife_begin_call()) {
         tlog(TLOG_DEBUG, "event %s: the process is exiting; nothing done", name);
         return;
     }
@@ -180,10 +194,16 @@ void tdisp_event(const struct tcfg *c, const char *name)
         on_refresh();
     if (p.what & TDISP_SEND_SIGNAL)
         kill(getpid(), c->signo);
-    if (p.what)
+    if (host)
         tlife_end_call();
     tdisp_explain(c, p.hook_skip);
     tdisp_explain(c, p.signal_skip);
-    tlog(TLOG_INFO, "event %s:%s%s", name, p.what & TDISP_CALL_HOOK ? " called toki_on_refresh" : "",
-         p.what & TDISP_SEND_SIGNAL ? " sent the reload signal" : p.what ? "" : " nothing to do");
+    char covers[64] = "";
+    if (n > 1)
+        snprintf(covers, sizeof covers, " (one action for %lu events)", n);
+    tlog(TLOG_INFO, "event %s%s:%s%s%s%s", name, covers,
+         p.what & TDISP_POST_FD ? " posted the event fd" : "",
+         p.what & TDISP_CALL_HOOK ? " called toki_on_refresh" : "",
+         p.what & TDISP_SEND_SIGNAL ? " sent the reload signal" : "",
+         p.what ? "" : " nothing to do");
 }

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "interpose.h"
 #include "listener.h"
 
@@ -62,6 +63,7 @@ static void tlife_child(void)
     int saved = errno;
     atomic_store(&tlife_in_call, 0);
     tipose_fork_child();
+    tevent_fork_child();
     errno = saved;
 }
 
@@ -91,7 +93,10 @@ TLIFE_EXPORT pid_t fork(void)
     pid_t pid = tlife_real_fork();
     if (pid == 0 && tlife_cfg && tlife_cfg->follow_fork && !atomic_load(&tlife_exit_begun)) {
         int saved = errno;
-        tlisten_start(tlife_cfg);
+        tevent_follow();
+        tevent_activate(1);
+        if (tlisten_start(tlife_cfg) != 0)
+            tevent_activate(0);
         errno = saved;
     }
     return pid;

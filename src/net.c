@@ -39,6 +39,7 @@ static int tnet_error(char *err, size_t err_size, const char *what, int e)
 {
     char msg[128];
     snprintf(err, err_size, "%s: %s", what, tlog_strerror(e, msg, sizeof msg));
+    errno = e;
     return -1;
 }
 
@@ -99,8 +100,10 @@ int tnet_connect(const struct sockaddr *addr, socklen_t addr_len, int timeout_ms
         goto fail;
     }
     return fd;
-fail:
+fail:;
+    int e = errno;
     tipose_release();
+    errno = e;
     return -1;
 }
 
@@ -115,6 +118,7 @@ int tnet_send_token(const char *token, size_t len, char *err, size_t err_size)
     if ((size_t)n != len) {
         /* Toki compares one read of 36 bytes; a split token would be rejected. */
         snprintf(err, err_size, "send: only %zd of %zu token bytes went out", n, len);
+        errno = 0;
         return -1;
     }
     return 0;
@@ -145,13 +149,16 @@ static int tnet_match_line(const char *line, unsigned lport, unsigned rport, uns
     return 1;
 }
 
+/* 1: found; 0: not in this table (or no such table: IPv6 may be off); -1: the
+ * table could not be read for want of a descriptor or memory, errno says which. */
 static int tnet_scan(const char *path, unsigned lport, unsigned rport, unsigned *uid)
 {
     char buf[8192];
     size_t have = 0;
+    tipose_settle();
     int fd = open(path, O_RDONLY | O_CLOEXEC), found = 0;
     if (fd < 0)
-        return 0;
+        return errno == EMFILE || errno == ENFILE || errno == ENOMEM ? -1 : 0;
     for (;;) {
         ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
         if (n <= 0)
@@ -185,7 +192,12 @@ int tnet_peer_uid(unsigned *uid)
         return -1;
     /* Seen from the server's end: its local port is our peer's, its remote ours. */
     unsigned lport = tnet_port_of(&peer), rport = tnet_port_of(&me);
-    if (tnet_scan("/proc/net/tcp", lport, rport, uid) || tnet_scan("/proc/net/tcp6", lport, rport, uid))
+    int r = tnet_scan("/proc/net/tcp", lport, rport, uid);
+    if (r == 0)
+        r = tnet_scan("/proc/net/tcp6", lport, rport, uid);
+    if (r > 0)
         return 0;
+    if (r == 0)
+        errno = ENOENT;
     return -1;
 }

@@ -51,6 +51,7 @@ static const struct {
     {"skip", "TOKI_SHIM_SKIP", NULL},         {"log", "TOKI_SHIM_LOG", NULL},
     {"log-file", "TOKI_SHIM_LOG_FILE", NULL}, {"no-inherit", "TOKI_SHIM_INHERIT", "0"},
     {"follow-fork", "TOKI_SHIM_FOLLOW_FORK", "1"}, {"force-signal", "TOKI_SHIM_SIGNAL_FORCE", "1"},
+    {"debounce-ms", "TOKI_SHIM_DEBOUNCE_MS", NULL}, {"splay-ms", "TOKI_SHIM_SPLAY_MS", NULL},
 };
 #define TRUN_OPTIONS (sizeof trun_map / sizeof trun_map[0])
 
@@ -60,7 +61,9 @@ static int trun_usage(FILE *f, int status)
           "Runs COMMAND with libtoki_shim.so preloaded, so that it reloads when Toki\n"
           "refreshes its credentials. Each option sets the variable named after it.\n\n"
           "  --signal SIG      reload signal: HUP, USR1, RTMIN+3, 10... (TOKI_SHIM_SIGNAL)\n"
-          "  --action ACTION   auto, hook, signal, both or none (TOKI_SHIM_ACTION)\n"
+          "  --action ACTION   auto, hook, signal, both, fd or none (TOKI_SHIM_ACTION)\n"
+          "  --debounce-ms MS  one action for events closer than this (TOKI_SHIM_DEBOUNCE_MS)\n"
+          "  --splay-ms MS     a random delay up to this before each action (TOKI_SHIM_SPLAY_MS)\n"
           "  --events LIST     events that trigger the action (TOKI_SHIM_EVENTS)\n"
           "  --only GLOBS      shim only programs with these names (TOKI_SHIM_ONLY)\n"
           "  --skip GLOBS      never shim programs with these names (TOKI_SHIM_SKIP)\n"

@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "dispatch.h"
+#include "event.h"
 #include "interpose.h"
 #include "lifecycle.h"
 #include "listener.h"
@@ -39,6 +40,7 @@ __attribute__((constructor)) static void tshim_init(void)
             _exit(2);
         }
         tlog(TLOG_ERROR, "%s; toki-shim is disabled for this process", err);
+        tevent_disabled(err, 0);
         goto out;
     }
     /* The program's names cost a readlink of /proc: only when a selection is set. */
@@ -57,11 +59,14 @@ __attribute__((constructor)) static void tshim_init(void)
         tproc_scrub_token();
     tlife_install(&tshim_config);
     tdisp_refresh();
+    tevent_activate(1);
     int e = tlisten_start(&tshim_config);
     if (e != 0) {
         char msg[64];
         tlog(TLOG_ERROR, "cannot start the listener thread (%s); toki-shim is disabled for "
              "this process", tlog_strerror(e, msg, sizeof msg));
+        tevent_activate(0);
+        tevent_disabled("cannot start the listener thread; toki-shim is disabled", e);
         tlife_forget(); /* nor may a forked child start one: disabled means disabled */
     }
 out:

@@ -240,12 +240,12 @@ int h_alive(struct h_proc *p)
 
 void h_stop(struct h_proc *p)
 {
-    if (p->pid > 0) {
-        kill(-p->pid, SIGKILL); /* the whole group, even if its leader has exited */
-        if (!p->exited)
-            waitpid(p->pid, &p->status, 0);
-        p->exited = 1;
-    }
+    if (p->pid <= 0)
+        return; /* never started, or stopped already: its descriptors are gone */
+    kill(-p->pid, SIGKILL); /* the whole group, even if its leader has exited */
+    if (!p->exited)
+        waitpid(p->pid, &p->status, 0);
+    p->exited = 1;
     h_close_stdin(p);
     close(p->out.fd);
     close(p->err.fd);
@@ -256,7 +256,8 @@ void h_stop(struct h_proc *p)
     p->pid = 0;
 }
 
-int h_free_port(void)
+/* A TCP socket bound to 127.0.0.1 on a port the kernel picks; *port gets it. */
+static int h_bound(int *port)
 {
     struct sockaddr_in a = {.sin_family = AF_INET};
     socklen_t len = sizeof a;
@@ -265,8 +266,49 @@ int h_free_port(void)
     cr_assert_geq(fd, 0);
     cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
     cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+int h_free_port(void)
+{
+    int port;
+    close(h_bound(&port));
+    return port;
+}
+
+int h_raw_listen(int *port)
+{
+    int fd = h_bound(port);
+    cr_assert_eq(listen(fd, 64), 0);
+    return fd;
+}
+
+int h_raw_accept(int listener, int timeout_ms)
+{
+    long deadline = h_now_ms() + timeout_ms;
+    for (long left; (left = deadline - h_now_ms()) > 0;) {
+        struct pollfd p = {.fd = listener, .events = POLLIN};
+        if (poll(&p, 1, (int)left) != 1)
+            return -1;
+        int c = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0)
+            continue;
+        /* A client that hung up before its token (the shim gave up on this
+         * connection) is skipped: the next one is what the caller waits for. */
+        char token[64];
+        p = (struct pollfd){.fd = c, .events = POLLIN};
+        if (poll(&p, 1, (int)(left > 0 ? left : 1)) == 1 && read(c, token, sizeof token) > 0)
+            return c;
+        close(c);
+    }
+    return -1;
+}
+
+void h_raw_send(int conn, const char *text)
+{
+    size_t len = strlen(text);
+    cr_assert_eq(write(conn, text, len), (ssize_t)len, "a short write to the shim");
 }
 
 int h_daemon_port(void)

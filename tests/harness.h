@@ -64,6 +64,14 @@ int h_free_port(void);
  * between this check and the daemon's bind. Free for TCP and UDP now. */
 int h_daemon_port(void);
 
+/* A bare TCP server on 127.0.0.1 for tests that must control every byte: listen,
+ * then accept one client within timeout_ms and read its token (-1 if none came;
+ * clients that hang up without a token are skipped). */
+int h_raw_listen(int *port);
+int h_raw_accept(int listener, int timeout_ms);
+/* One write(2) of all of text: on loopback, one segment, which the shim reads at once. */
+void h_raw_send(int conn, const char *text);
+
 struct h_server {
     struct h_proc p;
     int port;

@@ -35,6 +35,7 @@ static int toki_shim(const char *const args[], const char *const env[])
         n++;
     }
     argv[n] = NULL;
+    h_stop(&cmd); /* the previous run's output: the buffers are kept until the next */
     h_spawn(&cmd, (char *const *)argv, env, 0);
     h_close_stdin(&cmd);
     int st = h_wait(&cmd, H_WAIT_MS);
@@ -68,7 +69,7 @@ Test(cli, run_sets_one_variable_per_option_and_appends_the_library)
 {
     const char *args[] = {"run", "--signal", "USR1", "--action", "both", "--events", "A,B", "--skip", "x*",
                           "--log", "info", "--log-file", "/tmp/x-%p.log", "--no-inherit", "--follow-fork",
-                          "--force-signal", "--", "/usr/bin/env",
+                          "--force-signal", "--debounce-ms", "50", "--splay-ms", "2000", "--", "/usr/bin/env",
                           NULL};
     const char *first = getenv("TOKI_TEST_PRELOAD_FIRST");
     char env0[4200], want[8192];
@@ -81,6 +82,7 @@ Test(cli, run_sets_one_variable_per_option_and_appends_the_library)
         "TOKI_SHIM_SIGNAL=USR1",      "TOKI_SHIM_ACTION=both",     "TOKI_SHIM_EVENTS=A,B",
         "TOKI_SHIM_SKIP=x*",          "TOKI_SHIM_LOG=info",        "TOKI_SHIM_LOG_FILE=/tmp/x-%p.log",
         "TOKI_SHIM_INHERIT=0",        "TOKI_SHIM_FOLLOW_FORK=1",   "TOKI_SHIM_SIGNAL_FORCE=1",
+        "TOKI_SHIM_DEBOUNCE_MS=50",   "TOKI_SHIM_SPLAY_MS=2000",
     };
     for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
         snprintf(want, sizeof want, "\n%s\n", set[i]);

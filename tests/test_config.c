@@ -50,6 +50,8 @@ Test(config, defaults)
     cr_assert_eq(cfg.connect_timeout_ms, 2000);
     cr_assert_eq(cfg.retry_max_ms, 30000);
     cr_assert_eq(cfg.stack_kb, 256);
+    cr_assert_eq(cfg.debounce_ms, 0);
+    cr_assert_eq(cfg.splay_ms, 0);
     cr_assert_eq(cfg.strict, 0);
 }
 
@@ -97,6 +99,9 @@ static int retry_100(const struct tcfg *c) { return c->retry_max_ms == 100; }
 static int stack_1m(const struct tcfg *c) { return c->stack_kb == 1024; }
 static int strict(const struct tcfg *c) { return c->strict == 1; }
 static int anything(const struct tcfg *c) { (void)c; return 1; }
+static int act_fd(const struct tcfg *c) { return c->action == TCFG_FD; }
+static int debounce_50(const struct tcfg *c) { return c->debounce_ms == 50 && c->splay_ms == 0; }
+static int splay_hour(const struct tcfg *c) { return c->splay_ms == 3600000 && c->debounce_ms == 0; }
 
 static const struct good goods[] = {
     {"TOKI_PORT=1", port_1},
@@ -111,6 +116,9 @@ static const struct good goods[] = {
     {"TOKI_SHIM_ACTION=signal", act_signal},
     {"TOKI_SHIM_ACTION=both", act_both},
     {"TOKI_SHIM_ACTION=none", act_none},
+    {"TOKI_SHIM_ACTION=fd", act_fd},
+    {"TOKI_SHIM_DEBOUNCE_MS=50", debounce_50},
+    {"TOKI_SHIM_SPLAY_MS=3600000", splay_hour},
     {"TOKI_SHIM_SIGNAL=HUP", sig_hup},
     {"TOKI_SHIM_SIGNAL=SIGHUP", sig_hup},
     {"TOKI_SHIM_SIGNAL=hup", sig_hup},
@@ -166,7 +174,7 @@ static const struct bad bads[] = {
     {"TOKI_SHIM_HOST=10.1.2.3", "TOKI_SHIM_HOST=\"10.1.2.3\" is not a loopback address"},
     {"TOKI_SHIM_HOST=::2", "TOKI_SHIM_HOST=\"::2\" is not a loopback address"},
     {"TOKI_SHIM_ALLOW_REMOTE=yes", "TOKI_SHIM_ALLOW_REMOTE=\"yes\" is not a switch (0 or 1)"},
-    {"TOKI_SHIM_ACTION=reload", "TOKI_SHIM_ACTION=\"reload\" is not an action (auto, hook, signal, both, none)"},
+    {"TOKI_SHIM_ACTION=reload", "TOKI_SHIM_ACTION=\"reload\" is not an action (auto, hook, signal, both, fd, none)"},
     {"TOKI_SHIM_ACTION=", "TOKI_SHIM_ACTION=\"\" is empty"},
     {"TOKI_SHIM_ACTION=HOOK", "TOKI_SHIM_ACTION=\"HOOK\" is not an action"},
     {"TOKI_SHIM_SIGNAL=KILL", "TOKI_SHIM_SIGNAL=\"KILL\" is not a catchable signal"},
@@ -192,6 +200,10 @@ static const struct bad bads[] = {
     {"TOKI_SHIM_CONNECT_TIMEOUT_MS=0", "TOKI_SHIM_CONNECT_TIMEOUT_MS=\"0\" is not a time in milliseconds (1-600000)"},
     {"TOKI_SHIM_CONNECT_TIMEOUT_MS=2s", "TOKI_SHIM_CONNECT_TIMEOUT_MS=\"2s\" is not a time"},
     {"TOKI_SHIM_RETRY_MAX_MS=99", "TOKI_SHIM_RETRY_MAX_MS=\"99\" is not a time in milliseconds (100-86400000)"},
+    {"TOKI_SHIM_DEBOUNCE_MS=-1", "TOKI_SHIM_DEBOUNCE_MS=\"-1\" is not a time in milliseconds (0-3600000)"},
+    {"TOKI_SHIM_DEBOUNCE_MS=50ms", "TOKI_SHIM_DEBOUNCE_MS=\"50ms\" is not a time in milliseconds"},
+    {"TOKI_SHIM_SPLAY_MS=3600001", "TOKI_SHIM_SPLAY_MS=\"3600001\" is not a time in milliseconds (0-3600000)"},
+    {"TOKI_SHIM_SPLAY_MS=", "TOKI_SHIM_SPLAY_MS=\"\" is empty"},
     {"TOKI_SHIM_STACK_KB=1", "TOKI_SHIM_STACK_KB=\"1\" is not a stack size in KiB"},
     {"TOKI_SHIM_STACK_KB=99999999", "TOKI_SHIM_STACK_KB=\"99999999\" is not a stack size in KiB"},
     {"TOKI_SHIM_STRICT=true", "TOKI_SHIM_STRICT=\"true\" is not a switch (0 or 1)"},
@@ -237,7 +249,7 @@ Test(config, control_bytes_in_values_are_escaped)
 {
     cr_assert_eq(load("TOKI_SHIM_ACTION=a\033[2Jb"), TCFG_ERROR);
     cr_assert_str_eq(err, "TOKI_SHIM_ACTION=\"a\\x1b[2Jb\" is not an action (auto, hook, signal, "
-                          "both, none)");
+                          "both, fd, none)");
 }
 
 Test(config, signal_names_round_trip)

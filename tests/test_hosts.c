@@ -94,6 +94,22 @@ Test(hosts, python_with_a_sighup_handler_counts_every_refresh)
     counts_each_refresh();
 }
 
+/* The example from examples/, as a user would run it: asyncio and ctypes. */
+Test(hosts, python_asyncio_example_reads_each_refresh_from_the_event_fd)
+{
+    skip_under_sanitizers();
+    const char *argv[] = {PY, SRC_DIR "/examples/asyncio_service.py", NULL};
+    start(argv, NULL, 1, "watching Toki's refreshes on fd");
+    for (int i = 1; i <= 3; i++) {
+        char want[64];
+        refresh(1);
+        snprintf(want, sizeof want, "refreshed 1 time(s); reloading (#%d)", i);
+        cr_assert_eq(h_expect(&h_host, &h_host.out, want, H_WAIT_MS), 0, "%s / %s", h_host.out.data,
+                     h_host.err.data);
+    }
+    cr_assert_eq(h_count(&h_host, &h_host.err, "not sending SIGHUP", 0), 0, "auto mode considered a signal");
+}
+
 Test(hosts, python_without_a_handler_survives)
 {
     skip_under_sanitizers();

@@ -276,17 +276,21 @@ static void bench_latency(void)
     const char *floor_[] = {DIR_ "bench_floor", NULL};
     const char *hook_env[] = {"TOKI_SHIM_ACTION=hook", NULL};
     const char *sig_env[] = {"TOKI_SHIM_ACTION=signal", NULL};
-    struct lat floor_l = {"floor", NULL, 0}, hook = {"hook", NULL, 0}, sig = {"signal", NULL, 0};
+    const char *fd_env[] = {"TOKI_SHIM_ACTION=fd", "BENCH_EVENTFD=1", NULL};
+    struct lat floor_l = {"floor", NULL, 0}, hook = {"hook", NULL, 0}, sig = {"signal", NULL, 0},
+               efd = {"fd", NULL, 0};
     /* Alternated, in two halves, so that drift in the machine's load is shared. */
     for (int r = 0; r < REPS; r++) {
         measure(&floor_l, floor_, NULL, NULL, N, 0);
         measure(&hook, host, SHIM, hook_env, N, 1);
         measure(&sig, host, SHIM, sig_env, N, 1);
+        measure(&efd, host, SHIM, fd_env, N, 1);
     }
-    double f50, f99, fmax, h50, h99, hmax, s50, s99, smax;
+    double f50, f99, fmax, h50, h99, hmax, s50, s99, smax, e50, e99, emax;
     stats(&floor_l, &f50, &f99, &fmax);
     stats(&hook, &h50, &h99, &hmax);
     stats(&sig, &s50, &s99, &smax);
+    stats(&efd, &e50, &e99, &emax);
     printf("\n2. Event latency, server write to first instruction of the handler (%d events each)\n", N * REPS);
     figure("latency.floor_p50_us", f50, "us", "bare client: blocking recv");
     figure("latency.floor_p99_us", f99, "us", NULL);
@@ -297,10 +301,15 @@ static void bench_latency(void)
     figure("latency.signal_p50_us", s50, "us", NULL);
     figure("latency.signal_p99_us", s99, "us", NULL);
     figure("latency.signal_max_us", smax, "us", NULL);
+    figure("latency.eventfd_p50_us", e50, "us", "poll() on toki_shim_event_fd() in the main thread");
+    figure("latency.eventfd_p99_us", e99, "us", NULL);
+    figure("latency.eventfd_max_us", emax, "us", NULL);
     figure("latency.hook_p50_ratio", h50 / f50, "x", "goal <= 1.3");
     figure("latency.hook_p99_ratio", h99 / f99, "x", "goal <= 1.5");
     figure("latency.signal_p50_ratio", s50 / f50, "x", "goal <= 2.5");
     figure("latency.signal_p99_ratio", s99 / f99, "x", "goal <= 3");
+    figure("latency.eventfd_p50_ratio", e50 / f50, "x", NULL);
+    figure("latency.eventfd_p99_ratio", e99 / f99, "x", NULL);
     if (access("/usr/bin/python3", X_OK) == 0) {
         const char *py[] = {"/usr/bin/python3", BUILD_DIR "/../tests/bench/ref_client.py", NULL};
         struct lat ref = {"python", NULL, 0};
@@ -315,6 +324,7 @@ static void bench_latency(void)
     free(floor_l.v);
     free(hook.v);
     free(sig.v);
+    free(efd.v);
 }
 
 /* ---- 3. fan-out ------------------------------------------------------------ */

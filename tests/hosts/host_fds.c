@@ -1,4 +1,5 @@
-/* host_fds.c: a daemon that closes or dup2s over every descriptor, then keeps reloading. */
+/* host_fds.c: a daemon that closes, dup2s over, or uses up every descriptor, then keeps reloading. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,26 @@ int main(int argc, char **argv)
             return 5;
     } else if (strcmp(mode, "dup2") == 0) {
         dup2_everything();
+    } else if (strcmp(mode, "exhaust") == 0) {
+        /* Every descriptor the limit allows, until a line on stdin: then they go
+         * back, and each must have been a working descriptor of ours. */
+        int n = 0, bad = 0, fd;
+        while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+            n++;
+        printf("full: %d opened, then %s\n", n, strerror(errno));
+        if (!fgets(line, sizeof line, stdin))
+            return 1;
+        for (fd = 3; fd < (int)rl.rlim_cur; fd++) {
+            char path[64], target[64];
+            snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+            ssize_t len = readlink(path, target, sizeof target - 1);
+            if (len < 0)
+                continue;
+            target[len] = '\0';
+            if (strcmp(target, "/dev/null") == 0)
+                bad += close(fd) != 0;
+        }
+        printf("freed, %d failed\n", bad);
     } else if (strcmp(mode, "stderr") == 0 && argc > 2) {
         /* A daemon's move: stderr closed, the number reused for its own data. */
         close(2);

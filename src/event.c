@@ -1,0 +1,180 @@
+/* event.c: the event fd, the generation counter and the status, and the public functions that read them. */
+#include "event.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "interpose.h"
+#include "toki_shim.h"
+
+static _Atomic int tevent_on;
+static _Atomic int tevent_connected;
+static _Atomic unsigned long tevent_generation_n, tevent_lines, tevent_actions, tevent_reconnects;
+static _Atomic int tevent_errno;
+static const char *_Atomic tevent_error;
+static char tevent_disabled_why[256];
+
+/* The program's event fd, -1 until it asks. The shim writes only to its own copy
+ * (slot TIPOSE_EVENT), which the host cannot close or reuse: if the program closes
+ * its number and the number is reused, nothing of ours is ever written there. */
+static _Atomic int tevent_public = -1;
+
+void tevent_activate(int on)
+{
+    atomic_store(&tevent_on, on);
+}
+
+void tevent_disabled(const char *why, int err)
+{
+    size_t n = strlen(why);
+    if (n >= sizeof tevent_disabled_why)
+        n = sizeof tevent_disabled_why - 1;
+    memcpy(tevent_disabled_why, why, n);
+    tevent_disabled_why[n] = '\0';
+    tevent_fail(tevent_disabled_why, err);
+}
+
+void tevent_line(void)
+{
+    atomic_fetch_add_explicit(&tevent_lines, 1, memory_order_relaxed);
+}
+
+unsigned long tevent_trigger(void)
+{
+    return atomic_fetch_add(&tevent_generation_n, 1) + 1;
+}
+
+void tevent_action(void)
+{
+    atomic_fetch_add_explicit(&tevent_actions, 1, memory_order_relaxed);
+}
+
+void tevent_up(int reconnect)
+{
+    if (reconnect)
+        atomic_fetch_add_explicit(&tevent_reconnects, 1, memory_order_relaxed);
+    atomic_store(&tevent_connected, 1);
+}
+
+void tevent_down(void)
+{
+    atomic_store(&tevent_connected, 0);
+}
+
+void tevent_fail(const char *what, int err)
+{
+    atomic_store(&tevent_errno, err);
+    atomic_store(&tevent_error, what);
+}
+
+int tevent_requested(void)
+{
+    return atomic_load_explicit(&tevent_public, memory_order_relaxed) >= 0;
+}
+
+void tevent_post(unsigned long n)
+{
+    uint64_t v = n;
+    tipose_write_slot(TIPOSE_EVENT, &v, sizeof v);
+}
+
+void tevent_fork_child(void)
+{
+    atomic_store(&tevent_on, 0);
+    atomic_store(&tevent_connected, 0);
+    int pub = atomic_load(&tevent_public);
+    if (pub < 0)
+        return;
+    /* Raw syscalls: this runs between fork and its return, where only
+     * async-signal-safe calls may be made. */
+    int fresh = (int)syscall(SYS_eventfd2, 0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fresh >= 0) {
+        syscall(SYS_dup3, fresh, pub, O_CLOEXEC);
+        syscall(SYS_close, fresh);
+    }
+}
+
+void tevent_follow(void)
+{
+    int pub = atomic_load(&tevent_public);
+    if (pub < 0)
+        return;
+    sigset_t old;
+    tipose_window_enter(&old);
+    tipose_adopt_copy(TIPOSE_EVENT, pub);
+    tipose_window_leave(&old);
+}
+
+int toki_shim_event_fd(void)
+{
+    /* Inert first: in a forked child that does not listen, the number the parent
+     * got names an eventfd that nothing will ever post. */
+    if (!atomic_load(&tevent_on)) {
+        errno = ENOTSUP;
+        return -1;
+    }
+    int fd = atomic_load_explicit(&tevent_public, memory_order_acquire);
+    if (fd >= 0)
+        return fd;
+    int saved = errno, e = 0;
+    sigset_t old;
+    /* Made inside the window, so that no fork copies the pair before both are
+     * recorded; two threads asking at once get the same one. */
+    tipose_window_enter(&old);
+    fd = atomic_load(&tevent_public);
+    if (fd < 0) {
+        fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (fd < 0) {
+            e = errno;
+        } else if (tipose_adopt_copy(TIPOSE_EVENT, fd) < 0) {
+            e = errno;
+            tipose_real_close(fd);
+            fd = -1;
+        } else {
+            atomic_store_explicit(&tevent_public, fd, memory_order_release);
+        }
+    }
+    tipose_window_leave(&old);
+    errno = fd >= 0 ? saved : e;
+    return fd;
+}
+
+unsigned long toki_shim_generation(void)
+{
+    return atomic_load(&tevent_generation_n);
+}
+
+int toki_shim_status(struct toki_shim_status *out)
+{
+    const size_t head = offsetof(struct toki_shim_status, active);
+    if (!out || out->size < head) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct toki_shim_status s;
+    memset(&s, 0, sizeof s);
+    s.version = TOKISHIM_STATUS_VERSION;
+    s.active = atomic_load(&tevent_on);
+    s.connected = s.active && atomic_load(&tevent_connected);
+    s.generation = atomic_load(&tevent_generation_n);
+    s.events = atomic_load(&tevent_lines);
+    s.actions = atomic_load(&tevent_actions);
+    s.reconnects = atomic_load(&tevent_reconnects);
+    s.last_errno = atomic_load(&tevent_errno);
+    s.last_error = atomic_load(&tevent_error);
+    /* A caller built against an older header gets the fields it knows; one built
+     * against a newer header gets ours, the rest zeroed, and size says which. */
+    size_t want = out->size, n = want < sizeof s ? want : sizeof s;
+    s.size = (unsigned)n;
+    memcpy(out, &s, n);
+    if (want > sizeof s)
+        memset((char *)out + sizeof s, 0, want - sizeof s);
+    return 0;
+}

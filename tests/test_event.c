@@ -1,0 +1,176 @@
+/* test_event.c: the event fd, the generation counter and the status, as a program sees them. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dispatch.h"
+#include "event.h"
+#include "interpose.h"
+#include "toki_shim.h"
+
+TestSuite(event, .init = tipose_init);
+
+static uint64_t drain(int fd)
+{
+    uint64_t v = 0;
+    if (read(fd, &v, sizeof v) != (ssize_t)sizeof v)
+        return 0;
+    return v;
+}
+
+Test(event, inert_says_not_supported_and_status_still_answers)
+{
+    errno = 0;
+    cr_assert_eq(toki_shim_event_fd(), -1);
+    cr_assert_eq(errno, ENOTSUP);
+    cr_assert_eq(toki_shim_generation(), 0);
+    struct toki_shim_status s = {.size = sizeof s};
+    cr_assert_eq(toki_shim_status(&s), 0);
+    cr_assert_eq(s.active, 0);
+    cr_assert_eq(s.connected, 0);
+    cr_assert_eq(s.version, TOKISHIM_STATUS_VERSION);
+    cr_assert_eq(s.size, sizeof s);
+}
+
+Test(event, one_fd_nonblocking_close_on_exec_posted_with_the_count)
+{
+    tevent_activate(1);
+    errno = EXDEV;
+    int fd = toki_shim_event_fd();
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(errno, EXDEV, "errno changed by a call that succeeded");
+    cr_assert_eq(toki_shim_event_fd(), fd, "a second call gives the same fd");
+    cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    cr_assert(fcntl(fd, F_GETFL) & O_NONBLOCK);
+    cr_assert_eq(drain(fd), 0, "readable before any event");
+    tevent_post(1);
+    tevent_post(2);
+    cr_assert_eq(drain(fd), 3);
+    cr_assert_eq(drain(fd), 0);
+    /* The shim writes to a copy of its own, which the host cannot close. */
+    int copy = tipose_get(TIPOSE_EVENT);
+    cr_assert_geq(copy, 0);
+    cr_assert_neq(copy, fd);
+    cr_assert_eq(close(copy), -1);
+    cr_assert_eq(errno, EBADF);
+}
+
+Test(event, a_number_the_program_closed_and_reused_is_never_written)
+{
+    tevent_activate(1);
+    int fd = toki_shim_event_fd();
+    cr_assert_eq(close(fd), 0);
+    int p[2];
+    cr_assert_eq(pipe2(p, O_NONBLOCK), 0);
+    int reused = p[0] == fd ? p[0] : p[1] == fd ? p[1] : dup2(p[1], fd);
+    cr_assert_eq(reused, fd);
+    tevent_post(1);
+    char c;
+    cr_assert_eq(read(p[0], &c, 1), -1, "the shim wrote into the host's pipe");
+    cr_assert_eq(errno, EAGAIN);
+}
+
+Test(event, status_fits_callers_of_any_size)
+{
+    tevent_activate(1);
+    tevent_trigger();
+    tevent_trigger();
+    tevent_line();
+    tevent_up(0);
+    tevent_down();
+    tevent_up(1);
+    tevent_fail("the connection to Toki was lost", ECONNRESET);
+    cr_assert_eq(toki_shim_generation(), 2);
+
+    struct toki_shim_status s;
+    memset(&s, 0xff, sizeof s);
+    s.size = sizeof s;
+    cr_assert_eq(toki_shim_status(&s), 0);
+    cr_assert_eq(s.active, 1);
+    cr_assert_eq(s.connected, 1);
+    cr_assert_eq(s.generation, 2);
+    cr_assert_eq(s.events, 1);
+    cr_assert_eq(s.reconnects, 1);
+    cr_assert_eq(s.last_errno, ECONNRESET);
+    cr_assert_str_eq(s.last_error, "the connection to Toki was lost");
+
+    /* An older caller that knows only size and version: nothing written past them. */
+    unsigned char old[16];
+    memset(old, 0xaa, sizeof old);
+    unsigned size = 8;
+    memcpy(old, &size, sizeof size);
+    cr_assert_eq(toki_shim_status((struct toki_shim_status *)(void *)old), 0);
+    memcpy(&size, old, sizeof size);
+    cr_assert_eq(size, 8);
+    for (size_t i = 8; i < sizeof old; i++)
+        cr_assert_eq(old[i], 0xaa, "byte %zu written", i);
+
+    /* A newer caller with a bigger struct: ours, then zeros, and size says how much. */
+    unsigned char newer[sizeof s + 32];
+    memset(newer, 0xaa, sizeof newer);
+    size = sizeof newer;
+    memcpy(newer, &size, sizeof size);
+    cr_assert_eq(toki_shim_status((struct toki_shim_status *)(void *)newer), 0);
+    memcpy(&size, newer, sizeof size);
+    cr_assert_eq(size, sizeof s);
+    for (size_t i = sizeof s; i < sizeof newer; i++)
+        cr_assert_eq(newer[i], 0, "byte %zu not zeroed", i);
+
+    errno = 0;
+    s.size = 2;
+    cr_assert_eq(toki_shim_status(&s), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(toki_shim_status(NULL), -1);
+}
+
+Test(event, a_forked_child_has_an_eventfd_of_its_own_at_the_same_number)
+{
+    tevent_activate(1);
+    int fd = toki_shim_event_fd();
+    pid_t pid = fork();
+    if (pid == 0) {
+        tevent_fork_child(); /* what the atfork handler does */
+        uint64_t five = 5;
+        int inert = toki_shim_event_fd() == -1 && errno == ENOTSUP;
+        int open = fcntl(fd, F_GETFD) >= 0;
+        _exit(write(fd, &five, sizeof five) == sizeof five && inert && open ? 0 : 1);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert_eq(status, 0, "in the child: the number is open, and the shim inert");
+    cr_assert_eq(drain(fd), 0, "the child's write reached the parent's eventfd");
+    tevent_post(1);
+    cr_assert_eq(drain(fd), 1);
+}
+
+static volatile sig_atomic_t hups;
+static void on_hup(int s)
+{
+    (void)s;
+    hups++;
+}
+
+Test(event, auto_posts_the_fd_and_sends_no_signal_once_the_program_asked_for_it)
+{
+    tlog_setup(TLOG_QUIET, NULL);
+    signal(SIGHUP, on_hup);
+    struct tcfg c = {.action = TCFG_AUTO};
+    c.signo = SIGHUP;
+    strcpy(c.events, "AUTH_REFRESHED");
+    tevent_activate(1);
+    tdisp_act(&c, "AUTH_REFRESHED", 1);
+    cr_assert_eq(hups, 1, "before the program asked for the fd, auto signals");
+    int fd = toki_shim_event_fd();
+    tdisp_act(&c, "AUTH_REFRESHED", 4);
+    cr_assert_eq(hups, 1, "a signal on top of the fd");
+    cr_assert_eq(drain(fd), 4);
+    c.action = TCFG_SIGNAL;
+    tdisp_act(&c, "AUTH_REFRESHED", 1);
+    cr_assert_eq(hups, 2, "an explicit signal action still signals");
+    cr_assert_eq(drain(fd), 1, "and posts the fd too");
+}
