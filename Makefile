@@ -133,8 +133,10 @@ HOSTS    += $(if $(shell command -v javac),$(B)/tests/hosts/Sleeper.class)
 HOSTS    += $(if $(shell command -v go),$(B)/tests/hosts/host_go)
 TESTFLAGS = $(ALLFLAGS) -Isrc -Itests -DBUILD_DIR='"$(abspath $(B))"' -DSRC_DIR='"$(abspath .)"'
 
-$(B)/tests/test_%: tests/test_%.c $(LIB_OBJS) $(wildcard tests/*.h) | $(B)/tests
-	$(CC) $(TESTFLAGS) -rdynamic -o $@ $< $(filter-out $(B)/obj/shim.o,$(LIB_OBJS)) -ldl -lcriterion $(LDFLAGS)
+# UNIT_EXTRA: more sources for the unit test programs (check-sanitize's TSan run).
+UNIT_EXTRA ?=
+$(B)/tests/test_%: tests/test_%.c $(LIB_OBJS) $(wildcard tests/*.h) $(UNIT_EXTRA) | $(B)/tests
+	$(CC) $(TESTFLAGS) -rdynamic -o $@ $< $(UNIT_EXTRA) $(filter-out $(B)/obj/shim.o,$(LIB_OBJS)) -ldl -lcriterion $(LDFLAGS)
 
 $(T_INTEG): $(B)/tests/test_%: tests/test_%.c tests/harness.c tests/harness.h $(LIB) $(CMD) $(HOSTS) $(EXAMPLES) | $(B)/tests
 	$(CC) $(TESTFLAGS) -o $@ $< tests/harness.c -lcriterion $(LDFLAGS)
@@ -206,20 +208,24 @@ check: all check-exports check-install check-man check-demo check-fuzz check-uni
 # The unit and integration tests again with AddressSanitizer and
 # UndefinedBehaviorSanitizer, in their own build tree; the shim is preloaded behind
 # the ASan runtime, which must come first.
-# Then the integration tests of the connection, the dispatch and the event fd (serve,
-# shim, events) with the library, command and hosts under ThreadSanitizer: the
-# listener thread is where threads are. The Criterion programs stay uninstrumented
-# because Criterion cannot start under TSan (its issue #274). Left out: the signal
-# tests (TSan defers a handler until the thread enters an intercepted blocking call,
-# and the hosts sit in read()), the thread count (TSan adds a thread of its own), the
-# forks and the process-tree suites: TSan's close() interceptor runs before our
-# override and reports the host "closing" a socket that the override in fact keeps
-# open, and TSan models sequentially consistent atomics as acquire/release, missing
-# the store-load order that the exit guard's handshake relies on.
+# Then ThreadSanitizer, twice. The unit tests, threads and all, with
+# tests/tsan_arena.c linked in so that Criterion can start (its issue #274). And the
+# integration tests of the connection, the dispatch and the event fd (serve, shim,
+# events) with the library, command and hosts instrumented: the listener thread is
+# where threads are. Left out there: the signal tests (TSan defers a handler until
+# the thread enters an intercepted blocking call, and the hosts sit in read()), the
+# thread count (TSan adds a thread of its own), the forks and the process-tree
+# suites: TSan's close() interceptor runs before our override and reports the host
+# "closing" a socket that the override in fact keeps open, and TSan models
+# sequentially consistent atomics as acquire/release, missing the store-load order
+# that the exit guard's handshake relies on.
 ASAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 check-sanitize:
 	$(MAKE) B=build/asan CFLAGS="-O1 -g $(ASAN) $(CFLAGS)" LDFLAGS="$(ASAN)" \
 	    TOKI_TEST_PRELOAD_FIRST="$$($(CC) -print-file-name=libasan.so)" check-fuzz check-unit check-integration
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+	$(MAKE) B=build/tsan-unit CFLAGS="-O1 -g -fsanitize=thread $(CFLAGS)" LDFLAGS="-fsanitize=thread" \
+	    UNIT_EXTRA=tests/tsan_arena.c check-unit
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
 	$(MAKE) B=build/tsan SAN_CFLAGS="-O1 -g -fsanitize=thread" \
 	    TOKI_TEST_PRELOAD_FIRST="$$($(CC) -print-file-name=libtsan.so)" \

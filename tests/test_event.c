@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -173,4 +174,68 @@ Test(event, auto_posts_the_fd_and_sends_no_signal_once_the_program_asked_for_it)
     tdisp_act(&c, "AUTH_REFRESHED", 1);
     cr_assert_eq(hups, 2, "an explicit signal action still signals");
     cr_assert_eq(drain(fd), 1, "and posts the fd too");
+}
+
+static pthread_barrier_t start;
+
+static void *asks_for_the_fd(void *arg)
+{
+    pthread_barrier_wait(&start);
+    *(int *)arg = toki_shim_event_fd();
+    return NULL;
+}
+
+Test(event, threads_asking_at_once_all_get_the_same_fd)
+{
+    enum { N = 8 };
+    pthread_t t[N];
+    int fds[N];
+    tevent_activate(1);
+    pthread_barrier_init(&start, NULL, N);
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, asks_for_the_fd, &fds[i]), 0);
+    for (int i = 0; i < N; i++)
+        pthread_join(t[i], NULL);
+    cr_assert_geq(fds[0], 0);
+    for (int i = 1; i < N; i++)
+        cr_assert_eq(fds[i], fds[0], "thread %d got another fd", i);
+    cr_assert_neq(tipose_get(TIPOSE_EVENT), -1);
+}
+
+#define POSTS 20000
+
+static void *posts(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < POSTS; i++)
+        tevent_post(1);
+    return NULL;
+}
+
+/* The listener posts while the host dup2s its own pipe onto the number of the
+ * shim's copy, again and again: every post must reach the eventfd (the copy moves
+ * aside first), and none the host's pipe (a post that read the old number lands
+ * before the host's file takes it). */
+Test(event, posts_racing_a_host_dup2_onto_our_copy_all_arrive_and_none_strays)
+{
+    tevent_activate(1);
+    int fd = toki_shim_event_fd();
+    int p[2];
+    cr_assert_eq(pipe2(p, O_NONBLOCK), 0);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, posts, NULL), 0);
+    uint64_t got = 0;
+    for (int i = 0; i < 2000; i++) {
+        int copy = tipose_get(TIPOSE_EVENT);
+        cr_assert_eq(dup2(p[1], copy), copy);
+        cr_assert_neq(tipose_get(TIPOSE_EVENT), copy, "the copy did not move aside");
+        cr_assert_eq(close(copy), 0, "the host could not close its own descriptor");
+        got += drain(fd);
+    }
+    pthread_join(t, NULL);
+    got += drain(fd);
+    cr_assert_eq(got, POSTS, "%llu of %d posts arrived", (unsigned long long)got, POSTS);
+    char c;
+    cr_assert_eq(read(p[0], &c, 1), -1, "a post landed in the host's pipe");
+    cr_assert_eq(errno, EAGAIN);
 }
