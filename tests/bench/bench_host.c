@@ -11,12 +11,21 @@
 
 static int report_fd = -1;
 
-static void report(void)
+static int64_t now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void send_report(int64_t ns)
+{
     (void)!write(report_fd, &ns, sizeof ns);
+}
+
+static void report(void)
+{
+    send_report(now_ns());
 }
 
 void toki_on_refresh(void)
@@ -46,9 +55,12 @@ int main(void)
         (void)!write(1, "r", 1);
         while (poll(p, 2, -1) > 0) {
             if (p[0].revents & POLLIN) {
+                /* The time of the wakeup, but reported only once the fd is read:
+                 * the driver's next event must not be read along with this one. */
+                int64_t t = now_ns();
                 uint64_t n;
-                report();
                 (void)!read(p[0].fd, &n, sizeof n);
+                send_report(t);
             }
             if (p[1].revents && read(0, &c, 1) <= 0)
                 break;
