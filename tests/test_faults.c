@@ -102,6 +102,35 @@ static void start_host(void)
 
 #define S(lit) lit, sizeof(lit) - 1
 
+/* CPU time the process has used so far, user and system, in clock ticks. */
+static long cpu_ticks(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    cr_assert_not_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    unsigned long user = 0, sys = 0;
+    const char *end = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+    cr_assert(end && sscanf(end + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &user,
+                            &sys) == 2);
+    return (long)(user + sys);
+}
+
+/* The shim must never spin, whatever the peer does: over one second in which
+ * nothing is sent, the host (every thread of it) may use a fifth of that second of
+ * CPU at most. A thread that spins uses all of it, or half on a machine busy with
+ * another test; one that waits, none, however busy the machine is. */
+static void assert_no_spin(struct h_proc *p)
+{
+    long hz = sysconf(_SC_CLK_TCK), t0 = cpu_ticks(p->pid);
+    h_count(p, &p->err, "toki-shim", 1000); /* one second, with the output drained */
+    long used = cpu_ticks(p->pid) - t0;
+    cr_assert_leq(used * 5, hz, "%ld ticks of CPU (of %ld) in a second without input: something spins; %s",
+                  used, hz, p->err.data ? p->err.data : "");
+}
+
 Test(faults, a_close_in_the_middle_of_an_event_name_delivers_nothing_partial)
 {
     static const struct script sc[] = {{S("AUTH_REFR"), 0, 0}, {S("AUTH_REFRESHED\n"), 0, 1}};
@@ -109,6 +138,7 @@ Test(faults, a_close_in_the_middle_of_an_event_name_delivers_nothing_partial)
     start_host();
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0, "%s", h_host.err.data);
     cr_assert_eq(h_count(&h_host, &h_host.out, "event", 0), 1, "a partial name was delivered: %s", h_host.out.data);
+    assert_no_spin(&h_host);
 }
 
 Test(faults, a_mebibyte_without_newline_then_an_event)
@@ -125,6 +155,7 @@ Test(faults, a_mebibyte_without_newline_then_an_event)
     cr_assert_eq(h_count(&h_host, &h_host.err, "discarded a line of more than 256 bytes", 0), 1, "%s",
                  h_host.err.data);
     cr_assert(h_alive(&h_host));
+    assert_no_spin(&h_host);
 }
 
 Test(faults, nul_bytes_and_invalid_utf8_give_one_warning_and_the_next_event_counts)
@@ -136,6 +167,7 @@ Test(faults, nul_bytes_and_invalid_utf8_give_one_warning_and_the_next_event_coun
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0, "%s", h_host.err.data);
     cr_assert_eq(h_count(&h_host, &h_host.err, "toki-shim:", 0), 1, "one line for the cause: %s",
                  h_host.err.data);
+    assert_no_spin(&h_host);
 }
 
 Test(faults, one_byte_every_10_ms_still_makes_one_event)
@@ -145,6 +177,7 @@ Test(faults, one_byte_every_10_ms_still_makes_one_event)
     start_host();
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0);
     cr_assert_eq(h_count(&h_host, &h_host.out, "event", 0), 1);
+    assert_no_spin(&h_host);
 }
 
 Test(faults, an_http_or_ssh_service_on_the_port_is_survived_without_spinning)
@@ -165,6 +198,7 @@ Test(faults, an_http_or_ssh_service_on_the_port_is_survived_without_spinning)
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0, "%s", h_host.err.data);
     cr_assert_eq(srv.connections, 6, "%d connections", srv.connections);
     cr_assert(h_alive(&h_host));
+    assert_no_spin(&h_host);
 }
 
 Test(faults, a_server_that_accepts_and_never_sends_is_waited_on_quietly)
@@ -173,8 +207,9 @@ Test(faults, a_server_that_accepts_and_never_sends_is_waited_on_quietly)
     start_scripts(sc, 1);
     start_host();
     cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
-    /* One connection, kept; nothing logged; no reconnect. */
-    cr_assert_eq(h_count(&h_host, &h_host.err, "toki-shim", 1500), 0, "%s", h_host.err.data);
+    /* One connection, kept; nothing logged; no reconnect; no CPU. */
+    assert_no_spin(&h_host);
+    cr_assert_eq(h_count(&h_host, &h_host.err, "toki-shim", 0), 0, "%s", h_host.err.data);
     cr_assert_eq(srv.connections, 1);
     h_close_stdin(&h_host);
     cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0, "the host could not exit");
@@ -239,6 +274,7 @@ Test(faults, a_server_that_never_reads_the_token_does_not_block_the_shim)
     start_scripts(sc, 1);
     start_host();
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0, "%s", h_host.err.data);
+    assert_no_spin(&h_host);
 }
 
 /* Runs host_hook under the shim from sh, after `ulimit` with the given options. */
@@ -448,6 +484,7 @@ Test(faults, a_host_that_uses_up_its_descriptors_is_unaffected_and_the_shim_come
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0);
     cr_assert_eq(h_wait_count(&h_host, &h_host.err, "Too many open files); retrying", 3, H_WAIT_MS), 3,
                  "%s", h_host.err.data);
+    assert_no_spin(&h_host); /* with no descriptor to retry with, it backs off */
     /* Descriptors come back; the host finds each of its own intact, and the shim
      * reconnects and delivers the next event. */
     h_write(&h_host, "free\n");
