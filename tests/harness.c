@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -107,6 +108,8 @@ void h_pump(struct h_proc *p, int timeout_ms)
             s->data[s->len] = '\0'; /* even if nothing more is read */
         }
         ssize_t r = read(s->fd, s->data + s->len, s->cap - s->len - 1);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue; /* not the end: read again next time */
         if (r <= 0) {
             s->eof = 1;
             continue;
@@ -236,6 +239,48 @@ int h_alive(struct h_proc *p)
     if (!p->exited && waitpid(p->pid, &p->status, WNOHANG) == p->pid)
         p->exited = 1;
     return !p->exited;
+}
+
+/* Appends the lines of file that start with one of the prefixes. */
+static size_t h_grep_file(char *out, size_t len, size_t size, const char *file, const char *const prefixes[])
+{
+    char line[256];
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return len;
+    while (fgets(line, sizeof line, f) && len + sizeof line < size)
+        for (int k = 0; prefixes[k]; k++)
+            if (!strncmp(line, prefixes[k], strlen(prefixes[k]))) {
+                len += (size_t)snprintf(out + len, size - len, "%s", line);
+                break;
+            }
+    fclose(f);
+    return len;
+}
+
+const char *h_signals(struct h_proc *p)
+{
+    static char out[4096];
+    static const char *const status[] = {"Name:", "State:", "SigPnd:", "ShdPnd:", "SigBlk:", "SigCgt:", NULL};
+    static const char *const any[] = {"", NULL};
+    char dir[64], file[384];
+    size_t len = 0;
+    out[0] = '\0';
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)p->pid);
+    DIR *d = opendir(dir);
+    if (!d)
+        return "(no /proc entry)";
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        len += (size_t)snprintf(out + len, sizeof out - len, "task %s: ", e->d_name);
+        snprintf(file, sizeof file, "%s/%s/status", dir, e->d_name);
+        len = h_grep_file(out, len, sizeof out, file, status);
+        snprintf(file, sizeof file, "%s/%s/syscall", dir, e->d_name);
+        len = h_grep_file(out, len, sizeof out, file, any);
+    }
+    closedir(d);
+    return out;
 }
 
 void h_stop(struct h_proc *p)

@@ -233,11 +233,18 @@ Test(process, python_closerange)
     const char *env[] = {env_port, env_token, NULL};
     const char *argv[] = {"/usr/bin/python3", "-c",
                           "import os, signal, sys\n"
-                          "signal.signal(signal.SIGHUP, lambda *a: print('hup', flush=True))\n"
+                          "signal.signal(signal.SIGHUP, lambda *a: None)\n"
                           "print('ready', flush=True)\n"
                           "sys.stdin.readline()\n"
                           "os.closerange(3, 65536)\n"
+                          /* The wakeup fd, not a blocking read: see test_hosts.c. */
+                          "r, w = os.pipe()\n"
+                          "os.set_blocking(w, False)\n"
+                          "signal.set_wakeup_fd(w)\n"
                           "print('done', flush=True)\n"
+                          "while signal.SIGHUP not in os.read(r, 512):\n"
+                          "    pass\n"
+                          "print('hup', flush=True)\n"
                           "sys.stdin.read()\n",
                           NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
