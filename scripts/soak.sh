@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${B:-build}
+lib="$(cd "$B" && pwd)/libtoki_shim.so" # B may be relative or absolute
 MINUTES=${SOAK_MINUTES:-30}
 PROCS=${SOAK_PROCS:-50}
 EVERY=${SOAK_EVERY:-0.01}
@@ -41,7 +42,7 @@ start_server 0 0
 mkfifo "$work/stdin"
 exec 3<> "$work/stdin"   # every host's stdin, held open until the end
 for i in $(seq "$PROCS"); do
-    TOKI_PORT=$port TOKI_TOKEN=$TOKEN TOKI_SHIM_RETRY_MAX_MS=500 LD_PRELOAD="$PWD/$B/libtoki_shim.so" \
+    TOKI_PORT=$port TOKI_TOKEN=$TOKEN TOKI_SHIM_RETRY_MAX_MS=500 LD_PRELOAD="$lib" \
         "$B/tests/hosts/host_hook" < "$work/stdin" > "$work/host.$i" 2>&1 &
     pids+=($!)
 done
@@ -49,6 +50,13 @@ for _ in $(seq 400); do
     [ "$(grep -c authenticated "$work/server.0")" -ge "$PROCS" ] && break
     sleep 0.05
 done
+connected=$(grep -c authenticated "$work/server.0" || true)
+if [ "$connected" -lt "$PROCS" ]; then
+    echo "soak: only $connected of $PROCS hosts connected within 20 s; first host said:"
+    head -5 "$work/host.1"
+    echo "soak: FAILED"
+    exit 1
+fi
 sleep 2
 for i in $(seq "$PROCS"); do sample "${pids[$((i - 1))]}" > "$work/before.$i"; done
 
