@@ -7,9 +7,13 @@
 #include <pthread.h>
 #include <signal.h>
 #include <linux/futex.h>
+#include <netinet/in.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,10 +38,10 @@ static tipose_closefrom_fn tipose_closefrom;
 static tipose_dup2_fn tipose_dup2 = tipose_dup2_first;
 static tipose_dup3_fn tipose_dup3;
 
-/* The shim's descriptors by slot (the socket; the private copy of the event fd),
- * -1 where it holds none: then every override is two loads, two compares and a
- * tail call. */
-static _Atomic int tipose_fds[TIPOSE_SLOTS] = {-1, -1};
+/* The shim's descriptors by slot (see interpose.h), -1 where it holds none: then
+ * close() is four loads, four compares and a tail call. */
+_Static_assert(TIPOSE_SLOTS == 4, "tipose_fds' initialiser names every slot");
+static _Atomic int tipose_fds[TIPOSE_SLOTS] = {-1, -1, -1, -1};
 
 /* Futex words: 1 while the owner of a slot writes to its fd, 2 if a host thread
  * waits for that write to end (see tipose_write_slot). */
@@ -73,7 +77,15 @@ static void tipose_enter(void)
 static void tipose_leave(void)
 {
     atomic_store(&tipose_busy, 0);
-    tipose_futex(&tipose_busy, FUTEX_WAKE_PRIVATE, 1);
+    /* All of them: a fork, and host calls waiting to look at a number again. */
+    tipose_futex(&tipose_busy, FUTEX_WAKE_PRIVATE, 1 << 30);
+}
+
+/* Until no thread is inside the window. */
+static void tipose_wait_window(void)
+{
+    while (atomic_load(&tipose_busy))
+        tipose_futex(&tipose_busy, FUTEX_WAIT_PRIVATE, 1);
 }
 
 /* For callers on the host's threads, the window is entered with every signal
@@ -113,7 +125,9 @@ void tipose_fork_child(void)
     atomic_store(&tipose_busy, 0);
     for (int i = 0; i < TIPOSE_SLOTS; i++) {
         atomic_store(&tipose_using[i], 0);
-        tipose_release_slot(i);
+        int fd = atomic_exchange(&tipose_fds[i], -1);
+        if (fd >= 0)
+            tipose_close(fd);
     }
 }
 
@@ -182,6 +196,15 @@ static int tipose_slot_of(int fd)
     return -1;
 }
 
+/* Whether fd is ours, for the wrappers' fast path: written out, so that it compiles
+ * to four loads and compares with no loop and no stack frame. */
+static inline int tipose_is_ours(int fd)
+{
+#define TIPOSE_AT(i) atomic_load_explicit(&tipose_fds[i], memory_order_relaxed)
+    return (fd == TIPOSE_AT(0)) | (fd == TIPOSE_AT(1)) | (fd == TIPOSE_AT(2)) | (fd == TIPOSE_AT(3));
+#undef TIPOSE_AT
+}
+
 /* A duplicate of fd as high as it will go below min(RLIMIT_NOFILE, 1024), where
  * hosts that pick their own numbers rarely look; -1 if there is no room at all. */
 static int tipose_dup_high(int fd)
@@ -213,21 +236,93 @@ void tipose_settle(void)
     errno = saved;
 }
 
+/* Inside the window, just after a descriptor of ours was made at low, the lowest
+ * free number: until it is recorded, a host thread closing numbers it does not own
+ * (a daemon's close-everything loop) could close it, and even reuse the number.
+ * So it is recorded at once, checked to be still ours, moved high into slot, and
+ * only then is the low number closed: a host's close of it meanwhile is refused or
+ * waits (see close()), so nothing of the host's is ever closed. Returns the fd, or
+ * -1 with errno. */
+static int tipose_move_high(int slot, int low, int (*still_ours)(int fd, const void *arg),
+                            const void *arg)
+{
+    atomic_store(&tipose_fds[TIPOSE_LOW], low);
+    if (!still_ours(low, arg)) {
+        /* The host closed it before it was recorded: it is not ours to touch. */
+        atomic_store(&tipose_fds[TIPOSE_LOW], -1);
+        errno = EBADF;
+        return -1;
+    }
+    int high = tipose_dup_high(low), e = errno;
+    if (high < 0 && e != EMFILE) {
+        tipose_close(low);
+        atomic_store(&tipose_fds[TIPOSE_LOW], -1);
+        errno = e;
+        return -1;
+    }
+    if (high < 0) {
+        /* No free number above it (the host is at its limit): it stays low. */
+        atomic_store(&tipose_fds[slot], low);
+        atomic_store(&tipose_fds[TIPOSE_LOW], -1);
+        return low;
+    }
+    atomic_store(&tipose_fds[slot], high);
+    tipose_close(low);
+    atomic_store(&tipose_fds[TIPOSE_LOW], -1);
+    return high;
+}
+
+/* A socket that nobody has bound or connected yet: what socket(2) just gave us. */
+static int tipose_fresh_socket(int fd, const void *arg)
+{
+    (void)arg;
+    struct sockaddr_storage a;
+    socklen_t len = sizeof a;
+    int type = 0;
+    socklen_t tlen = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 ||
+        getpeername(fd, (struct sockaddr *)&a, &len) == 0 || errno != ENOTCONN)
+        return 0;
+    len = sizeof a;
+    memset(&a, 0, sizeof a);
+    if (getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        return 0;
+    /* Unbound: port 0 for both families (the port sits at the same offset). */
+    return ((struct sockaddr_in *)&a)->sin_port == 0;
+}
+
+/* The file that open(2) was asked for, by device and inode. */
+static int tipose_same_file(int fd, const void *arg)
+{
+    const struct stat *want = arg;
+    struct stat st;
+    return fstat(fd, &st) == 0 && st.st_dev == want->st_dev && st.st_ino == want->st_ino;
+}
+
 int tipose_socket(int domain, int type, int protocol)
 {
-    int saved = errno;
+    int saved = errno, e = 0;
     tipose_settle();
     tipose_enter();
     int fd = socket(domain, type, protocol);
-    int e = errno;
-    if (fd >= 0) {
-        int high = tipose_dup_high(fd);
-        if (high >= 0) {
-            tipose_real_close(fd);
-            fd = high;
-        }
-        atomic_store_explicit(&tipose_fds[TIPOSE_SOCKET], fd, memory_order_release);
-    }
+    if (fd < 0 || (fd = tipose_move_high(TIPOSE_SOCKET, fd, tipose_fresh_socket, NULL)) < 0)
+        e = errno;
+    tipose_leave();
+    errno = fd >= 0 ? saved : e;
+    return fd;
+}
+
+int tipose_open(int slot, const char *path)
+{
+    int saved = errno, e = 0;
+    struct stat want;
+    if (stat(path, &want) != 0)
+        return -1;
+    tipose_settle();
+    tipose_enter();
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || (fd = tipose_move_high(slot, fd, tipose_same_file, &want)) < 0)
+        e = errno;
     tipose_leave();
     errno = fd >= 0 ? saved : e;
     return fd;
@@ -243,21 +338,40 @@ int tipose_adopt_copy(int slot, int fd)
 
 void tipose_release_slot(int slot)
 {
-    int fd = atomic_exchange(&tipose_fds[slot], -1);
+    tipose_enter();
+    int fd = atomic_load(&tipose_fds[slot]);
     if (fd >= 0)
         tipose_close(fd);
+    atomic_store(&tipose_fds[slot], -1);
+    tipose_leave();
+}
+
+/* One read or write on the descriptor in slot, by the one thread that owns the
+ * slot. Sequentially consistent, Dekker-style with tipose_step_aside: either the
+ * load below sees the moved number, or the host's dup2 sees the flag and waits
+ * until the call is over, so the call never lands in the host's file. */
+static ssize_t tipose_io_slot(int slot, void *buf, size_t len, int writing)
+{
+    atomic_store(&tipose_using[slot], 1);
+    int fd = atomic_load(&tipose_fds[slot]);
+    ssize_t r = fd < 0 ? -1 : writing ? write(fd, buf, len) : read(fd, buf, len);
+    if (fd < 0)
+        errno = EBADF;
+    int e = errno;
+    if (atomic_exchange(&tipose_using[slot], 0) == 2)
+        tipose_futex(&tipose_using[slot], FUTEX_WAKE_PRIVATE, 1 << 30);
+    errno = e;
+    return r;
 }
 
 ssize_t tipose_write_slot(int slot, const void *buf, size_t len)
 {
-    /* Sequentially consistent, Dekker-style with tipose_step_aside: either this
-     * load sees the moved number, or the host's dup2 sees the flag and waits. */
-    atomic_store(&tipose_using[slot], 1);
-    int fd = atomic_load(&tipose_fds[slot]);
-    ssize_t r = fd >= 0 ? write(fd, buf, len) : -1;
-    if (atomic_exchange(&tipose_using[slot], 0) == 2)
-        tipose_futex(&tipose_using[slot], FUTEX_WAKE_PRIVATE, 1 << 30);
-    return r;
+    return tipose_io_slot(slot, (void *)(uintptr_t)buf, len, 1);
+}
+
+ssize_t tipose_read_slot(int slot, void *buf, size_t len)
+{
+    return tipose_io_slot(slot, buf, len, 0);
 }
 
 void tipose_release(void)
@@ -272,6 +386,12 @@ static void tipose_step_aside(int slot, int newfd)
 {
     int saved = errno;
     tipose_enter();
+    if (atomic_load(&tipose_fds[slot]) != newfd) {
+        /* Let go or moved while this thread waited for the window. */
+        tipose_leave();
+        errno = saved;
+        return;
+    }
     int moved = tipose_dup_high(newfd);
     int expected = newfd;
     if (!atomic_compare_exchange_strong(&tipose_fds[slot], &expected, moved) && moved >= 0)
@@ -288,17 +408,28 @@ static void tipose_step_aside(int slot, int newfd)
     errno = saved;
 }
 
+/* close() of a number that is ours, off the fast path. */
+__attribute__((noinline, cold)) static int tipose_close_ours(int fd)
+{
+    if (atomic_load(&tipose_busy)) {
+        /* A number of ours that is being made, moved or let go: that is settled
+         * inside the window, so look again once it is over. */
+        int saved = errno;
+        tipose_wait_window();
+        errno = saved;
+        return close(fd);
+    }
+    /* What close() says of a descriptor that is not open. */
+    errno = EBADF;
+    return -1;
+}
+
 TIPOSE_EXPORT int close(int fd)
 {
-    /* Two compares on the fast path; with no fd of ours (-1), close(-1) is answered
+    /* Four compares on the fast path; with no fd of ours (-1), close(-1) is answered
      * here with exactly what libc would say. */
-    if (__builtin_expect(fd == atomic_load_explicit(&tipose_fds[0], memory_order_relaxed) ||
-                             fd == atomic_load_explicit(&tipose_fds[1], memory_order_relaxed),
-                         0)) {
-        /* What close() says of a descriptor that is not open. */
-        errno = EBADF;
-        return -1;
-    }
+    if (__builtin_expect(tipose_is_ours(fd), 0))
+        return tipose_close_ours(fd);
     return tipose_close(fd);
 }
 
@@ -323,19 +454,23 @@ static int tipose_ours_in(unsigned first, unsigned last, unsigned out[TIPOSE_SLO
         if (fd >= 0 && (unsigned)fd >= first && (unsigned)fd <= last)
             out[n++] = (unsigned)fd;
     }
-    if (n == 2 && out[0] > out[1]) {
-        unsigned t = out[0];
-        out[0] = out[1];
-        out[1] = t;
-    }
+    for (int i = 1; i < n; i++) /* insertion sort: at most four */
+        for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
+            unsigned t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
     return n;
 }
 
-TIPOSE_EXPORT int close_range(unsigned first, unsigned last, int flags)
+/* close_range and closefrom are rare, and a range can hold a descriptor of ours
+ * that is being made: they run inside the window, so that what they skip is what
+ * is ours. */
+static int tipose_close_range_in(unsigned first, unsigned last, int flags)
 {
     unsigned ours[TIPOSE_SLOTS];
     int n = tipose_ours_in(first, last, ours);
-    if (__builtin_expect(n == 0, 1))
+    if (n == 0)
         return tipose_range(first, last, flags);
     /* The ranges around ours. The kernel validates flags and first <= last the
      * same way for each, so errors read as they would for the whole range. */
@@ -351,32 +486,63 @@ TIPOSE_EXPORT int close_range(unsigned first, unsigned last, int flags)
     return r;
 }
 
-TIPOSE_EXPORT void closefrom(int lowfd)
+TIPOSE_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+    sigset_t old;
+    tipose_lazy((void **)&tipose_close_range, "close_range");
+    tipose_window_enter(&old);
+    int r = tipose_close_range_in(first, last, flags), e = errno;
+    tipose_window_leave(&old);
+    errno = e;
+    return r;
+}
+
+static void tipose_closefrom_in(int lowfd)
 {
     unsigned low = lowfd < 0 ? 0u : (unsigned)lowfd, ours[TIPOSE_SLOTS];
     int n = tipose_ours_in(low, ~0u, ours);
-    if (__builtin_expect(n == 0, 1) && tipose_lazy((void **)&tipose_closefrom, "closefrom")) {
+    if (n == 0 && tipose_closefrom) {
         tipose_closefrom(lowfd);
         return;
     }
-    int saved = errno;
     unsigned lo = low;
     for (int i = 0; i < n; i++) {
         if (ours[i] > lo)
             tipose_range(lo, ours[i] - 1, 0);
         lo = ours[i] + 1;
     }
-    if (tipose_lazy((void **)&tipose_closefrom, "closefrom"))
+    if (tipose_closefrom)
         tipose_closefrom((int)lo);
     else
         tipose_range(lo, ~0u, 0);
+}
+
+TIPOSE_EXPORT void closefrom(int lowfd)
+{
+    int saved = errno;
+    sigset_t old;
+    tipose_lazy((void **)&tipose_closefrom, "closefrom");
+    tipose_lazy((void **)&tipose_close_range, "close_range"); /* no dlsym inside the window */
+    tipose_window_enter(&old);
+    tipose_closefrom_in(lowfd);
+    tipose_window_leave(&old);
     errno = saved; /* closefrom returns nothing and sets no errno */
 }
 
+static int tipose_dup2_ours(int oldfd, int newfd);
+
 TIPOSE_EXPORT int dup2(int oldfd, int newfd)
 {
-    int slot = newfd >= 0 ? tipose_slot_of(newfd) : -1;
-    if (__builtin_expect(slot >= 0, 0)) {
+    if (__builtin_expect(newfd >= 0 && tipose_is_ours(newfd), 0))
+        return tipose_dup2_ours(oldfd, newfd);
+    return tipose_dup2(oldfd, newfd);
+}
+
+/* dup2() onto a number that is ours, off the fast path. */
+__attribute__((noinline, cold)) static int tipose_dup2_ours(int oldfd, int newfd)
+{
+    int slot = tipose_slot_of(newfd);
+    if (slot >= 0) {
         if (oldfd == newfd) {
             /* dup2(fd, fd) checks that fd is open; to the host, ours is not. */
             errno = EBADF;

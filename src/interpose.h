@@ -5,9 +5,10 @@
 #include <signal.h>
 #include <sys/types.h>
 
-/* What the shim keeps a descriptor for: its connection to Toki, and its own copy of
- * the event fd that it hands to the program (see event.h). */
-enum tipose_slot { TIPOSE_SOCKET, TIPOSE_EVENT, TIPOSE_SLOTS };
+/* What the shim keeps a descriptor for: its connection to Toki; its own copy of the
+ * event fd that it hands to the program (see event.h); the table it reads for the
+ * peer check; and, for a moment, a descriptor just made at a low number. */
+enum tipose_slot { TIPOSE_SOCKET, TIPOSE_EVENT, TIPOSE_SCAN, TIPOSE_LOW, TIPOSE_SLOTS };
 
 /* Resolves the real libc functions; called from the constructor, once. */
 void tipose_init(void);
@@ -24,6 +25,11 @@ void tipose_settle(void);
  * fd (also tipose_current()), or -1 with errno. */
 int tipose_socket(int domain, int type, int protocol);
 
+/* open(2), read-only and close-on-exec, of a file the shim reads for a while (the
+ * peer check's table), made the same way into slot. Returns the fd or -1 with
+ * errno; tipose_release_slot(slot) closes it. */
+int tipose_open(int slot, const char *path);
+
 /* The window in which descriptors of ours are made: no fork copies the process
  * while a thread is inside it. For the host's threads (signals blocked meanwhile;
  * old receives the previous mask). Keep it to a few syscalls. */
@@ -34,14 +40,17 @@ void tipose_window_leave(const sigset_t *old);
  * socket, as the descriptor of slot. Returns it, or -1 with errno. */
 int tipose_adopt_copy(int slot, int fd);
 
-/* write(2) to the descriptor in slot, for the one thread that owns the slot; a
- * host's dup2 onto its number waits until the write is done. -1 if there is none. */
+/* write(2) to, or read(2) from, the descriptor in slot, for the one thread that
+ * owns the slot; a host's dup2 onto its number waits until the call is done, so it
+ * must not block for long. -1 with EBADF if there is none. */
 ssize_t tipose_write_slot(int slot, const void *buf, size_t len);
+ssize_t tipose_read_slot(int slot, void *buf, size_t len);
 
 /* The descriptor in slot now, or -1. */
 int tipose_get(int slot);
 
-/* Forgets the descriptor in slot and closes it. Async-signal-safe. */
+/* Closes the descriptor in slot and forgets it, inside the window: a host's close of
+ * that number meanwhile waits, then finds it no longer ours. Async-signal-safe. */
 void tipose_release_slot(int slot);
 
 /* pthread_atfork handlers: fork waits while a descriptor of ours is being made or

@@ -155,12 +155,14 @@ static int tnet_scan(const char *path, unsigned lport, unsigned rport, unsigned 
 {
     char buf[8192];
     size_t have = 0;
-    tipose_settle();
-    int fd = open(path, O_RDONLY | O_CLOEXEC), found = 0;
-    if (fd < 0)
+    /* Held high and guarded like the socket: reading the table can take a while, and
+     * a host closing every descriptor meanwhile must neither close this one nor
+     * have its own closed or read in its place. */
+    int found = 0;
+    if (tipose_open(TIPOSE_SCAN, path) < 0)
         return errno == EMFILE || errno == ENFILE || errno == ENOMEM ? -1 : 0;
     for (;;) {
-        ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
+        ssize_t n = tipose_read_slot(TIPOSE_SCAN, buf + have, sizeof buf - 1 - have);
         if (n <= 0)
             break;
         have += (size_t)n;
@@ -178,7 +180,7 @@ static int tnet_scan(const char *path, unsigned lport, unsigned rport, unsigned 
         if (have == sizeof buf - 1)
             have = 0; /* no line is this long: drop it */
     }
-    tipose_real_close(fd);
+    tipose_release_slot(TIPOSE_SCAN);
     return found;
 }
 

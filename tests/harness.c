@@ -260,7 +260,7 @@ static size_t h_grep_file(char *out, size_t len, size_t size, const char *file, 
 
 const char *h_signals(struct h_proc *p)
 {
-    static char out[4096];
+    static char out[8192];
     static const char *const status[] = {"Name:", "State:", "SigPnd:", "ShdPnd:", "SigBlk:", "SigCgt:", NULL};
     static const char *const any[] = {"", NULL};
     char dir[64], file[384];
@@ -280,6 +280,19 @@ const char *h_signals(struct h_proc *p)
         len = h_grep_file(out, len, sizeof out, file, any);
     }
     closedir(d);
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)p->pid);
+    d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d)) && len + 300 < sizeof out;) {
+        char target[256];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(file, sizeof file, "%s/%s", dir, e->d_name);
+        ssize_t n = readlink(file, target, sizeof target - 1);
+        target[n > 0 ? n : 0] = '\0';
+        len += (size_t)snprintf(out + len, sizeof out - len, "fd %s: %s\n", e->d_name, target);
+    }
+    if (d)
+        closedir(d);
     return out;
 }
 

@@ -53,8 +53,8 @@ void h_close_stdin(struct h_proc *p);
 int h_wait(struct h_proc *p, int timeout_ms);
 /* 1 if the child has not exited. */
 int h_alive(struct h_proc *p);
-/* Each thread of the child: its state, signal masks and current system call, from
- * /proc (for failure messages). */
+/* Each thread of the child: its state, signal masks and current system call, and
+ * what each of its fds is, from /proc (for failure messages). */
 const char *h_signals(struct h_proc *p);
 /* SIGKILL and reap, if still there; frees the buffers. */
 void h_stop(struct h_proc *p);

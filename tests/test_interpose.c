@@ -137,3 +137,31 @@ Test(interpose, both_of_our_fds_survive_ranges_and_a_write_follows_a_move)
     cr_assert_eq(tipose_get(TIPOSE_EVENT), -1);
     cr_assert_eq(tipose_write_slot(TIPOSE_EVENT, "x", 1), -1);
 }
+
+/* A file the shim reads for a while (the peer check's table) lives high, in its own
+ * slot, like the socket: the host can neither close it nor be read in its place,
+ * and letting it go leaves the low numbers as they were. */
+Test(interpose, a_file_the_shim_reads_is_opened_high_and_hidden)
+{
+    int before = fcntl(0, F_DUPFD, 0); /* the lowest free number now */
+    cr_assert_geq(before, 0);
+    close(before);
+    int fd = tipose_open(TIPOSE_SCAN, "/proc/self/stat");
+    cr_assert_gt(fd, 900, "fd %d", fd);
+    cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    cr_assert_not(is_open(before), "the low number it was made at is still held");
+    cr_assert_eq(close(fd), -1);
+    cr_assert_eq(errno, EBADF);
+    closefrom(fd - 5); /* not lower: the test runner's own descriptors live there */
+    cr_assert(is_open(fd));
+    char buf[64];
+    cr_assert_gt(tipose_read_slot(TIPOSE_SCAN, buf, sizeof buf), 0);
+    tipose_release_slot(TIPOSE_SCAN);
+    cr_assert_not(is_open(fd));
+    cr_assert_eq(tipose_get(TIPOSE_SCAN), -1);
+    errno = 0;
+    cr_assert_eq(tipose_read_slot(TIPOSE_SCAN, buf, sizeof buf), -1);
+    cr_assert_eq(errno, EBADF);
+    cr_assert_eq(tipose_open(TIPOSE_SCAN, "/nonexistent/file"), -1);
+    cr_assert_eq(errno, ENOENT);
+}

@@ -210,6 +210,37 @@ Test(process, a_daemon_closing_every_fd_in_a_loop)
     fd_daemon("loop", NULL);
 }
 
+/* A server that hangs up after each event keeps the shim making its socket and
+ * reading /proc/net/tcp (each for a moment at a low number) while the host closes
+ * every low number it does not hold, round after round. */
+Test(process, a_daemon_closing_low_fds_while_the_shim_reconnects_loses_nothing)
+{
+    int port, l = h_raw_listen(&port);
+    char p[32];
+    snprintf(p, sizeof p, "TOKI_PORT=%d", port);
+    const char *env[] = {p, "TOKI_TOKEN=" H_TOKEN, "TOKI_SHIM_RETRY_MAX_MS=100", NULL};
+    const char *argv[] = {H_HOST("host_fds"), "churn", "40000", NULL};
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
+    h_write(&h_host, "go\n");
+    int hangups = 0;
+    while (h_count(&h_host, &h_host.out, "churned", 0) == 0 && h_alive(&h_host)) {
+        int c = h_raw_accept(l, 200);
+        if (c < 0)
+            continue;
+        h_raw_send(c, "AUTH_REFRESHED\n");
+        close(c);
+        hangups++;
+        h_pump(&h_host, 0);
+    }
+    h_pump(&h_host, 0);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "40000 rounds, 0 broken", 0), 1, "host %s: %s %s",
+                 h_alive(&h_host) ? "alive" : "dead", h_host.out.data, h_signals(&h_host));
+    cr_assert_geq(hangups, 2, "the shim did not reconnect during the churn: %s", h_host.err.data);
+    cr_assert(h_alive(&h_host));
+    close(l);
+}
+
 Test(process, a_daemon_using_closefrom)
 {
     fd_daemon("closefrom", NULL);

@@ -91,6 +91,25 @@ int main(int argc, char **argv)
                 bad += close(fd) != 0;
         }
         printf("freed, %d failed\n", bad);
+    } else if (strcmp(mode, "churn") == 0 && argc > 2) {
+        /* Closes every low descriptor it does not hold, again and again, as a
+         * daemon's start-up does, while the shim reconnects: the shim's short-lived
+         * descriptors appear at exactly these numbers. Each round's own pipe must
+         * stay open and keep its byte: none closed or read by anyone else. */
+        long rounds = strtol(argv[2], NULL, 10), bad = 0;
+        for (long k = 0; k < rounds; k++) {
+            for (int fd = 3; fd < 64; fd++)
+                close(fd);
+            int p[2];
+            char c = 0;
+            if (pipe2(p, O_NONBLOCK) != 0)
+                return 7;
+            for (int spin = 0; spin < 200; spin++) /* a moment for the shim to act */
+                getppid();
+            bad += write(p[1], "y", 1) != 1 || read(p[0], &c, 1) != 1 || c != 'y' ||
+                   fcntl(p[0], F_GETFD) < 0 || fcntl(p[1], F_GETFD) < 0;
+        }
+        printf("churned %ld rounds, %ld broken\n", rounds, bad);
     } else if (strcmp(mode, "stderr") == 0 && argc > 2) {
         /* A daemon's move: stderr closed, the number reused for its own data. */
         close(2);
