@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -89,14 +90,22 @@ void tevent_fork_child(void)
 {
     atomic_store(&tevent_on, 0);
     atomic_store(&tevent_connected, 0);
-    int pub = atomic_load(&tevent_public);
+    int pub = atomic_load(&tevent_public), copy = tipose_get(TIPOSE_EVENT);
     if (pub < 0)
         return;
-    /* Raw syscalls: this runs between fork and its return, where only
+    /* The program may have closed its number and reused it for a file of its own:
+     * only if it still names our eventfd is it replaced. Otherwise (or if kcmp is
+     * not allowed) the child is left as it is and has no event fd of ours. Raw
+     * syscalls: this runs between fork and its return, where only
      * async-signal-safe calls may be made. */
+    atomic_store(&tevent_public, -1);
+    long me = syscall(SYS_getpid);
+    if (copy < 0 || syscall(SYS_kcmp, me, me, KCMP_FILE, pub, copy) != 0)
+        return;
     int fresh = (int)syscall(SYS_eventfd2, 0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fresh >= 0) {
-        syscall(SYS_dup3, fresh, pub, O_CLOEXEC);
+        if (syscall(SYS_dup3, fresh, pub, O_CLOEXEC) == pub)
+            atomic_store(&tevent_public, pub);
         syscall(SYS_close, fresh);
     }
 }

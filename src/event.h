@@ -31,7 +31,9 @@ void tevent_post(unsigned long n);
 
 /* In a forked child (atfork, async-signal-safe): the shim is inert here until a
  * listener starts, and the program's event fd number now names a fresh eventfd of
- * its own, so that the child neither sees the parent's events nor takes them. */
+ * its own, so that the child neither sees the parent's events nor takes them; if
+ * the program had closed that number and reused it, the number is left alone.
+ * Call before tipose_fork_child, which closes the copy it compares with. */
 void tevent_fork_child(void);
 
 /* In a forked child that listens (TOKI_SHIM_FOLLOW_FORK): the shim's own copy of

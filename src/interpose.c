@@ -254,6 +254,12 @@ static int tipose_move_high(int slot, int low, int (*still_ours)(int fd, const v
         return -1;
     }
     int high = tipose_dup_high(low), e = errno;
+    if (high < 0 && e == EBADF) {
+        /* A host's range closed it after all: the number may be the host's now. */
+        atomic_store(&tipose_fds[TIPOSE_LOW], -1);
+        errno = e;
+        return -1;
+    }
     if (high < 0 && e != EMFILE) {
         tipose_close(low);
         atomic_store(&tipose_fds[TIPOSE_LOW], -1);
@@ -278,10 +284,8 @@ static int tipose_fresh_socket(int fd, const void *arg)
     (void)arg;
     struct sockaddr_storage a;
     socklen_t len = sizeof a;
-    int type = 0;
-    socklen_t tlen = sizeof type;
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 ||
-        getpeername(fd, (struct sockaddr *)&a, &len) == 0 || errno != ENOTCONN)
+    /* ENOTCONN, not ENOTSOCK or EBADF: a socket, and not connected. */
+    if (getpeername(fd, (struct sockaddr *)&a, &len) == 0 || errno != ENOTCONN)
         return 0;
     len = sizeof a;
     memset(&a, 0, sizeof a);
@@ -411,7 +415,7 @@ static void tipose_step_aside(int slot, int newfd)
 /* close() of a number that is ours, off the fast path. */
 __attribute__((noinline, cold)) static int tipose_close_ours(int fd)
 {
-    if (atomic_load(&tipose_busy)) {
+    if (fd >= 0 && atomic_load(&tipose_busy)) {
         /* A number of ours that is being made, moved or let go: that is settled
          * inside the window, so look again once it is over. */
         int saved = errno;
@@ -464,8 +468,19 @@ static int tipose_ours_in(unsigned first, unsigned last, unsigned out[TIPOSE_SLO
 }
 
 /* close_range and closefrom are rare, and a range can hold a descriptor of ours
- * that is being made: they run inside the window, so that what they skip is what
- * is ours. */
+ * that is being moved: while the shim holds any, they run inside the window, so
+ * that what they skip is what is ours. With none (always so when inert) they go
+ * straight to libc: no cost, and nothing to wait for in a child forked while
+ * another thread was in the window (only an active shim's fork handlers clear it).
+ * A descriptor the shim makes meanwhile is checked by tipose_move_high. */
+static int tipose_holds_any(void)
+{
+    for (int i = 0; i < TIPOSE_SLOTS; i++)
+        if (atomic_load(&tipose_fds[i]) >= 0)
+            return 1;
+    return 0;
+}
+
 static int tipose_close_range_in(unsigned first, unsigned last, int flags)
 {
     unsigned ours[TIPOSE_SLOTS];
@@ -490,6 +505,8 @@ TIPOSE_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
     sigset_t old;
     tipose_lazy((void **)&tipose_close_range, "close_range");
+    if (!tipose_holds_any())
+        return tipose_range(first, last, flags);
     tipose_window_enter(&old);
     int r = tipose_close_range_in(first, last, flags), e = errno;
     tipose_window_leave(&old);
@@ -523,6 +540,11 @@ TIPOSE_EXPORT void closefrom(int lowfd)
     sigset_t old;
     tipose_lazy((void **)&tipose_closefrom, "closefrom");
     tipose_lazy((void **)&tipose_close_range, "close_range"); /* no dlsym inside the window */
+    if (!tipose_holds_any()) {
+        tipose_closefrom_in(lowfd);
+        errno = saved;
+        return;
+    }
     tipose_window_enter(&old);
     tipose_closefrom_in(lowfd);
     tipose_window_leave(&old);

@@ -62,8 +62,8 @@ static void tlife_child(void)
 {
     int saved = errno;
     atomic_store(&tlife_in_call, 0);
+    tevent_fork_child(); /* first: it compares with our copy, which the next one closes */
     tipose_fork_child();
-    tevent_fork_child();
     errno = saved;
 }
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,6 +148,29 @@ Test(event, a_forked_child_has_an_eventfd_of_its_own_at_the_same_number)
     cr_assert_eq(drain(fd), 0, "the child's write reached the parent's eventfd");
     tevent_post(1);
     cr_assert_eq(drain(fd), 1);
+}
+
+/* The program closed its event fd and reused the number for a pipe: a forked
+ * child must find its pipe there, not an eventfd of ours. */
+Test(event, a_number_the_program_reused_is_left_alone_in_a_forked_child)
+{
+    tevent_activate(1);
+    int fd = toki_shim_event_fd(), p[2];
+    cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(close(fd), 0);
+    cr_assert_eq(dup2(p[1], fd), fd);
+    pid_t pid = fork();
+    if (pid == 0) {
+        tevent_fork_child();
+        struct stat st;
+        _exit(fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && write(fd, "k", 1) == 1 ? 0 : 1);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert_eq(status, 0, "the child's descriptor %d is no longer its pipe (status %x)", fd, status);
+    char c;
+    cr_assert_eq(read(p[0], &c, 1), 1);
+    cr_assert_eq(c, 'k');
 }
 
 static volatile sig_atomic_t hups;
