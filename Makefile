@@ -16,48 +16,69 @@ ALLFLAGS  := $(BASEFLAGS) $(CFLAGS)
 SAN_CFLAGS ?=
 CODEFLAGS  = $(ALLFLAGS) $(SAN_CFLAGS)
 
-LIB_MODS := log config frame backoff pace elfinfo interpose event net lifecycle dispatch listener procenv shim
-CMD_MODS := main serve run check frame config log elfinfo net interpose event procenv dispatch lifecycle listener backoff pace
-LIB_OBJS := $(LIB_MODS:%=$(B)/obj/%.o)
-CMD_OBJS := $(CMD_MODS:%=$(B)/obj/%.o)
+# The folders are the architecture (ARCHITECTURE.md): src/common is built once into
+# a static archive that both products link; src/shim is only in the library (every
+# libc override is there); src/cli is only in the command.
+COMMON_OBJS := $(patsubst src/%.c,$(B)/obj/%.o,$(wildcard src/common/*.c))
+SHIM_OBJS   := $(patsubst src/%.c,$(B)/obj/%.o,$(wildcard src/shim/*.c))
+CLI_OBJS    := $(patsubst src/%.c,$(B)/obj/%.o,$(wildcard src/cli/*.c))
+COMMON_LIB  := $(B)/obj/libtshim_common.a
+# The unit tests link the library's modules without its constructor.
+SHIM_NOINIT := $(filter-out $(B)/obj/shim/init.o,$(SHIM_OBJS))
+MAP         := src/shim/libtoki_shim.map
 
 LIB := $(B)/libtoki_shim.so
 CMD := $(B)/toki-shim
 
-.PHONY: all bench demo soak examples fuzz lint check check-man check-demo check-fuzz check-unit check-integration check-exports check-install check-sanitize clean install uninstall
+# Quiet by default, one short line a step; V=1 shows the full commands.
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2);
+endif
+
+.PHONY: all bench demo soak examples format fuzz lint check check-man check-demo check-fuzz check-unit check-integration check-exports check-layout check-install check-sanitize clean install uninstall
 all: $(LIB) $(CMD) $(B)/toki-shim.pc
 
 $(B)/toki-shim.pc: toki-shim.pc.in Makefile
 	@mkdir -p $(B)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	$(call say,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(B)/obj/%.o: src/%.c $(wildcard src/*.h) | $(B)/obj
-	$(CC) $(CODEFLAGS) -c $< -o $@
+# -MMD -MP: each object depends on exactly the headers it includes.
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(CODEFLAGS) -Isrc -MMD -MP -c $< -o $@
+-include $(wildcard $(B)/obj/*/*.d)
 
-$(B)/obj $(B)/tests $(B)/tests/hosts:
-	mkdir -p $@
+$(B)/tests $(B)/tests/hosts:
+	@mkdir -p $@
 
-$(LIB): $(LIB_OBJS) src/libtoki_shim.map
-	$(CC) $(CODEFLAGS) -shared -Wl,-soname,libtoki_shim.so -Wl,--version-script=src/libtoki_shim.map \
-	    -Wl,-z,relro -o $@ $(LIB_OBJS) -ldl $(LDFLAGS)
+$(COMMON_LIB): $(COMMON_OBJS)
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
-$(CMD): $(CMD_OBJS)
-	$(CC) $(CODEFLAGS) -o $@ $(CMD_OBJS) -ldl $(LDFLAGS)
+$(LIB): $(SHIM_OBJS) $(COMMON_LIB) $(MAP)
+	$(call say,LD,$@)$(CC) $(CODEFLAGS) -shared -Wl,-soname,libtoki_shim.so -Wl,--version-script=$(MAP) \
+	    -Wl,-z,relro -o $@ $(SHIM_OBJS) $(COMMON_LIB) -ldl $(LDFLAGS)
+
+$(CMD): $(CLI_OBJS) $(COMMON_LIB)
+	$(call say,LD,$@)$(CC) $(CODEFLAGS) -o $@ $(CLI_OBJS) $(COMMON_LIB) $(LDFLAGS)
 
 # ---- examples and the demo -------------------------------------------------
 EXAMPLES := $(B)/examples/reload_service $(B)/examples/hook_service $(B)/examples/epoll_service
 examples: $(EXAMPLES)
 $(B)/examples:
-	mkdir -p $@
+	@mkdir -p $@
 $(B)/examples/reload_service: examples/reload_service.c | $(B)/examples
-	$(CC) $(ALLFLAGS) -o $@ $< $(LDFLAGS)
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) -o $@ $< $(LDFLAGS)
 # -rdynamic exports toki_on_refresh, so that the shim can find it.
 $(B)/examples/hook_service: examples/hook_service.c src/toki_shim.h | $(B)/examples
-	$(CC) $(ALLFLAGS) -Isrc -rdynamic -o $@ $< $(LDFLAGS)
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) -Isrc -rdynamic -o $@ $< $(LDFLAGS)
 
 # Not linked with the library: it reaches it through the header's weak references.
 $(B)/examples/epoll_service: examples/epoll_service.c src/toki_shim.h | $(B)/examples
-	$(CC) $(ALLFLAGS) -Isrc -o $@ $< $(LDFLAGS)
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) -Isrc -o $@ $< $(LDFLAGS)
 
 demo: all examples
 	B=$(B) bash scripts/demo.sh
@@ -69,15 +90,15 @@ soak: all $(B)/tests/hosts/host_hook
 # ---- make bench: figures and ratios, no assertions (see BENCHMARKS.md) ------
 BENCH := $(addprefix $(B)/bench/,bench bench_host bench_floor bench_ops empty.so)
 $(B)/bench:
-	mkdir -p $@
+	@mkdir -p $@
 $(B)/bench/bench: tests/bench/bench.c | $(B)/bench
-	$(CC) $(ALLFLAGS) -DBUILD_DIR='"$(abspath $(B))"' -o $@ $< $(LDFLAGS)
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) -DBUILD_DIR='"$(abspath $(B))"' -o $@ $< $(LDFLAGS)
 $(B)/bench/bench_host: tests/bench/bench_host.c src/toki_shim.h | $(B)/bench
-	$(CC) $(ALLFLAGS) -Isrc -rdynamic -o $@ $< $(LDFLAGS)
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) -Isrc -rdynamic -o $@ $< $(LDFLAGS)
 $(B)/bench/empty.so: tests/bench/empty.c | $(B)/bench
-	$(CC) $(ALLFLAGS) -shared -o $@ $<
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) -shared -o $@ $<
 $(B)/bench/%: tests/bench/%.c | $(B)/bench
-	$(CC) $(ALLFLAGS) -o $@ $< $(LDFLAGS)
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) -o $@ $< $(LDFLAGS)
 
 bench: all $(BENCH)
 	$(B)/bench/bench
@@ -86,8 +107,13 @@ bench: all $(BENCH)
 lint:
 	cppcheck --quiet --enable=warning,performance,portability --std=c11 -D_GNU_SOURCE \
 	    --error-exitcode=1 src/
-	clang-tidy --quiet src/*.c -- -std=gnu11 -D_GNU_SOURCE -Isrc
+	clang-tidy --quiet src/*/*.c -- -std=gnu11 -D_GNU_SOURCE -Isrc
 	@echo "lint: cppcheck and clang-tidy are clean"
+
+# Lays src/ out as .clang-format says (not part of check: layouts differ between
+# clang-format versions).
+format:
+	clang-format -i src/*/*.c src/*/*.h
 
 # ---- fuzzing -----------------------------------------------------------------
 # make fuzz: libFuzzer (clang) on each target for FUZZ_SECONDS, from the committed
@@ -95,8 +121,8 @@ lint:
 # found once goes into tests/fuzz/corpus/<target>/, which check-fuzz replays.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := frame config
-FUZZ_SRC_frame := src/frame.c
-FUZZ_SRC_config := src/config.c src/log.c
+FUZZ_SRC_frame := src/common/frame.c
+FUZZ_SRC_config := src/common/config.c src/common/log.c
 CLANG ?= clang
 
 fuzz:
@@ -113,15 +139,15 @@ fuzz:
 	done
 
 # Every seed and every crash input ever found, replayed by the plain build.
-$(B)/tests/replay_%: tests/fuzz/replay.c tests/fuzz/fuzz_%.c $(LIB_OBJS) | $(B)/tests
-	$(CC) $(TESTFLAGS) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_$*.c $(filter-out $(B)/obj/shim.o,$(LIB_OBJS)) -ldl $(LDFLAGS)
+$(B)/tests/replay_%: tests/fuzz/replay.c tests/fuzz/fuzz_%.c $(COMMON_LIB) | $(B)/tests
+	$(call say,CC,$@)$(CC) $(TESTFLAGS) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_$*.c $(COMMON_LIB) $(LDFLAGS)
 
 check-fuzz: $(FUZZ_TARGETS:%=$(B)/tests/replay_%)
 	@for t in $(FUZZ_TARGETS); do $(B)/tests/replay_$$t tests/fuzz/corpus/$$t/* || exit 1; done
 
 # ---- tests ---------------------------------------------------------------
-UNIT     := config frame backoff pace dispatch event log net procenv interpose lifecycle
-INTEG    := serve shim events process hosts cli security faults
+UNIT     := config frame backoff pace decide dispatch events log net proc fdguard guard
+INTEG    := serve shim eventfd process hosts cli security faults
 T_UNIT   := $(UNIT:%=$(B)/tests/test_%)
 T_INTEG  := $(INTEG:%=$(B)/tests/test_%)
 HOSTS    := $(addprefix $(B)/tests/hosts/,host_hook host_signal host_probe host_dlopen \
@@ -135,35 +161,37 @@ TESTFLAGS = $(ALLFLAGS) -Isrc -Itests -DBUILD_DIR='"$(abspath $(B))"' -DSRC_DIR=
 
 # UNIT_EXTRA: more sources for the unit test programs (check-sanitize's TSan run).
 UNIT_EXTRA ?=
-$(B)/tests/test_%: tests/test_%.c $(LIB_OBJS) $(wildcard tests/*.h) $(UNIT_EXTRA) | $(B)/tests
-	$(CC) $(TESTFLAGS) -rdynamic -o $@ $< $(UNIT_EXTRA) $(filter-out $(B)/obj/shim.o,$(LIB_OBJS)) -ldl -lcriterion $(LDFLAGS)
+$(T_UNIT): $(B)/tests/test_%: tests/test_%.c $(SHIM_NOINIT) $(COMMON_LIB) $(wildcard tests/*.h) $(UNIT_EXTRA) | $(B)/tests
+	$(call say,CC,$@)$(CC) $(TESTFLAGS) -rdynamic -o $@ $< $(UNIT_EXTRA) $(SHIM_NOINIT) $(COMMON_LIB) -ldl -lcriterion $(LDFLAGS)
+# The dispatch test loads a library named libjvm.so after start.
+$(B)/tests/test_dispatch: $(B)/tests/hosts/libplugin.so
 
-$(T_INTEG): $(B)/tests/test_%: tests/test_%.c tests/harness.c tests/harness.h $(LIB) $(CMD) $(HOSTS) $(EXAMPLES) | $(B)/tests
-	$(CC) $(TESTFLAGS) -o $@ $< tests/harness.c -lcriterion $(LDFLAGS)
+$(T_INTEG): $(B)/tests/test_%: tests/test_%.c tests/harness.c tests/harness.h $(COMMON_LIB) $(LIB) $(CMD) $(HOSTS) $(EXAMPLES) | $(B)/tests
+	$(call say,CC,$@)$(CC) $(TESTFLAGS) -o $@ $< tests/harness.c $(COMMON_LIB) -lcriterion $(LDFLAGS)
 
 # Hosts are the programs the shim is preloaded into; -rdynamic exports their hooks.
 HOSTFLAGS = $(CODEFLAGS) -Isrc -Itests/hosts -rdynamic
 $(B)/tests/hosts/libplugin.so: tests/hosts/plugin.c src/toki_shim.h | $(B)/tests/hosts
-	$(CC) $(CODEFLAGS) -Isrc -shared -o $@ $< $(LDFLAGS)
+	$(call say,CC,$@)$(CC) $(CODEFLAGS) -Isrc -shared -o $@ $< $(LDFLAGS)
 # A static program, which no dynamic loader (and so no LD_PRELOAD) ever touches;
 # without sanitizers, which cannot link statically.
 $(B)/tests/hosts/host_static: tests/hosts/host_probe.c tests/hosts/proc_count.h | $(B)/tests/hosts
-	$(CC) $(BASEFLAGS) -O2 -static -Itests/hosts -o $@ $<
+	$(call say,CC,$@)$(CC) $(BASEFLAGS) -O2 -static -Itests/hosts -o $@ $<
 # Linked with the library, as a program that calls its functions directly is.
 $(B)/tests/hosts/host_counter: tests/hosts/host_counter.c src/toki_shim.h $(LIB) | $(B)/tests/hosts
-	$(CC) $(HOSTFLAGS) -o $@ $< -L$(B) -ltoki_shim -Wl,-rpath,$(abspath $(B)) $(LDFLAGS)
+	$(call say,CC,$@)$(CC) $(HOSTFLAGS) -o $@ $< -L$(B) -ltoki_shim -Wl,-rpath,$(abspath $(B)) $(LDFLAGS)
 $(B)/tests/hosts/%: tests/hosts/%.c src/toki_shim.h tests/hosts/proc_count.h | $(B)/tests/hosts
-	$(CC) $(HOSTFLAGS) -o $@ $< -ldl $(LDFLAGS)
+	$(call say,CC,$@)$(CC) $(HOSTFLAGS) -o $@ $< -ldl $(LDFLAGS)
 # The C++ host takes only the optimisation and sanitizer flags of the C build.
 CXXHOSTFLAGS = -std=gnu++17 -Wall -Wextra -fPIC -pthread -Isrc -rdynamic \
                $(filter -O% -g -fsanitize% -fno-sanitize% -fno-omit-frame-pointer -Werror,$(CFLAGS) $(SAN_CFLAGS))
 $(B)/tests/hosts/%: tests/hosts/%.cpp src/toki_shim.h | $(B)/tests/hosts
-	$(CXX) $(CXXHOSTFLAGS) -o $@ $< $(LDFLAGS)
+	$(call say,CXX,$@)$(CXX) $(CXXHOSTFLAGS) -o $@ $< $(LDFLAGS)
 
 $(B)/tests/hosts/Sleeper.class: tests/hosts/Sleeper.java | $(B)/tests/hosts
-	javac -d $(B)/tests/hosts $<
+	$(call say,JAVAC,$@)javac -d $(B)/tests/hosts $<
 $(B)/tests/hosts/host_go: tests/hosts/host_go.go | $(B)/tests/hosts
-	cd tests/hosts && GOCACHE=$(abspath $(B))/gocache GO111MODULE=off CGO_ENABLED=1 \
+	$(call say,GO,$@)cd tests/hosts && GOCACHE=$(abspath $(B))/gocache GO111MODULE=off CGO_ENABLED=1 \
 	    go build -o $(abspath $@) host_go.go
 
 # Criterion runs each test in its own process; --jobs keeps the noisy 2-core CI busy
@@ -176,8 +204,13 @@ check-unit: $(T_UNIT)
 check-integration: $(T_INTEG)
 	@for t in $(T_INTEG); do echo "== $$t"; $$t $(CRITERION_FLAGS) || exit 1; done
 
-check-exports: $(LIB)
-	sh scripts/check-exports.sh $(LIB) src/libtoki_shim.map
+# The library exports what its map lists, and the command none of the library's overrides.
+check-exports: $(LIB) $(CMD)
+	@sh scripts/check-exports.sh $(LIB) $(MAP) $(CMD)
+
+# The folders' include rules, no include cycle, no function over 80 lines.
+check-layout:
+	@sh scripts/check-layout.sh
 
 # Installs into a scratch DESTDIR and uninstalls again, checking both.
 check-install: all
@@ -203,7 +236,7 @@ check-demo: all examples
 	    || { echo "check-demo: three reloads were not shown"; cat $(B)/demo.out; exit 1; }
 	@echo "check-demo: three reloads in each service"
 
-check: all check-exports check-install check-man check-demo check-fuzz check-unit check-integration
+check: all check-exports check-layout check-install check-man check-demo check-fuzz check-unit check-integration
 
 # The unit and integration tests again with AddressSanitizer and
 # UndefinedBehaviorSanitizer, in their own build tree; the shim is preloaded behind
@@ -229,7 +262,7 @@ check-sanitize:
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
 	$(MAKE) B=build/tsan SAN_CFLAGS="-O1 -g -fsanitize=thread" \
 	    TOKI_TEST_PRELOAD_FIRST="$$($(CC) -print-file-name=libtsan.so)" \
-	    INTEG="serve shim events" CRITERION_FLAGS="--jobs 2 --filter '*/!(*sig*|active_has*|*fork*)'" \
+	    INTEG="serve shim eventfd" CRITERION_FLAGS="--jobs 2 --filter '*/!(*sig*|active_has*|*fork*)'" \
 	    check-integration
 
 INSTALLED := lib/libtoki_shim.so include/toki_shim.h bin/toki-shim lib/pkgconfig/toki-shim.pc \
@@ -248,4 +281,4 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
 
 clean:
-	rm -rf build
+	rm -rf $(B)

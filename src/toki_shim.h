@@ -1,6 +1,6 @@
 /* toki_shim.h: what a program may define to be told, by libtoki_shim, that Toki refreshed, and what it may call instead. */
-#ifndef TOKISHIM_H
-#define TOKISHIM_H
+#ifndef TOKI_SHIM_H
+#define TOKI_SHIM_H
 
 #include <errno.h>
 
@@ -10,9 +10,9 @@ extern "C" {
 
 /* The hooks must be visible to dlsym even in programs built with -fvisibility=hidden. */
 #if defined(__GNUC__)
-#define TOKISHIM_VISIBLE __attribute__((visibility("default")))
+#define TOKI_SHIM_VISIBLE __attribute__((visibility("default")))
 #else
-#define TOKISHIM_VISIBLE
+#define TOKI_SHIM_VISIBLE
 #endif
 
 /* ---- Hooks: define them, and the shim calls them ------------------------------ */
@@ -27,13 +27,13 @@ extern "C" {
  * your own locks to share state with the rest of the program. All signals are
  * blocked on that thread. With TOKI_SHIM_DEBOUNCE_MS or TOKI_SHIM_SPLAY_MS set, one
  * call covers all the events that arrived before it. */
-TOKISHIM_VISIBLE void toki_on_refresh(void);
+TOKI_SHIM_VISIBLE void toki_on_refresh(void);
 
 /* Define this to see every event line Toki sends, trigger or not: AUTH_REFRESHED,
  * FINISHED, and names that later versions of Toki may add. Same thread and rules as
  * toki_on_refresh; it is called as each line arrives, never debounced, and before
  * the action for that line. name is valid only during the call. */
-TOKISHIM_VISIBLE void toki_on_event(const char *name);
+TOKI_SHIM_VISIBLE void toki_on_event(const char *name);
 
 /* ---- Polling: call these from an event loop (exported by libtoki_shim) --------- */
 
@@ -46,14 +46,14 @@ TOKISHIM_VISIBLE void toki_on_event(const char *name);
  * for it, TOKI_SHIM_ACTION=auto sends it no signal.
  * Returns -1 with errno ENOTSUP when the shim is inert in this process, or with the
  * errno of eventfd() (EMFILE...) if it cannot be made. */
-TOKISHIM_VISIBLE int toki_shim_event_fd(void);
+TOKI_SHIM_VISIBLE int toki_shim_event_fd(void);
 
 /* How many trigger events the shim has received so far, every one counted even when
  * actions are debounced. An atomic load: free to call from any thread, or from a
  * signal handler. Compare it with the value you last acted on. */
-TOKISHIM_VISIBLE unsigned long toki_shim_generation(void);
+TOKI_SHIM_VISIBLE unsigned long toki_shim_generation(void);
 
-#define TOKISHIM_STATUS_VERSION 1
+#define TOKI_SHIM_STATUS_VERSION 1
 
 /* For health endpoints. Set size to sizeof(struct toki_shim_status) before the call:
  * the library fills what both sides know, zeroes the rest, and sets size to the
@@ -61,7 +61,7 @@ TOKISHIM_VISIBLE unsigned long toki_shim_generation(void);
  * by one, not as one snapshot. */
 struct toki_shim_status {
     unsigned int size;        /* in: sizeof(struct toki_shim_status); out: bytes filled */
-    unsigned int version;     /* out: TOKISHIM_STATUS_VERSION of the library */
+    unsigned int version;     /* out: TOKI_SHIM_STATUS_VERSION of the library */
     int active;               /* 1: the shim listens in this process; 0: it is inert */
     int connected;            /* 1: connected to Toki, token handed over */
     unsigned long generation; /* trigger events received, as toki_shim_generation() */
@@ -74,7 +74,7 @@ struct toki_shim_status {
 
 /* Fills *out. Returns 0 (also when the shim is inert: then active is 0 and
  * last_error may say why), or -1 with errno EINVAL if out is NULL or size too small. */
-TOKISHIM_VISIBLE int toki_shim_status(struct toki_shim_status *out);
+TOKI_SHIM_VISIBLE int toki_shim_status(struct toki_shim_status *out);
 
 /* ---- The same, for programs that must also run without the shim -------------- *
  * A program that calls the functions above must be linked with -ltoki_shim. One

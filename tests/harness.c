@@ -425,3 +425,43 @@ void h_fini(void)
     h_stop(&h_host);
     h_stop(&h_srv.p);
 }
+
+char h_env_port[32], h_env_token[96];
+
+void h_start_server(const char *const extra[])
+{
+    h_server_start(&h_srv, 0, extra);
+    h_server_env(&h_srv, h_env_port, h_env_token);
+}
+
+void h_expect_authenticated(int n)
+{
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0,
+                     "%d of %d clients authenticated; host said: %s", i, n,
+                     h_host.err.data ? h_host.err.data : "");
+}
+
+void h_start_host(const char *const argv[], const char *const env[], int preload, int clients)
+{
+    h_spawn(&h_host, (char *const *)argv, env, preload);
+    h_expect_authenticated(clients);
+}
+
+void h_burst(char *buf, size_t size, int n)
+{
+    static const char one[] = "AUTH_REFRESHED\n";
+    size_t len = 0;
+    for (int i = 0; i < n && len + sizeof one <= size; i++) {
+        memcpy(buf + len, one, sizeof one - 1);
+        len += sizeof one - 1;
+    }
+    buf[len] = '\0';
+}
+
+void h_send_events(int n)
+{
+    static char b[64 * 1024];
+    h_burst(b, sizeof b, n);
+    h_server_send(&h_srv, b);
+}

@@ -96,4 +96,25 @@ extern struct h_server h_srv;
 extern struct h_proc h_host;
 void h_fini(void);
 
+/* h_srv's address for a client: "TOKI_PORT=..." and "TOKI_TOKEN=...", set by
+ * h_start_server. */
+extern char h_env_port[32], h_env_token[96];
+
+/* Starts h_srv as h_server_start does (port 0) and sets h_env_port/h_env_token. */
+void h_start_server(const char *const extra[]);
+
+/* Starts argv as h_host, under the shim if preload is set, and waits until h_srv
+ * has authenticated `clients` connections, so that events sent afterwards reach
+ * them. env should hold h_env_port and h_env_token. */
+void h_start_host(const char *const argv[], const char *const env[], int preload, int clients);
+
+/* Waits until h_srv has authenticated n more clients; fails the test if not. */
+void h_expect_authenticated(int n);
+
+/* n lines of AUTH_REFRESHED into buf (as many as fit), NUL-terminated. */
+void h_burst(char *buf, size_t size, int n);
+
+/* Broadcasts n AUTH_REFRESHED events from h_srv in one write. */
+void h_send_events(int n);
+
 #endif

@@ -1,12 +1,12 @@
 /* test_backoff.c: reconnect delays stay in their bounds and are really jittered. */
 #include <criterion/criterion.h>
 
-#include "backoff.h"
+#include "shim/backoff.h"
 
 Test(backoff, first_retry_waits_the_floor)
 {
     uint64_t rng = 42;
-    cr_assert_eq(tbackoff_delay_ms(0, 30000, &rng), 100);
+    cr_assert_eq(tshim_backoff_delay_ms(0, 30000, &rng), 100);
 }
 
 Test(backoff, delays_grow_within_bounds_and_respect_the_cap)
@@ -19,7 +19,7 @@ Test(backoff, delays_grow_within_bounds_and_respect_the_cap)
         if (ceiling > 30000)
             ceiling = 30000;
         for (int k = 0; k < 100; k++) {
-            long d = tbackoff_delay_ms(n, 30000, &rng);
+            long d = tshim_backoff_delay_ms(n, 30000, &rng);
             cr_assert_geq(d, 100, "n=%u d=%ld", n, d);
             cr_assert_leq(d, ceiling, "n=%u d=%ld", n, d);
         }
@@ -31,7 +31,7 @@ Test(backoff, jitter_spreads_over_the_whole_range)
     uint64_t rng = 1;
     long lo = 1 << 30, hi = 0;
     for (int k = 0; k < 1000; k++) {
-        long d = tbackoff_delay_ms(5, 30000, &rng); /* range 100..3200 */
+        long d = tshim_backoff_delay_ms(5, 30000, &rng); /* range 100..3200 */
         lo = d < lo ? d : lo;
         hi = d > hi ? d : hi;
     }
@@ -42,14 +42,14 @@ Test(backoff, jitter_spreads_over_the_whole_range)
 Test(backoff, cap_below_the_floor_still_waits_the_floor)
 {
     uint64_t rng = 3;
-    cr_assert_eq(tbackoff_delay_ms(10, 100, &rng), 100);
+    cr_assert_eq(tshim_backoff_delay_ms(10, 100, &rng), 100);
 }
 
 Test(backoff, generator_is_deterministic_per_seed_and_never_stuck_at_zero)
 {
     uint64_t a = 5, b = 5, z = 0;
     for (int i = 0; i < 10; i++)
-        cr_assert_eq(tbackoff_next(&a), tbackoff_next(&b));
-    tbackoff_next(&z);
+        cr_assert_eq(tshim_backoff_next(&a), tshim_backoff_next(&b));
+    tshim_backoff_next(&z);
     cr_assert_neq(z, 0);
 }

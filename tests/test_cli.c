@@ -146,7 +146,7 @@ Test(cli, run_warns_about_static_and_setuid_programs)
     const char *args[] = {"run", "--", H_HOST("host_static"), NULL};
     cr_assert_eq(toki_shim(args, NULL), 0);
     cr_assert_not_null(strstr(err(), "host_static is statically linked: no dynamic loader reads "
-                                     "LD_PRELOAD, so it will run without the shim"), "%s", err());
+                              "LD_PRELOAD, so it will run without the shim"), "%s", err());
     h_stop(&cmd);
     char dir[] = "/tmp/toki-suid-XXXXXX", copy[64];
     cr_assert_not_null(mkdtemp(dir));

@@ -1,10 +1,10 @@
-/* test_config.c: every variable's good and bad values, table-driven, through tcfg_load. */
+/* test_config.c: every variable's good and bad values, table-driven, through tshim_config_load. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
+#include "common/config.h"
 
 #define TOKEN "0f8fad5b-d9cb-469f-a165-70867728950e"
 
@@ -18,34 +18,34 @@ static const char *fake_getenv(void *ctx, const char *name)
     return NULL;
 }
 
-static struct tcfg cfg;
+static struct tshim_config cfg;
 static char err[512];
 
-static enum tcfg_result load2(const char *a, const char *b)
+static enum tshim_config_result load2(const char *a, const char *b)
 {
     const char *env[] = {"TOKI_TOKEN=" TOKEN, a, b, NULL};
-    return tcfg_load(&cfg, fake_getenv, (void *)env, err, sizeof err);
+    return tshim_config_load(&cfg, fake_getenv, (void *)env, err, sizeof err);
 }
 
-static enum tcfg_result load(const char *a)
+static enum tshim_config_result load(const char *a)
 {
     return load2(a, NULL);
 }
 
 Test(config, defaults)
 {
-    cr_assert_eq(load(NULL), TCFG_ACTIVE, "%s", err);
+    cr_assert_eq(load(NULL), TSHIM_CONFIG_ACTIVE, "%s", err);
     cr_assert_str_eq(cfg.token, TOKEN);
     cr_assert_eq(cfg.token_len, 36);
     cr_assert_eq(cfg.port, 3110);
     cr_assert_str_eq(cfg.host, "127.0.0.1");
     cr_assert_eq(cfg.addr.ss_family, AF_INET);
-    cr_assert_eq(cfg.action, TCFG_AUTO);
+    cr_assert_eq(cfg.action, TSHIM_CONFIG_AUTO);
     cr_assert_eq(cfg.signo, SIGHUP);
     cr_assert_eq(cfg.signal_force, 0);
-    cr_assert(tcfg_is_trigger(&cfg, "AUTH_REFRESHED"));
-    cr_assert_not(tcfg_is_trigger(&cfg, "FINISHED"));
-    cr_assert_eq(cfg.log_level, TLOG_WARN);
+    cr_assert(tshim_config_is_trigger(&cfg, "AUTH_REFRESHED"));
+    cr_assert_not(tshim_config_is_trigger(&cfg, "FINISHED"));
+    cr_assert_eq(cfg.log_level, TSHIM_LOG_WARN);
     cr_assert_str_eq(cfg.log_file, "");
     cr_assert_eq(cfg.connect_timeout_ms, 2000);
     cr_assert_eq(cfg.retry_max_ms, 30000);
@@ -58,50 +58,50 @@ Test(config, defaults)
 Test(config, inert_cases_are_silent)
 {
     const char *none[] = {"TOKI_PORT=70000", NULL};
-    cr_assert_eq(tcfg_load(&cfg, fake_getenv, (void *)none, err, sizeof err), TCFG_INERT);
+    cr_assert_eq(tshim_config_load(&cfg, fake_getenv, (void *)none, err, sizeof err), TSHIM_CONFIG_INERT);
     const char *empty[] = {"TOKI_TOKEN=", "TOKI_SHIM_LOG=nonsense", NULL};
-    cr_assert_eq(tcfg_load(&cfg, fake_getenv, (void *)empty, err, sizeof err), TCFG_INERT);
-    cr_assert_eq(load2("TOKI_SHIM_DISABLE=1", "TOKI_PORT=0"), TCFG_INERT);
+    cr_assert_eq(tshim_config_load(&cfg, fake_getenv, (void *)empty, err, sizeof err), TSHIM_CONFIG_INERT);
+    cr_assert_eq(load2("TOKI_SHIM_DISABLE=1", "TOKI_PORT=0"), TSHIM_CONFIG_INERT);
     cr_assert_str_eq(err, "");
 }
 
 struct good {
     const char *var;
-    int (*check)(const struct tcfg *c);
+    int (*check)(const struct tshim_config *c);
 };
 
-static int port_1(const struct tcfg *c) { return c->port == 1; }
-static int port_65535(const struct tcfg *c) { return c->port == 65535; }
-static int host_v6(const struct tcfg *c) { return c->addr.ss_family == AF_INET6 && c->addr_len == sizeof(struct sockaddr_in6); }
-static int host_v4(const struct tcfg *c) { return c->addr.ss_family == AF_INET; }
-static int remote(const struct tcfg *c) { return c->allow_remote == 1; }
-static int act_hook(const struct tcfg *c) { return c->action == TCFG_HOOK; }
-static int act_signal(const struct tcfg *c) { return c->action == TCFG_SIGNAL; }
-static int act_both(const struct tcfg *c) { return c->action == TCFG_BOTH; }
-static int act_none(const struct tcfg *c) { return c->action == TCFG_NONE; }
-static int act_auto(const struct tcfg *c) { return c->action == TCFG_AUTO; }
-static int sig_hup(const struct tcfg *c) { return c->signo == SIGHUP; }
-static int sig_usr1(const struct tcfg *c) { return c->signo == SIGUSR1; }
-static int sig_rt3(const struct tcfg *c) { return c->signo == SIGRTMIN + 3; }
-static int sig_rtmax1(const struct tcfg *c) { return c->signo == SIGRTMAX - 1; }
-static int sig_term(const struct tcfg *c) { return c->signo == SIGTERM; }
-static int force(const struct tcfg *c) { return c->signal_force == 1; }
-static int two_events(const struct tcfg *c)
+static int port_1(const struct tshim_config *c) { return c->port == 1; }
+static int port_65535(const struct tshim_config *c) { return c->port == 65535; }
+static int host_v6(const struct tshim_config *c) { return c->addr.ss_family == AF_INET6 && c->addr_len == sizeof(struct sockaddr_in6); }
+static int host_v4(const struct tshim_config *c) { return c->addr.ss_family == AF_INET; }
+static int remote(const struct tshim_config *c) { return c->allow_remote == 1; }
+static int act_hook(const struct tshim_config *c) { return c->action == TSHIM_CONFIG_HOOK; }
+static int act_signal(const struct tshim_config *c) { return c->action == TSHIM_CONFIG_SIGNAL; }
+static int act_both(const struct tshim_config *c) { return c->action == TSHIM_CONFIG_BOTH; }
+static int act_none(const struct tshim_config *c) { return c->action == TSHIM_CONFIG_NONE; }
+static int act_auto(const struct tshim_config *c) { return c->action == TSHIM_CONFIG_AUTO; }
+static int sig_hup(const struct tshim_config *c) { return c->signo == SIGHUP; }
+static int sig_usr1(const struct tshim_config *c) { return c->signo == SIGUSR1; }
+static int sig_rt3(const struct tshim_config *c) { return c->signo == SIGRTMIN + 3; }
+static int sig_rtmax1(const struct tshim_config *c) { return c->signo == SIGRTMAX - 1; }
+static int sig_term(const struct tshim_config *c) { return c->signo == SIGTERM; }
+static int force(const struct tshim_config *c) { return c->signal_force == 1; }
+static int two_events(const struct tshim_config *c)
 {
-    return tcfg_is_trigger(c, "AUTH_REFRESHED") && tcfg_is_trigger(c, "FINISHED") &&
-           !tcfg_is_trigger(c, "AUTH") && !tcfg_is_trigger(c, "");
+    return tshim_config_is_trigger(c, "AUTH_REFRESHED") && tshim_config_is_trigger(c, "FINISHED") &&
+           !tshim_config_is_trigger(c, "AUTH") && !tshim_config_is_trigger(c, "");
 }
-static int log_quiet(const struct tcfg *c) { return c->log_level == TLOG_QUIET; }
-static int log_debug(const struct tcfg *c) { return c->log_level == TLOG_DEBUG; }
-static int log_file(const struct tcfg *c) { return strcmp(c->log_file, "/tmp/shim-%p.log") == 0; }
-static int timeout_5(const struct tcfg *c) { return c->connect_timeout_ms == 5; }
-static int retry_100(const struct tcfg *c) { return c->retry_max_ms == 100; }
-static int stack_1m(const struct tcfg *c) { return c->stack_kb == 1024; }
-static int strict(const struct tcfg *c) { return c->strict == 1; }
-static int anything(const struct tcfg *c) { (void)c; return 1; }
-static int act_fd(const struct tcfg *c) { return c->action == TCFG_FD; }
-static int debounce_50(const struct tcfg *c) { return c->debounce_ms == 50 && c->splay_ms == 0; }
-static int splay_hour(const struct tcfg *c) { return c->splay_ms == 3600000 && c->debounce_ms == 0; }
+static int log_quiet(const struct tshim_config *c) { return c->log_level == TSHIM_LOG_QUIET; }
+static int log_debug(const struct tshim_config *c) { return c->log_level == TSHIM_LOG_DEBUG; }
+static int log_file(const struct tshim_config *c) { return strcmp(c->log_file, "/tmp/shim-%p.log") == 0; }
+static int timeout_5(const struct tshim_config *c) { return c->connect_timeout_ms == 5; }
+static int retry_100(const struct tshim_config *c) { return c->retry_max_ms == 100; }
+static int stack_1m(const struct tshim_config *c) { return c->stack_kb == 1024; }
+static int strict(const struct tshim_config *c) { return c->strict == 1; }
+static int anything(const struct tshim_config *c) { (void)c; return 1; }
+static int act_fd(const struct tshim_config *c) { return c->action == TSHIM_CONFIG_FD; }
+static int debounce_50(const struct tshim_config *c) { return c->debounce_ms == 50 && c->splay_ms == 0; }
+static int splay_hour(const struct tshim_config *c) { return c->splay_ms == 3600000 && c->debounce_ms == 0; }
 
 static const struct good goods[] = {
     {"TOKI_PORT=1", port_1},
@@ -145,10 +145,10 @@ static const struct good goods[] = {
 Test(config, good_values)
 {
     for (size_t i = 0; i < sizeof goods / sizeof goods[0]; i++) {
-        cr_assert_eq(load(goods[i].var), TCFG_ACTIVE, "%s: %s", goods[i].var, err);
+        cr_assert_eq(load(goods[i].var), TSHIM_CONFIG_ACTIVE, "%s: %s", goods[i].var, err);
         cr_assert(goods[i].check(&cfg), "%s parsed wrong", goods[i].var);
     }
-    cr_assert_eq(load2("TOKI_SHIM_HOST=10.1.2.3", "TOKI_SHIM_ALLOW_REMOTE=1"), TCFG_ACTIVE, "%s", err);
+    cr_assert_eq(load2("TOKI_SHIM_HOST=10.1.2.3", "TOKI_SHIM_ALLOW_REMOTE=1"), TSHIM_CONFIG_ACTIVE, "%s", err);
 }
 
 /* Each bad value and the start of the one line it must produce. */
@@ -213,7 +213,7 @@ static const struct bad bads[] = {
 Test(config, bad_values_give_one_precise_sentence)
 {
     for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++) {
-        cr_assert_eq(load(bads[i].var), TCFG_ERROR, "%s was accepted", bads[i].var);
+        cr_assert_eq(load(bads[i].var), TSHIM_CONFIG_ERROR, "%s was accepted", bads[i].var);
         cr_assert_eq(strncmp(err, bads[i].message, strlen(bads[i].message)), 0,
                      "%s:\n got  %s\n want %s...", bads[i].var, err, bads[i].message);
         cr_assert_null(strchr(err, '\n'), "one line");
@@ -224,14 +224,14 @@ Test(config, long_event_name_and_long_token)
 {
     char var[400] = "TOKI_SHIM_EVENTS=";
     memset(var + strlen(var), 'A', 257);
-    cr_assert_eq(load(var), TCFG_ERROR);
+    cr_assert_eq(load(var), TSHIM_CONFIG_ERROR);
     var[strlen(var) - 1] = '\0'; /* 256 bytes: the limit itself is fine */
-    cr_assert_eq(load(var), TCFG_ACTIVE, "%s", err);
+    cr_assert_eq(load(var), TSHIM_CONFIG_ACTIVE, "%s", err);
 
     char token[400] = "TOKI_TOKEN=";
     memset(token + strlen(token), 'x', 257);
     const char *env[] = {token, NULL};
-    cr_assert_eq(tcfg_load(&cfg, fake_getenv, (void *)env, err, sizeof err), TCFG_ERROR);
+    cr_assert_eq(tshim_config_load(&cfg, fake_getenv, (void *)env, err, sizeof err), TSHIM_CONFIG_ERROR);
     cr_assert_str_eq(err, "TOKI_TOKEN is 257 bytes long, more than the 256 accepted");
     cr_assert_null(strstr(err, "xxxx"), "the token's value is never shown");
 }
@@ -239,28 +239,28 @@ Test(config, long_event_name_and_long_token)
 Test(config, logging_settings_survive_a_later_error)
 {
     /* So that the error itself goes where the user asked. */
-    cr_assert_eq(load2("TOKI_SHIM_LOG_FILE=/tmp/x.log", "TOKI_PORT=0"), TCFG_ERROR);
+    cr_assert_eq(load2("TOKI_SHIM_LOG_FILE=/tmp/x.log", "TOKI_PORT=0"), TSHIM_CONFIG_ERROR);
     cr_assert_str_eq(cfg.log_file, "/tmp/x.log");
-    cr_assert_eq(load2("TOKI_SHIM_STRICT=1", "TOKI_PORT=0"), TCFG_ERROR);
+    cr_assert_eq(load2("TOKI_SHIM_STRICT=1", "TOKI_PORT=0"), TSHIM_CONFIG_ERROR);
     cr_assert_eq(cfg.strict, 1);
 }
 
 Test(config, control_bytes_in_values_are_escaped)
 {
-    cr_assert_eq(load("TOKI_SHIM_ACTION=a\033[2Jb"), TCFG_ERROR);
+    cr_assert_eq(load("TOKI_SHIM_ACTION=a\033[2Jb"), TSHIM_CONFIG_ERROR);
     cr_assert_str_eq(err, "TOKI_SHIM_ACTION=\"a\\x1b[2Jb\" is not an action (auto, hook, signal, "
-                          "both, fd, none)");
+                     "both, fd, none)");
 }
 
 Test(config, signal_names_round_trip)
 {
     char buf[16];
-    cr_assert_str_eq(tcfg_signal_name(SIGHUP, buf, sizeof buf), "HUP");
-    cr_assert_str_eq(tcfg_signal_name(SIGUSR2, buf, sizeof buf), "USR2");
-    cr_assert_str_eq(tcfg_signal_name(SIGRTMIN + 3, buf, sizeof buf), "RTMIN+3");
-    cr_assert_eq(tcfg_parse_signal("RTMIN"), SIGRTMIN);
-    cr_assert_eq(tcfg_parse_signal("RTMAX"), SIGRTMAX);
-    cr_assert_eq(tcfg_parse_signal("usr2"), SIGUSR2);
-    cr_assert_eq(tcfg_parse_signal("SIG"), -1);
-    cr_assert_eq(tcfg_parse_signal(""), -1);
+    cr_assert_str_eq(tshim_config_signal_name(SIGHUP, buf, sizeof buf), "HUP");
+    cr_assert_str_eq(tshim_config_signal_name(SIGUSR2, buf, sizeof buf), "USR2");
+    cr_assert_str_eq(tshim_config_signal_name(SIGRTMIN + 3, buf, sizeof buf), "RTMIN+3");
+    cr_assert_eq(tshim_config_parse_signal("RTMIN"), SIGRTMIN);
+    cr_assert_eq(tshim_config_parse_signal("RTMAX"), SIGRTMAX);
+    cr_assert_eq(tshim_config_parse_signal("usr2"), SIGUSR2);
+    cr_assert_eq(tshim_config_parse_signal("SIG"), -1);
+    cr_assert_eq(tshim_config_parse_signal(""), -1);
 }

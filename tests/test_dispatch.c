@@ -1,12 +1,16 @@
-/* test_dispatch.c: the action decision table, and tdisp_event/tdisp_act against hooks in this binary. */
+/* test_dispatch.c: tshim_dispatch_event and tshim_dispatch_act against hooks in this binary, and runtime detection. */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "dispatch.h"
+#include "shim/dispatch.h"
 #include "toki_shim.h"
 
-/* Hooks for tdisp_event to find: this test binary is linked with -rdynamic. */
+/* Hooks for tshim_dispatch_event to find: this test binary is linked with -rdynamic. */
 static int refreshes, events;
 static char last_event[300];
 
@@ -21,123 +25,57 @@ void toki_on_event(const char *name)
     strncpy(last_event, name, sizeof last_event - 1);
 }
 
-static struct tdisp_plan decide_fd(enum tcfg_action a, int force, int hook, int handler,
-                                   int fd, enum tdisp_runtime rt)
+/* The java launcher loads libjvm.so after the program has started: the runtime is
+ * looked for again whenever the set of loaded objects changes, both ways. */
+Test(dispatch, a_jvm_loaded_after_start_is_seen_and_its_unloading_too)
 {
-    struct tdisp_facts f = {hook, handler, fd, rt};
-    return tdisp_decide(a, force, &f);
+    char dir[] = "/tmp/test_dispatch.XXXXXX", jvm[64], cmd[256];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(jvm, sizeof jvm, "%s/libjvm.so", dir);
+    snprintf(cmd, sizeof cmd, "cp %s/tests/hosts/libplugin.so %s", BUILD_DIR, jvm);
+    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(tshim_dispatch_runtime(), TSHIM_DECIDE_NATIVE);
+    void *h = dlopen(jvm, RTLD_NOW | RTLD_LOCAL);
+    cr_assert_not_null(h, "%s", dlerror());
+    cr_assert_eq(tshim_dispatch_runtime(), TSHIM_DECIDE_JVM, "a libjvm.so loaded after start");
+    dlclose(h);
+    cr_assert_eq(tshim_dispatch_runtime(), TSHIM_DECIDE_NATIVE, "libjvm.so was unloaded");
+    unlink(jvm);
+    rmdir(dir);
 }
 
-static struct tdisp_plan decide(enum tcfg_action a, int force, int hook, int handler,
-                                enum tdisp_runtime rt)
+static struct tshim_config cfg_with(enum tshim_config_action a, int signo, const char *event)
 {
-    return decide_fd(a, force, hook, handler, 0, rt);
-}
-
-#define H TDISP_CALL_HOOK
-#define S TDISP_SEND_SIGNAL
-#define F TDISP_POST_FD
-
-Test(dispatch, auto_prefers_the_hook)
-{
-    cr_assert_eq(decide(TCFG_AUTO, 0, 1, 1, TDISP_NATIVE).what, H);
-    cr_assert_eq(decide(TCFG_AUTO, 0, 0, 1, TDISP_NATIVE).what, S);
-    cr_assert_eq(decide(TCFG_AUTO, 0, 1, 0, TDISP_GO).what, H);
-}
-
-Test(dispatch, safety_rule_blocks_the_signal)
-{
-    struct tdisp_plan p = decide(TCFG_AUTO, 0, 0, 0, TDISP_NATIVE);
-    cr_assert_eq(p.what, 0);
-    cr_assert_eq(p.signal_skip, TDISP_NO_HANDLER);
-    p = decide(TCFG_SIGNAL, 0, 0, 1, TDISP_GO);
-    cr_assert_eq(p.what, 0);
-    cr_assert_eq(p.signal_skip, TDISP_RUNTIME);
-    p = decide(TCFG_SIGNAL, 0, 0, 1, TDISP_JVM);
-    cr_assert_eq(p.what, 0);
-    cr_assert_eq(p.signal_skip, TDISP_RUNTIME);
-}
-
-Test(dispatch, force_overrides_the_safety_rule)
-{
-    cr_assert_eq(decide(TCFG_SIGNAL, 1, 0, 0, TDISP_NATIVE).what, S);
-    cr_assert_eq(decide(TCFG_AUTO, 1, 0, 0, TDISP_JVM).what, S);
-    /* but not the choice of the hook in auto mode */
-    cr_assert_eq(decide(TCFG_AUTO, 1, 1, 0, TDISP_NATIVE).what, H);
-}
-
-Test(dispatch, explicit_actions)
-{
-    cr_assert_eq(decide(TCFG_HOOK, 0, 1, 1, TDISP_NATIVE).what, H);
-    struct tdisp_plan p = decide(TCFG_HOOK, 0, 0, 1, TDISP_NATIVE);
-    cr_assert_eq(p.what, 0);
-    cr_assert_eq(p.hook_skip, TDISP_NO_HOOK);
-    cr_assert_eq(decide(TCFG_SIGNAL, 0, 1, 1, TDISP_NATIVE).what, S);
-    cr_assert_eq(decide(TCFG_BOTH, 0, 1, 1, TDISP_NATIVE).what, H | S);
-    p = decide(TCFG_BOTH, 0, 0, 0, TDISP_NATIVE);
-    cr_assert_eq(p.what, 0);
-    cr_assert_eq(p.hook_skip, TDISP_NO_HOOK);
-    cr_assert_eq(p.signal_skip, TDISP_NO_HANDLER);
-    for (int bits = 0; bits < 8; bits++)
-        cr_assert_eq(decide(TCFG_NONE, bits & 1, bits & 2, bits & 4, TDISP_NATIVE).what, 0);
-}
-
-Test(dispatch, an_event_fd_is_posted_under_every_action_but_none_and_replaces_the_auto_signal)
-{
-    /* auto: a program that asked for the fd gets no signal, with or without a handler */
-    cr_assert_eq(decide_fd(TCFG_AUTO, 0, 0, 1, 1, TDISP_NATIVE).what, F);
-    cr_assert_eq(decide_fd(TCFG_AUTO, 1, 0, 1, 1, TDISP_NATIVE).what, F);
-    cr_assert_eq(decide_fd(TCFG_AUTO, 0, 1, 1, 1, TDISP_NATIVE).what, F | H);
-    /* explicit actions keep what they name, and the fd comes on top */
-    cr_assert_eq(decide_fd(TCFG_SIGNAL, 0, 0, 1, 1, TDISP_NATIVE).what, F | S);
-    cr_assert_eq(decide_fd(TCFG_HOOK, 0, 1, 1, 1, TDISP_NATIVE).what, F | H);
-    cr_assert_eq(decide_fd(TCFG_BOTH, 0, 1, 1, 1, TDISP_NATIVE).what, F | H | S);
-    /* fd: only the fd, whatever else the program has */
-    cr_assert_eq(decide_fd(TCFG_FD, 0, 1, 1, 1, TDISP_NATIVE).what, F);
-    struct tdisp_plan p = decide_fd(TCFG_FD, 1, 1, 1, 0, TDISP_NATIVE);
-    cr_assert_eq(p.what, 0);
-    cr_assert_eq(p.hook_skip, TDISP_OK, "fd mode complains of no missing hook");
-    cr_assert_eq(p.signal_skip, TDISP_OK);
-    cr_assert_eq(decide_fd(TCFG_NONE, 1, 1, 1, 1, TDISP_NATIVE).what, 0);
-}
-
-Test(dispatch, this_test_program_is_native)
-{
-    cr_assert_eq(tdisp_runtime(), TDISP_NATIVE);
-}
-
-static struct tcfg cfg_with(enum tcfg_action a, int signo, const char *event)
-{
-    struct tcfg c;
+    struct tshim_config c;
     memset(&c, 0, sizeof c);
     c.action = a;
     c.signo = signo;
     strcpy(c.events, event); /* one trigger; memset supplied the list's final NUL */
-    c.log_level = TLOG_QUIET;
+    c.log_level = TSHIM_LOG_QUIET;
     return c;
 }
 
 /* What the listener does with one event when nothing is debounced. */
-static void event(const struct tcfg *c, const char *name)
+static void event(const struct tshim_config *c, const char *name)
 {
-    if (tdisp_event(c, name) && c->action != TCFG_NONE)
-        tdisp_act(c, name, 1);
+    if (tshim_dispatch_event(c, name) && c->action != TSHIM_CONFIG_NONE)
+        tshim_dispatch_act(c, name, 1);
 }
 
 Test(dispatch, event_calls_toki_on_event_and_says_which_names_trigger)
 {
-    tlog_setup(TLOG_QUIET, NULL);
-    struct tcfg c = cfg_with(TCFG_AUTO, SIGHUP, "AUTH_REFRESHED");
-    cr_assert_eq(tdisp_event(&c, "AUTH_REFRESHED"), 1);
+    tshim_log_setup(TSHIM_LOG_QUIET, NULL);
+    struct tshim_config c = cfg_with(TSHIM_CONFIG_AUTO, SIGHUP, "AUTH_REFRESHED");
+    cr_assert_eq(tshim_dispatch_event(&c, "AUTH_REFRESHED"), 1);
     cr_assert_eq(events, 1);
     cr_assert_eq(refreshes, 0, "the action is the caller's to schedule");
-    tdisp_act(&c, "AUTH_REFRESHED", 1);
+    tshim_dispatch_act(&c, "AUTH_REFRESHED", 1);
     cr_assert_eq(refreshes, 1);
-    cr_assert_eq(tdisp_event(&c, "FINISHED"), 0);
+    cr_assert_eq(tshim_dispatch_event(&c, "FINISHED"), 0);
     cr_assert_eq(events, 2);
     cr_assert_str_eq(last_event, "FINISHED");
-    c.action = TCFG_NONE;
-    cr_assert_eq(tdisp_event(&c, "AUTH_REFRESHED"), 1, "still a trigger: the generation counts it");
+    c.action = TSHIM_CONFIG_NONE;
+    cr_assert_eq(tshim_dispatch_event(&c, "AUTH_REFRESHED"), 1, "still a trigger: the generation counts it");
     cr_assert_eq(events, 3);
     cr_assert_eq(refreshes, 1);
 }
@@ -151,12 +89,12 @@ static void on_usr1(int s)
 
 Test(dispatch, signal_goes_to_a_handler_and_never_to_a_default_disposition)
 {
-    tlog_setup(TLOG_QUIET, NULL);
+    tshim_log_setup(TSHIM_LOG_QUIET, NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_usr1;
     sigaction(SIGUSR1, &sa, NULL);
-    struct tcfg c = cfg_with(TCFG_SIGNAL, SIGUSR1, "AUTH_REFRESHED");
+    struct tshim_config c = cfg_with(TSHIM_CONFIG_SIGNAL, SIGUSR1, "AUTH_REFRESHED");
     event(&c, "AUTH_REFRESHED");
     cr_assert_eq(usr1, 1);
 

@@ -1,288 +1,266 @@
-/* test_events.c: the event fd, the generation counter, debounce and splay, in real processes. */
+/* test_events.c: the event fd, the generation counter and the status, as a program sees them. */
 #include <criterion/criterion.h>
-#include <stdio.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "shim/dispatch.h"
+#include "shim/events.h"
+#include "common/fdguard.h"
+#include "toki_shim.h"
+#include "unit.h"
 
-TestSuite(events, .fini = h_fini, .timeout = 120);
+TestSuite(events, .init = unit_resolve_libc);
 
-static char env_port[32], env_token[96];
-
-static void start_server(void)
+static uint64_t drain(int fd)
 {
-    h_server_start(&h_srv, 0, NULL);
-    h_server_env(&h_srv, env_port, env_token);
+    uint64_t v = 0;
+    if (read(fd, &v, sizeof v) != (ssize_t)sizeof v)
+        return 0;
+    return v;
 }
 
-/* Starts argv under the shim (or linked with it: preload 0) with h_srv's address,
- * waits for `clients` handshakes and for the host's "ready". */
-static void start_host(const char *const argv[], const char *extra, int preload, int clients)
+Test(events, inert_says_not_supported_and_status_still_answers)
 {
-    const char *env[] = {env_port, env_token, extra, NULL};
-    h_spawn(&h_host, (char *const *)argv, env, preload);
-    for (int i = 0; i < clients; i++)
-        cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0,
-                     "the shim never authenticated; host said: %s", h_host.err.data ? h_host.err.data : "");
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0, "%s", h_host.err.data);
+    errno = 0;
+    cr_assert_eq(toki_shim_event_fd(), -1);
+    cr_assert_eq(errno, ENOTSUP);
+    cr_assert_eq(toki_shim_generation(), 0);
+    struct toki_shim_status s = {.size = sizeof s};
+    cr_assert_eq(toki_shim_status(&s), 0);
+    cr_assert_eq(s.active, 0);
+    cr_assert_eq(s.connected, 0);
+    cr_assert_eq(s.version, TOKI_SHIM_STATUS_VERSION);
+    cr_assert_eq(s.size, sizeof s);
 }
 
-static void burst(char *buf, size_t size, int n)
+Test(events, one_fd_nonblocking_close_on_exec_posted_with_the_count)
 {
-    buf[0] = '\0';
-    for (int i = 0; i < n; i++)
-        strncat(buf, "AUTH_REFRESHED\n", size - strlen(buf) - 1);
+    tshim_events_activate(1);
+    errno = EXDEV;
+    int fd = toki_shim_event_fd();
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(errno, EXDEV, "errno changed by a call that succeeded");
+    cr_assert_eq(toki_shim_event_fd(), fd, "a second call gives the same fd");
+    cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    cr_assert(fcntl(fd, F_GETFL) & O_NONBLOCK);
+    cr_assert_eq(drain(fd), 0, "readable before any event");
+    tshim_events_post(1);
+    tshim_events_post(2);
+    cr_assert_eq(drain(fd), 3);
+    cr_assert_eq(drain(fd), 0);
+    /* The shim writes to a copy of its own, which the host cannot close. */
+    int copy = tshim_fdguard_get(TSHIM_FDGUARD_EVENT);
+    cr_assert_geq(copy, 0);
+    cr_assert_neq(copy, fd);
+    cr_assert_eq(close(copy), -1);
+    cr_assert_eq(errno, EBADF);
 }
 
-static void send_events(int n)
+Test(events, a_number_the_program_closed_and_reused_is_never_written)
 {
-    char b[64 * 1024];
-    burst(b, sizeof b, n);
-    h_server_send(&h_srv, b);
+    tshim_events_activate(1);
+    int fd = toki_shim_event_fd();
+    cr_assert_eq(close(fd), 0);
+    int p[2];
+    cr_assert_eq(pipe2(p, O_NONBLOCK), 0);
+    int reused = p[0] == fd ? p[0] : p[1] == fd ? p[1] : dup2(p[1], fd);
+    cr_assert_eq(reused, fd);
+    tshim_events_post(1);
+    char c;
+    cr_assert_eq(read(p[0], &c, 1), -1, "the shim wrote into the host's pipe");
+    cr_assert_eq(errno, EAGAIN);
 }
 
-Test(events, an_epoll_program_reads_exactly_n_from_the_event_fd_and_gets_no_signal)
+Test(events, status_fits_callers_of_any_size)
 {
-    start_server();
-    const char *argv[] = {H_HOST("host_epoll"), NULL};
-    start_host(argv, "TOKI_SHIM_RETRY_MAX_MS=400", 1, 1);
-    char want[64];
-    for (int i = 1; i <= 5; i++) {
-        send_events(1);
-        snprintf(want, sizeof want, "host refreshes %d\n", i);
-        cr_assert_eq(h_expect(&h_host, &h_host.out, want, H_WAIT_MS), 0, "missing %s: %s", want,
-                     h_host.out.data);
+    tshim_events_activate(1);
+    tshim_events_trigger();
+    tshim_events_trigger();
+    tshim_events_line();
+    tshim_events_up(0);
+    tshim_events_down();
+    tshim_events_up(1);
+    tshim_events_fail("the connection to Toki was lost", ECONNRESET);
+    cr_assert_eq(toki_shim_generation(), 2);
+
+    struct toki_shim_status s;
+    memset(&s, 0xff, sizeof s);
+    s.size = sizeof s;
+    cr_assert_eq(toki_shim_status(&s), 0);
+    cr_assert_eq(s.active, 1);
+    cr_assert_eq(s.connected, 1);
+    cr_assert_eq(s.generation, 2);
+    cr_assert_eq(s.events, 1);
+    cr_assert_eq(s.reconnects, 1);
+    cr_assert_eq(s.last_errno, ECONNRESET);
+    cr_assert_str_eq(s.last_error, "the connection to Toki was lost");
+
+    /* An older caller that knows only size and version: nothing written past them. */
+    unsigned char old[16];
+    memset(old, 0xaa, sizeof old);
+    unsigned size = 8;
+    memcpy(old, &size, sizeof size);
+    cr_assert_eq(toki_shim_status((struct toki_shim_status *)(void *)old), 0);
+    memcpy(&size, old, sizeof size);
+    cr_assert_eq(size, 8);
+    for (size_t i = 8; i < sizeof old; i++)
+        cr_assert_eq(old[i], 0xaa, "byte %zu written", i);
+
+    /* A newer caller with a bigger struct: ours, then zeros, and size says how much. */
+    unsigned char newer[sizeof s + 32];
+    memset(newer, 0xaa, sizeof newer);
+    size = sizeof newer;
+    memcpy(newer, &size, sizeof size);
+    cr_assert_eq(toki_shim_status((struct toki_shim_status *)(void *)newer), 0);
+    memcpy(&size, newer, sizeof size);
+    cr_assert_eq(size, sizeof s);
+    for (size_t i = sizeof s; i < sizeof newer; i++)
+        cr_assert_eq(newer[i], 0, "byte %zu not zeroed", i);
+
+    errno = 0;
+    s.size = 2;
+    cr_assert_eq(toki_shim_status(&s), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(toki_shim_status(NULL), -1);
+}
+
+Test(events, a_forked_child_has_an_eventfd_of_its_own_at_the_same_number)
+{
+    tshim_events_activate(1);
+    int fd = toki_shim_event_fd();
+    pid_t pid = fork();
+    if (pid == 0) {
+        tshim_events_fork_child(); /* what the atfork handler does */
+        uint64_t five = 5;
+        int inert = toki_shim_event_fd() == -1 && errno == ENOTSUP;
+        int open = fcntl(fd, F_GETFD) >= 0;
+        _exit(write(fd, &five, sizeof five) == sizeof five && inert && open ? 0 : 1);
     }
-    send_events(100);
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "host refreshes 105\n", H_WAIT_MS), 0, "%s",
-                 h_host.out.data);
-    /* Toki restarts: the shim reconnects, and the fd the program holds carries on. */
-    int port = h_srv.port;
-    h_stop(&h_srv.p);
-    h_server_start(&h_srv, port, NULL);
-    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0, "%s", h_host.err.data);
-    send_events(1);
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "host refreshes 106\n", H_WAIT_MS), 0, "%s",
-                 h_host.out.data);
-    h_close_stdin(&h_host);
-    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
-    /* Exactly 106 read, 106 counted, and no SIGHUP on top (auto mode, fd asked for). */
-    cr_assert_eq(h_count(&h_host, &h_host.out, "host total 106 generation 106 sighup 0", 0), 1,
-                 "%s", h_host.out.data);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert_eq(status, 0, "in the child: the number is open, and the shim inert");
+    cr_assert_eq(drain(fd), 0, "the child's write reached the parent's eventfd");
+    tshim_events_post(1);
+    cr_assert_eq(drain(fd), 1);
 }
 
-Test(events, a_linked_program_polls_the_counter_and_reads_the_status)
+/* The program closed its event fd and reused the number for a pipe: a forked
+ * child must find its pipe there, not an eventfd of ours. */
+Test(events, a_number_the_program_reused_is_left_alone_in_a_forked_child)
 {
-    start_server();
-    const char *argv[] = {H_HOST("host_counter"), NULL};
-    start_host(argv, NULL, 0, 1); /* no LD_PRELOAD: the library is its DT_NEEDED */
-    send_events(1);
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "generation 1\n", H_WAIT_MS), 0, "%s", h_host.out.data);
-    send_events(100);
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "generation 101\n", H_WAIT_MS), 0, "%s", h_host.out.data);
-    h_server_send(&h_srv, "SOMETHING_NEW\n"); /* an event line, not a trigger */
-    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "sent SOMETHING_NEW", H_WAIT_MS), 0);
-    h_close_stdin(&h_host);
-    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0, "%s", h_host.err.data);
-    /* The non-trigger line counts as an event, not in the generation; it may have
-     * arrived after the loop's last look, so events is 101 or 102. */
-    cr_assert_eq(h_count(&h_host, &h_host.out, "status version=1 active=1 connected=1 "
-                                               "generation=101 events=10", 0), 1, "%s", h_host.out.data);
-    cr_assert_eq(h_count(&h_host, &h_host.out, "actions=101 reconnects=0 error=none", 0), 1, "%s",
-                 h_host.out.data);
-}
-
-Test(events, without_the_shim_the_helpers_say_not_available_and_linked_status_says_inert)
-{
-    const char *argv[] = {H_HOST("host_epoll"), NULL};
-    h_spawn(&h_host, (char *const *)argv, NULL, 0);
-    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
-    cr_assert_eq(h_count(&h_host, &h_host.out, "no event fd: Function not implemented (shim loaded: 0)", 0), 1,
-                 "%s", h_host.out.data);
-    h_stop(&h_host);
-
-    const char *inert[] = {"TOKI_PORT=1", NULL}; /* preloaded, but no token */
-    h_spawn(&h_host, (char *const *)argv, inert, 1);
-    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
-    cr_assert_eq(h_count(&h_host, &h_host.out, "no event fd: Operation not supported (shim loaded: 1)", 0), 1,
-                 "%s", h_host.out.data);
-    h_stop(&h_host);
-
-    const char *counter[] = {H_HOST("host_counter"), NULL};
-    const char *bad[] = {"TOKI_TOKEN=" H_TOKEN, "TOKI_SHIM_ACTION=reload", NULL};
-    h_spawn(&h_host, (char *const *)counter, bad, 0);
-    h_close_stdin(&h_host);
-    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
-    cr_assert_eq(h_count(&h_host, &h_host.out, "active=0 connected=0 generation=0", 0), 1, "%s",
-                 h_host.out.data);
-    cr_assert_eq(h_count(&h_host, &h_host.out, "error=TOKI_SHIM_ACTION=\"reload\" is not an action", 0), 1,
-                 "%s", h_host.out.data);
-}
-
-Test(events, action_fd_calls_no_hook)
-{
-    start_server();
-    const char *argv[] = {H_HOST("host_hook"), NULL};
-    start_host(argv, "TOKI_SHIM_ACTION=fd", 1, 1);
-    send_events(3);
-    h_server_send(&h_srv, "FINISHED\n");
-    cr_assert_eq(h_wait_count(&h_host, &h_host.out, "event ", 4, H_WAIT_MS), 4, "%s", h_host.out.data);
-    cr_assert_eq(h_count(&h_host, &h_host.out, "refresh", 0), 0, "%s", h_host.out.data);
-}
-
-/* The shim's event fd in a forked child: a new one that a following listener
- * posts, or none at all. */
-static void fork_case(int follow)
-{
-    start_server();
-    const char *argv[] = {H_HOST("host_epoll"), "fork", NULL};
-    start_host(argv, follow ? "TOKI_SHIM_FOLLOW_FORK=1" : NULL, 1, 1 + follow);
-    /* Parent and child print in any order: count lines rather than follow a cursor. */
-    cr_assert_eq(h_wait_count(&h_host, &h_host.out, "child ready", 1, H_WAIT_MS), 1, "%s", h_host.out.data);
-    cr_assert_eq(h_wait_count(&h_host, &h_host.out, "parent ready", 1, H_WAIT_MS), 1, "%s", h_host.out.data);
-    cr_assert_eq(h_count(&h_host, &h_host.out, follow ? "child event fd: same" :
-                         "child event fd: Operation not supported", 0), 1, "%s", h_host.out.data);
-    send_events(10);
-    cr_assert_eq(h_wait_count(&h_host, &h_host.out, "parent refreshes 10\n", 1, H_WAIT_MS), 1, "%s",
-                 h_host.out.data);
-    if (follow)
-        cr_assert_eq(h_wait_count(&h_host, &h_host.out, "child refreshes 10\n", 1, H_WAIT_MS), 1, "%s",
-                     h_host.out.data);
-    h_close_stdin(&h_host);
-    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
-    cr_assert_eq(h_count(&h_host, &h_host.out, "parent total 10 ", 0), 1, "%s", h_host.out.data);
-    cr_assert_eq(h_count(&h_host, &h_host.out, follow ? "child total 10 " : "child total 0 ", 0), 1,
-                 "%s", h_host.out.data);
-}
-
-Test(events, a_forked_child_without_follow_fork_takes_none_of_the_parents_events)
-{
-    fork_case(0);
-}
-
-Test(events, a_forked_child_with_follow_fork_gets_its_own_event_fd)
-{
-    fork_case(1);
-}
-
-/* A host under the shim, connected to a bare server the test writes to. */
-static int raw_host(const char *host, const char *const extra[])
-{
-    int port;
-    int l = h_raw_listen(&port);
-    char p[32];
-    snprintf(p, sizeof p, "TOKI_PORT=%d", port);
-    const char *env[8] = {p, "TOKI_TOKEN=" H_TOKEN};
-    for (int i = 0; extra[i]; i++)
-        env[2 + i] = extra[i];
-    const char *argv[] = {host, NULL};
-    h_spawn(&h_host, (char *const *)argv, env, 1);
-    int c = h_raw_accept(l, H_WAIT_MS);
-    close(l);
-    cr_assert_geq(c, 0, "no connection: %s", h_host.err.data ? h_host.err.data : "");
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
-    return c;
-}
-
-/* host_slow's line for its n-th hook call, made at generation g. */
-static void expect_refresh(int n, int g)
-{
-    char want[64];
-    snprintf(want, sizeof want, "refresh %d generation %d\n", n, g);
-    cr_assert_eq(h_expect(&h_host, &h_host.out, want, H_WAIT_MS), 0, "missing %s: %s", want,
-                 h_host.out.data);
-}
-
-Test(events, debounce_makes_one_action_of_a_burst_and_counts_every_event)
-{
-    const char *extra[] = {"TOKI_SHIM_DEBOUNCE_MS=50", NULL};
-    int c = raw_host(H_HOST("host_slow"), extra);
-    char b[4096];
-    burst(b, sizeof b, 100); /* 100 events in one segment: well within 10 ms */
-    h_raw_send(c, b);
-    expect_refresh(1, 100);
-    h_write(&h_host, "\n");
-    /* A later event shows that the burst left no second action behind. */
-    h_raw_send(c, "AUTH_REFRESHED\n");
-    expect_refresh(2, 101);
-    close(c);
-}
-
-/* host_slow under the shim with `setting`: its first hook call is held while n
- * more events arrive. Returns the connection. */
-static int burst_during_a_hook(const char *setting, int n)
-{
-    const char *extra[] = {setting, NULL};
-    int c = raw_host(H_HOST("host_slow"), extra);
-    h_raw_send(c, "AUTH_REFRESHED\n");
-    expect_refresh(1, 1);
-    char b[4096];
-    burst(b, sizeof b, n);
-    h_raw_send(c, b);
-    return c;
-}
-
-Test(events, events_during_a_running_hook_give_one_more_action_not_n)
-{
-    int c = burst_during_a_hook("TOKI_SHIM_DEBOUNCE_MS=20", 50);
-    h_write(&h_host, "\n"); /* the hook returns */
-    expect_refresh(2, 51);
-    h_write(&h_host, "\n");
-    h_raw_send(c, "AUTH_REFRESHED\n");
-    expect_refresh(3, 52);
-    close(c);
-}
-
-Test(events, without_debounce_events_during_a_running_hook_each_get_a_call)
-{
-    int c = burst_during_a_hook(NULL, 5);
-    for (int i = 2; i <= 6; i++) {
-        h_write(&h_host, "\n");
-        expect_refresh(i, i);
+    tshim_events_activate(1);
+    int fd = toki_shim_event_fd(), p[2];
+    cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(close(fd), 0);
+    cr_assert_eq(dup2(p[1], fd), fd);
+    pid_t pid = fork();
+    if (pid == 0) {
+        tshim_events_fork_child();
+        struct stat st;
+        _exit(fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && write(fd, "k", 1) == 1 ? 0 : 1);
     }
-    close(c);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert_eq(status, 0, "the child's descriptor %d is no longer its pipe (status %x)", fd, status);
+    char c;
+    cr_assert_eq(read(p[0], &c, 1), 1);
+    cr_assert_eq(c, 'k');
 }
 
-Test(events, splayed_actions_cover_every_event)
+static volatile sig_atomic_t hups;
+static void on_hup(int s)
 {
-    const char *extra[] = {"TOKI_SHIM_SPLAY_MS=200", NULL};
-    int c = raw_host(H_HOST("host_epoll"), extra);
-    char b[4096];
-    burst(b, sizeof b, 10);
-    h_raw_send(c, b);
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "host refreshes 10\n", H_WAIT_MS), 0, "%s",
-                 h_host.out.data);
-    h_close_stdin(&h_host);
-    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
-    cr_assert_eq(h_count(&h_host, &h_host.out, "host total 10 generation 10", 0), 1, "%s", h_host.out.data);
-    close(c);
+    (void)s;
+    hups++;
 }
 
-Test(events, an_action_still_waiting_when_toki_finishes_is_taken)
+Test(events, auto_posts_the_fd_and_sends_no_signal_once_the_program_asked_for_it)
 {
-    const char *extra[] = {"TOKI_SHIM_DEBOUNCE_MS=300", NULL};
-    int c = raw_host(H_HOST("host_slow"), extra);
-    h_raw_send(c, "AUTH_REFRESHED\nFINISHED\n");
-    close(c);
-    expect_refresh(1, 1);
+    tshim_log_setup(TSHIM_LOG_QUIET, NULL);
+    signal(SIGHUP, on_hup);
+    struct tshim_config c = {.action = TSHIM_CONFIG_AUTO};
+    c.signo = SIGHUP;
+    strcpy(c.events, "AUTH_REFRESHED");
+    tshim_events_activate(1);
+    tshim_dispatch_act(&c, "AUTH_REFRESHED", 1);
+    cr_assert_eq(hups, 1, "before the program asked for the fd, auto signals");
+    int fd = toki_shim_event_fd();
+    tshim_dispatch_act(&c, "AUTH_REFRESHED", 4);
+    cr_assert_eq(hups, 1, "a signal on top of the fd");
+    cr_assert_eq(drain(fd), 4);
+    c.action = TSHIM_CONFIG_SIGNAL;
+    tshim_dispatch_act(&c, "AUTH_REFRESHED", 1);
+    cr_assert_eq(hups, 2, "an explicit signal action still signals");
+    cr_assert_eq(drain(fd), 1, "and posts the fd too");
 }
 
-/* The C example from examples/: not linked with the library, it finds it preloaded. */
-Test(events, the_epoll_example_reloads_once_per_refresh)
+static pthread_barrier_t start;
+
+static void *asks_for_the_fd(void *arg)
 {
-    start_server();
-    const char *argv[] = {BUILD_DIR "/examples/epoll_service", NULL};
-    const char *env[] = {env_port, env_token, NULL};
-    h_spawn(&h_host, (char *const *)argv, env, 1);
-    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "watching Toki's refreshes", H_WAIT_MS), 0, "%s",
-                 h_host.out.data);
-    char want[96];
-    for (int i = 1; i <= 3; i++) {
-        send_events(1);
-        snprintf(want, sizeof want, "refreshed 1 time(s); reloading (#%d, generation %d)", i, i);
-        cr_assert_eq(h_expect(&h_host, &h_host.out, want, H_WAIT_MS), 0, "missing %s: %s", want,
-                     h_host.out.data);
+    pthread_barrier_wait(&start);
+    *(int *)arg = toki_shim_event_fd();
+    return NULL;
+}
+
+Test(events, threads_asking_at_once_all_get_the_same_fd)
+{
+    enum { N = 8 };
+    pthread_t t[N];
+    int fds[N];
+    tshim_events_activate(1);
+    pthread_barrier_init(&start, NULL, N);
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, asks_for_the_fd, &fds[i]), 0);
+    for (int i = 0; i < N; i++)
+        pthread_join(t[i], NULL);
+    cr_assert_geq(fds[0], 0);
+    for (int i = 1; i < N; i++)
+        cr_assert_eq(fds[i], fds[0], "thread %d got another fd", i);
+    cr_assert_neq(tshim_fdguard_get(TSHIM_FDGUARD_EVENT), -1);
+}
+
+#define POSTS 20000
+
+static void *posts(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < POSTS; i++)
+        tshim_events_post(1);
+    return NULL;
+}
+
+/* The listener posts while the host dup2s its own pipe onto the number of the
+ * shim's copy, again and again: every post must reach the eventfd (the copy moves
+ * aside first), and none the host's pipe (a post that read the old number lands
+ * before the host's file takes it). */
+Test(events, posts_racing_a_host_dup2_onto_our_copy_all_arrive_and_none_strays)
+{
+    tshim_events_activate(1);
+    int fd = toki_shim_event_fd();
+    int p[2];
+    cr_assert_eq(pipe2(p, O_NONBLOCK), 0);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, posts, NULL), 0);
+    uint64_t got = 0;
+    for (int i = 0; i < 2000; i++) {
+        int copy = tshim_fdguard_get(TSHIM_FDGUARD_EVENT);
+        cr_assert_eq(dup2(p[1], copy), copy);
+        cr_assert_neq(tshim_fdguard_get(TSHIM_FDGUARD_EVENT), copy, "the copy did not move aside");
+        cr_assert_eq(close(copy), 0, "the host could not close its own descriptor");
+        got += drain(fd);
     }
+    pthread_join(t, NULL);
+    got += drain(fd);
+    cr_assert_eq(got, POSTS, "%llu of %d posts arrived", (unsigned long long)got, POSTS);
+    char c;
+    cr_assert_eq(read(p[0], &c, 1), -1, "a post landed in the host's pipe");
+    cr_assert_eq(errno, EAGAIN);
 }

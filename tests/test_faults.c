@@ -91,7 +91,7 @@ static pthread_t start_scripts(const struct script *scripts, int n)
 }
 
 /* host_hook under the shim, talking to the scripted server. */
-static void start_host(void)
+static void start_scripted_host(void)
 {
     char port[32];
     snprintf(port, sizeof port, "TOKI_PORT=%d", srv.port);
@@ -135,7 +135,7 @@ Test(faults, a_close_in_the_middle_of_an_event_name_delivers_nothing_partial)
 {
     static const struct script sc[] = {{S("AUTH_REFR"), 0, 0}, {S("AUTH_REFRESHED\n"), 0, 1}};
     start_scripts(sc, 2);
-    start_host();
+    start_scripted_host();
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0, "%s", h_host.err.data);
     cr_assert_eq(h_count(&h_host, &h_host.out, "event", 0), 1, "a partial name was delivered: %s", h_host.out.data);
     assert_no_spin(&h_host);
@@ -150,7 +150,7 @@ Test(faults, a_mebibyte_without_newline_then_an_event)
     memcpy(big + n, "\nAUTH_REFRESHED\n", 16);
     sc[0] = (struct script){big, n + 16, 0, 1};
     start_scripts(sc, 1);
-    start_host();
+    start_scripted_host();
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0, "%s", h_host.err.data);
     cr_assert_eq(h_count(&h_host, &h_host.err, "discarded a line of more than 256 bytes", 0), 1, "%s",
                  h_host.err.data);
@@ -163,7 +163,7 @@ Test(faults, nul_bytes_and_invalid_utf8_give_one_warning_and_the_next_event_coun
     static const struct script sc[] = {
         {S("AU\0TH\n\xff\xfe\xc3\n\x01\x02\x03\nAUTH_REFRESHED\n"), 0, 1}};
     start_scripts(sc, 1);
-    start_host();
+    start_scripted_host();
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0, "%s", h_host.err.data);
     cr_assert_eq(h_count(&h_host, &h_host.err, "toki-shim:", 0), 1, "one line for the cause: %s",
                  h_host.err.data);
@@ -174,7 +174,7 @@ Test(faults, one_byte_every_10_ms_still_makes_one_event)
 {
     static const struct script sc[] = {{S("AUTH_REFRESHED\n"), 10, 1}};
     start_scripts(sc, 1);
-    start_host();
+    start_scripted_host();
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0);
     cr_assert_eq(h_count(&h_host, &h_host.out, "event", 0), 1);
     assert_no_spin(&h_host);
@@ -191,7 +191,7 @@ Test(faults, an_http_or_ssh_service_on_the_port_is_survived_without_spinning)
         {S("AUTH_REFRESHED\n"), 0, 1},
     };
     start_scripts(sc, 6);
-    start_host();
+    start_scripted_host();
     /* Every connection closes after a banner: each is a lost connection with
      * backoff (the banner was data, so no rejection count), and the first real
      * event still arrives. */
@@ -205,7 +205,7 @@ Test(faults, a_server_that_accepts_and_never_sends_is_waited_on_quietly)
 {
     static const struct script sc[] = {{S(""), 0, 1}};
     start_scripts(sc, 1);
-    start_host();
+    start_scripted_host();
     cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
     /* One connection, kept; nothing logged; no reconnect; no CPU. */
     assert_no_spin(&h_host);
@@ -272,7 +272,7 @@ Test(faults, a_server_that_never_reads_the_token_does_not_block_the_shim)
 {
     static const struct script sc[] = {{S("AUTH_REFRESHED\n"), 0, STAY | NO_READ}};
     start_scripts(sc, 1);
-    start_host();
+    start_scripted_host();
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0, "%s", h_host.err.data);
     assert_no_spin(&h_host);
 }

@@ -3,33 +3,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frame.h"
+#include "common/frame.h"
 
 /* Feeds in to a fresh framer in chunks of `step` bytes and returns what came out as
  * one string: "E:NAME " for events, "LONG " and "BAD " for discarded lines. */
 static char *run(const char *in, size_t len, size_t step)
 {
-    static struct tframe f;
+    static struct tshim_frame f;
     static char out[1 << 16];
     out[0] = '\0';
-    tframe_init(&f);
+    tshim_frame_init(&f);
     for (size_t at = 0; at < len; at += step) {
-        size_t n = len - at < step ? len - at : step, off = 0;
-        while (off < n) {
-            enum tframe_kind kind;
-            size_t used = tframe_scan(&f, in + at + off, n - off, &kind);
-            cr_assert_gt(used, 0, "no progress");
-            off += used;
-            if (kind == TFRAME_EVENT) {
+        size_t n = len - at < step ? len - at : step;
+        tshim_frame_feed(&f, in + at, n);
+        for (enum tshim_frame_kind kind; (kind = tshim_frame_next(&f)) != TSHIM_FRAME_MORE;) {
+            if (kind == TSHIM_FRAME_EVENT) {
                 strcat(out, "E:");
-                strcat(out, tframe_name(&f));
+                strcat(out, tshim_frame_name(&f));
                 strcat(out, " ");
-            } else if (kind == TFRAME_TOO_LONG) {
+            } else if (kind == TSHIM_FRAME_TOO_LONG) {
                 strcat(out, "LONG ");
-            } else if (kind == TFRAME_BAD) {
+            } else if (kind == TSHIM_FRAME_BAD) {
                 strcat(out, "BAD ");
             }
         }
+        cr_assert_eq(f.in_len, 0, "fed bytes left unframed");
     }
     return out;
 }
@@ -105,4 +103,34 @@ Test(frame, a_flood_of_empty_lines_costs_no_stack)
     memcpy(in + n, "A\n", 3);
     cr_assert_str_eq(run(in, n + 2, n + 2), "E:A ");
     free(in);
+}
+
+Test(frame, the_partial_line_is_what_came_since_the_last_line_end)
+{
+    static struct tshim_frame f;
+    tshim_frame_init(&f);
+    const char *in = "AUTH_REFRESHED\nSSH-2.0-Open";
+    tshim_frame_feed(&f, in, strlen(in));
+    cr_assert_eq(tshim_frame_next(&f), TSHIM_FRAME_EVENT);
+    cr_assert_eq(tshim_frame_next(&f), TSHIM_FRAME_MORE);
+    cr_assert_str_eq(tshim_frame_partial(&f), "SSH-2.0-Open");
+    tshim_frame_feed(&f, "SSH\n", 4);
+    cr_assert_eq(tshim_frame_next(&f), TSHIM_FRAME_EVENT);
+    cr_assert_str_eq(tshim_frame_name(&f), "SSH-2.0-OpenSSH");
+    cr_assert_str_eq(tshim_frame_partial(&f), "");
+}
+
+/* The longest line the framer keeps whole is TSHIM_FRAME_MAX bytes and a '\r'; its
+ * partial view must still end in a NUL inside the buffer. */
+Test(frame, a_partial_line_of_the_longest_kept_length_fits_with_its_nul)
+{
+    static struct tshim_frame f;
+    char in[TSHIM_FRAME_MAX + 1];
+    memset(in, 'A', sizeof in);
+    tshim_frame_init(&f);
+    tshim_frame_feed(&f, in, sizeof in);
+    cr_assert_eq(tshim_frame_next(&f), TSHIM_FRAME_MORE);
+    const char *p = tshim_frame_partial(&f);
+    cr_assert_eq(strlen(p), sizeof in);
+    cr_assert_lt((size_t)(p + strlen(p) - f.line), sizeof f.line);
 }

@@ -10,7 +10,6 @@
 
 #include "harness.h"
 
-static char env_port[32], env_token[96];
 
 TestSuite(hosts, .fini = h_fini, .timeout = 120);
 
@@ -19,8 +18,8 @@ TestSuite(hosts, .fini = h_fini, .timeout = 120);
 static void start(const char *const argv[], const char *extra_env, int clients, const char *ready)
 {
     h_server_start(&h_srv, 0, NULL);
-    h_server_env(&h_srv, env_port, env_token);
-    const char *env[] = {env_port, env_token, "TOKI_SHIM_LOG=info", extra_env, NULL};
+    h_server_env(&h_srv, h_env_port, h_env_token);
+    const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_LOG=info", extra_env, NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     for (int i = 0; i < clients; i++)
         if (h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS) != 0) {

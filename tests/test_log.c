@@ -6,30 +6,30 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
 
 Test(log, quote_escapes_and_truncates)
 {
     char buf[64];
-    tlog_quote(buf, sizeof buf, "plain", 64);
+    tshim_log_quote(buf, sizeof buf, "plain", 64);
     cr_assert_str_eq(buf, "plain");
-    tlog_quote(buf, sizeof buf, "a\"b\\c\n\x7f", 64);
+    tshim_log_quote(buf, sizeof buf, "a\"b\\c\n\x7f", 64);
     cr_assert_str_eq(buf, "a\\x22b\\x5cc\\x0a\\x7f");
-    tlog_quote(buf, sizeof buf, "abcdefghij", 4);
+    tshim_log_quote(buf, sizeof buf, "abcdefghij", 4);
     cr_assert_str_eq(buf, "abcd...");
     char small[8];
-    tlog_quote(small, sizeof small, "abcdefghij", 64);
+    tshim_log_quote(small, sizeof small, "abcdefghij", 64);
     cr_assert_str_eq(small, "abcd...");
 }
 
 Test(log, path_patterns)
 {
     char buf[32];
-    cr_assert_eq(tlog_expand_path(buf, sizeof buf, "/tmp/x-%p.log", 123), 0);
+    cr_assert_eq(tshim_log_expand_path(buf, sizeof buf, "/tmp/x-%p.log", 123), 0);
     cr_assert_str_eq(buf, "/tmp/x-123.log");
-    cr_assert_eq(tlog_expand_path(buf, sizeof buf, "100%%-%q", 1), 0);
+    cr_assert_eq(tshim_log_expand_path(buf, sizeof buf, "100%%-%q", 1), 0);
     cr_assert_str_eq(buf, "100%-%q");
-    cr_assert_eq(tlog_expand_path(buf, 8, "/tmp/%p", 123456), -1);
+    cr_assert_eq(tshim_log_expand_path(buf, 8, "/tmp/%p", 123456), -1);
 }
 
 static char *read_file(const char *path)
@@ -50,12 +50,12 @@ Test(log, file_sink_levels_and_errno)
     cr_assert_not_null(mkdtemp(dir));
     snprintf(pattern, sizeof pattern, "%s/l-%%p", dir);
     snprintf(path, sizeof path, "%s/l-%d", dir, (int)getpid());
-    tlog_setup(TLOG_WARN, pattern);
+    tshim_log_setup(TSHIM_LOG_WARN, pattern);
     errno = EXDEV;
-    tlog(TLOG_WARN, "shown %d", 1);
+    tshim_log(TSHIM_LOG_WARN, "shown %d", 1);
     cr_assert_eq(errno, EXDEV, "errno changed");
-    tlog(TLOG_INFO, "hidden");
-    tlog(TLOG_ERROR, "also shown");
+    tshim_log(TSHIM_LOG_INFO, "hidden");
+    tshim_log(TSHIM_LOG_ERROR, "also shown");
     char *text = read_file(path);
     cr_assert_not_null(text);
     cr_assert_not_null(strstr(text, "]: shown 1\n"), "%s", text);
@@ -64,11 +64,11 @@ Test(log, file_sink_levels_and_errno)
     char want[40];
     snprintf(want, sizeof want, "toki-shim[%d]: ", (int)getpid());
     cr_assert_not_null(strstr(text, want));
-    cr_assert(tlog_enabled(TLOG_ERROR));
-    cr_assert_not(tlog_enabled(TLOG_DEBUG));
-    tlog_setup(TLOG_QUIET, NULL);
-    cr_assert_not(tlog_enabled(TLOG_ERROR));
-    cr_assert_not(tlog_enabled(TLOG_QUIET));
+    cr_assert(tshim_log_enabled(TSHIM_LOG_ERROR));
+    cr_assert_not(tshim_log_enabled(TSHIM_LOG_DEBUG));
+    tshim_log_setup(TSHIM_LOG_QUIET, NULL);
+    cr_assert_not(tshim_log_enabled(TSHIM_LOG_ERROR));
+    cr_assert_not(tshim_log_enabled(TSHIM_LOG_QUIET));
     unlink(path);
     rmdir(dir);
 }
@@ -78,11 +78,11 @@ Test(log, long_messages_are_cut_to_one_line)
     char dir[] = "/tmp/toki-log-XXXXXX", pattern[64];
     cr_assert_not_null(mkdtemp(dir));
     snprintf(pattern, sizeof pattern, "%s/l", dir);
-    tlog_setup(TLOG_DEBUG, pattern);
+    tshim_log_setup(TSHIM_LOG_DEBUG, pattern);
     char big[3000];
     memset(big, 'z', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    tlog(TLOG_ERROR, "%s", big);
+    tshim_log(TSHIM_LOG_ERROR, "%s", big);
     char *text = read_file(pattern);
     cr_assert_not_null(text);
     cr_assert_eq(strchr(text, '\n') - text + 1, (long)strlen(text), "exactly one line");
@@ -93,5 +93,5 @@ Test(log, long_messages_are_cut_to_one_line)
 Test(log, strerror_is_plain_english)
 {
     char buf[32];
-    cr_assert_str_eq(tlog_strerror(ECONNREFUSED, buf, sizeof buf), "Connection refused");
+    cr_assert_str_eq(tshim_log_strerror(ECONNREFUSED, buf, sizeof buf), "Connection refused");
 }

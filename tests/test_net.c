@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "interpose.h"
-#include "net.h"
+#include "common/fdguard.h"
+#include "common/net.h"
 
 static int listener(struct sockaddr_in *a, int backlog)
 {
@@ -29,7 +29,7 @@ Test(net, connects_with_cloexec_nodelay_and_blocking_reads)
     struct sockaddr_in a;
     char err[160];
     int l = listener(&a, 8);
-    int fd = tnet_connect((struct sockaddr *)&a, sizeof a, 2000, err, sizeof err);
+    int fd = tshim_net_connect((struct sockaddr *)&a, sizeof a, 2000, err, sizeof err);
     cr_assert_geq(fd, 0, "%s", err);
     cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
     cr_assert_not(fcntl(fd, F_GETFL) & O_NONBLOCK);
@@ -39,16 +39,16 @@ Test(net, connects_with_cloexec_nodelay_and_blocking_reads)
     cr_assert(nodelay);
 
     const char *token = "0f8fad5b-d9cb-469f-a165-70867728950e";
-    cr_assert_eq(fd, tipose_current(), "the socket is the registered one");
-    cr_assert_eq(tnet_send_token(token, 36, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fd, tshim_fdguard_current(), "the socket is the registered one");
+    cr_assert_eq(tshim_net_send_token(token, 36, err, sizeof err), 0, "%s", err);
     int c = accept(l, NULL, NULL);
     char buf[64];
     /* The whole token is there for Toki's single read, and nothing after it. */
     cr_assert_eq(read(c, buf, sizeof buf), 36);
     cr_assert_eq(memcmp(buf, token, 36), 0);
     close(c);
-    tipose_release();
-    cr_assert_eq(tipose_current(), -1);
+    tshim_fdguard_release();
+    cr_assert_eq(tshim_fdguard_current(), -1);
     close(l);
 }
 
@@ -58,9 +58,9 @@ Test(net, refused_connection_says_why)
     char err[160];
     int l = listener(&a, 1);
     close(l); /* the port is now closed */
-    cr_assert_eq(tnet_connect((struct sockaddr *)&a, sizeof a, 2000, err, sizeof err), -1);
+    cr_assert_eq(tshim_net_connect((struct sockaddr *)&a, sizeof a, 2000, err, sizeof err), -1);
     cr_assert_str_eq(err, "connect: Connection refused");
-    cr_assert_eq(tipose_current(), -1, "nothing left open");
+    cr_assert_eq(tshim_fdguard_current(), -1, "nothing left open");
 }
 
 Test(net, connect_gives_up_at_the_timeout)
@@ -74,7 +74,7 @@ Test(net, connect_gives_up_at_the_timeout)
         fillers[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         connect(fillers[i], (struct sockaddr *)&a, sizeof a);
     }
-    int fd = tnet_connect((struct sockaddr *)&a, sizeof a, 300, err, sizeof err);
+    int fd = tshim_net_connect((struct sockaddr *)&a, sizeof a, 300, err, sizeof err);
     if (fd >= 0)
         cr_skip_test("this kernel accepted past the backlog; cannot provoke a timeout");
     cr_assert_str_eq(err, "connect: Connection timed out");
@@ -88,7 +88,7 @@ Test(net, send_token_on_a_closed_peer_raises_no_sigpipe)
     struct sockaddr_in a;
     char err[160];
     int l = listener(&a, 8);
-    int fd = tnet_connect((struct sockaddr *)&a, sizeof a, 2000, err, sizeof err);
+    int fd = tshim_net_connect((struct sockaddr *)&a, sizeof a, 2000, err, sizeof err);
     cr_assert_geq(fd, 0);
     int c = accept(l, NULL, NULL);
     struct linger lg = {1, 0};
@@ -97,10 +97,10 @@ Test(net, send_token_on_a_closed_peer_raises_no_sigpipe)
     char buf[8];
     (void)!read(fd, buf, sizeof buf);
     /* If MSG_NOSIGNAL were missing, SIGPIPE would kill this test process. */
-    int r1 = tnet_send_token("x", 1, err, sizeof err);
-    int r2 = tnet_send_token("x", 1, err, sizeof err);
+    int r1 = tshim_net_send_token("x", 1, err, sizeof err);
+    int r2 = tshim_net_send_token("x", 1, err, sizeof err);
     cr_assert(r1 == -1 || r2 == -1);
-    tipose_release();
+    tshim_fdguard_release();
     close(l);
 }
 
@@ -109,10 +109,10 @@ Test(net, formats_addresses)
     char buf[64];
     struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(3110)};
     a6.sin6_addr = in6addr_loopback;
-    tnet_format((struct sockaddr *)&a6, buf, sizeof buf);
+    tshim_net_format((struct sockaddr *)&a6, buf, sizeof buf);
     cr_assert_str_eq(buf, "[::1]:3110");
     struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons(80)};
     a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    tnet_format((struct sockaddr *)&a4, buf, sizeof buf);
+    tshim_net_format((struct sockaddr *)&a4, buf, sizeof buf);
     cr_assert_str_eq(buf, "127.0.0.1:80");
 }

@@ -9,22 +9,8 @@
 
 #include "harness.h"
 
-static char env_port[32], env_token[96];
 
 TestSuite(process, .fini = h_fini, .timeout = 300);
-
-static void start_server(const char *const extra[])
-{
-    h_server_start(&h_srv, 0, extra);
-    h_server_env(&h_srv, env_port, env_token);
-}
-
-static void expect_authenticated(int n)
-{
-    for (int i = 0; i < n; i++)
-        cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0,
-                     "%d of %d clients; host said: %s", i, n, h_host.err.data ? h_host.err.data : "");
-}
 
 /* gcc 12's ASan allocator takes no lock around fork(): a child of a multithreaded
  * process may inherit it locked (held by any thread, ours or the host's) and hang in
@@ -38,11 +24,11 @@ static void skip_fork_under_sanitizers(void)
 
 Test(process, prefork_workers_have_no_listener_and_the_master_reloads)
 {
-    start_server(NULL);
-    const char *env[] = {env_port, env_token, NULL};
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, NULL};
     const char *argv[] = {H_HOST("host_fork"), "prefork", "3", NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
-    expect_authenticated(1);
+    h_expect_authenticated(1);
     cr_assert_eq(h_wait_count(&h_host, &h_host.out, "worker", 3, H_WAIT_MS), 3);
     cr_assert_eq(h_wait_count(&h_host, &h_host.out, "ready", 1, H_WAIT_MS), 1);
     cr_assert_eq(h_count(&h_host, &h_host.out, "tasks 1 sockets 0", 0), 3,
@@ -58,11 +44,11 @@ Test(process, prefork_workers_have_no_listener_and_the_master_reloads)
 Test(process, follow_fork_gives_each_child_its_own_connection)
 {
     skip_fork_under_sanitizers();
-    start_server(NULL);
-    const char *env[] = {env_port, env_token, "TOKI_SHIM_FOLLOW_FORK=1", NULL};
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_FOLLOW_FORK=1", NULL};
     const char *argv[] = {H_HOST("host_fork"), "prefork", "2", NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
-    expect_authenticated(3);
+    h_expect_authenticated(3);
     h_server_send(&h_srv, "AUTH_REFRESHED\n");
     cr_assert_eq(h_wait_count(&h_host, &h_host.out, "refresh 1 in", 3, H_WAIT_MS), 3, "%s", h_host.out.data);
 }
@@ -71,8 +57,8 @@ Test(process, fork_storm_while_events_stream_never_hangs_a_child)
 {
     skip_fork_under_sanitizers();
     const char *every[] = {"--every", "0.001", "--quiet", NULL};
-    start_server(every);
-    const char *env[] = {env_port, env_token, NULL};
+    h_start_server(every);
+    const char *env[] = {h_env_port, h_env_token, NULL};
     const char *argv[] = {H_HOST("host_fork"), "storm", "300", NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "storm done, 0 bad children", 120000), 0, "%s",
@@ -82,11 +68,11 @@ Test(process, fork_storm_while_events_stream_never_hangs_a_child)
 
 Test(process, no_descriptor_of_ours_survives_exec)
 {
-    start_server(NULL);
-    const char *env[] = {env_port, env_token, NULL};
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, NULL};
     const char *argv[] = {H_HOST("host_fork"), "exec", H_HOST("host_probe"), NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
-    expect_authenticated(1);
+    h_expect_authenticated(1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
     h_write(&h_host, "go\n");
     cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0, "the probe did not start");
@@ -104,10 +90,10 @@ static void preload_with_neighbours(char *out, size_t size)
 
 Test(process, inherit_0_removes_only_the_shim_from_ld_preload)
 {
-    start_server(NULL);
+    h_start_server(NULL);
     char preload[1024];
     preload_with_neighbours(preload, sizeof preload);
-    const char *env[] = {env_port, env_token, preload, "TOKI_SHIM_INHERIT=0", NULL};
+    const char *env[] = {h_env_port, h_env_token, preload, "TOKI_SHIM_INHERIT=0", NULL};
     const char *argv[] = {"/bin/sh", "-c", "grep -q libtoki_shim /proc/self/maps && echo loaded || echo clean; echo \"now [$LD_PRELOAD]\"", NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     cr_assert_eq(h_wait(&h_host, H_WAIT_MS) >= 0, 1);
@@ -121,8 +107,8 @@ Test(process, inherit_0_removes_only_the_shim_from_ld_preload)
 
 Test(process, by_default_descendants_keep_the_shim)
 {
-    start_server(NULL);
-    const char *env[] = {env_port, env_token, NULL};
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, NULL};
     const char *argv[] = {"/bin/sh", "-c", "grep -q libtoki_shim /proc/self/maps && echo loaded; :", NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
@@ -131,12 +117,12 @@ Test(process, by_default_descendants_keep_the_shim)
 
 static void probe_expect(const char *selection, int active)
 {
-    start_server(NULL);
-    const char *env[] = {env_port, env_token, selection, NULL};
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, selection, NULL};
     const char *argv[] = {H_HOST("host_probe"), NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     if (active)
-        expect_authenticated(1);
+        h_expect_authenticated(1);
     h_write(&h_host, "probe\n");
     cr_assert_eq(h_expect(&h_host, &h_host.out, active ? "tasks 2 sockets 1" : "tasks 1 sockets 0", H_WAIT_MS), 0,
                  "%s: %s", selection, h_host.out.data);
@@ -172,8 +158,8 @@ Test(process, no_hook_runs_after_exit_has_begun)
     /* A refresh every millisecond, and a C++ host that leaves right after its first
      * one: without the exit guard its hook would run on a destroyed global. */
     const char *every[] = {"--every", "0.001", "--quiet", NULL};
-    start_server(every);
-    const char *env[] = {env_port, env_token, NULL};
+    h_start_server(every);
+    const char *env[] = {h_env_port, h_env_token, NULL};
     for (int i = 0; i < 500; i++) {
         const char *argv[] = {H_HOST("host_exit"), i % 2 ? "exit" : "return", NULL};
         h_spawn(&h_host, (char *const *)argv, env, 1);
@@ -188,11 +174,11 @@ Test(process, no_hook_runs_after_exit_has_begun)
  * get refreshes on the same connection. */
 static void fd_daemon(const char *mode, const char *expect_line)
 {
-    start_server(NULL);
-    const char *env[] = {env_port, env_token, NULL};
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, NULL};
     const char *argv[] = {H_HOST("host_fds"), mode, NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
-    expect_authenticated(1);
+    h_expect_authenticated(1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
     h_write(&h_host, "go\n");
     if (expect_line)
@@ -260,8 +246,8 @@ Test(process, python_closerange)
 {
     if (access("/usr/bin/python3", X_OK) != 0)
         cr_skip_test("no /usr/bin/python3");
-    start_server(NULL);
-    const char *env[] = {env_port, env_token, NULL};
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, NULL};
     const char *argv[] = {"/usr/bin/python3", "-c",
                           "import os, signal, sys\n"
                           "signal.signal(signal.SIGHUP, lambda *a: None)\n"
@@ -279,7 +265,7 @@ Test(process, python_closerange)
                           "sys.stdin.read()\n",
                           NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
-    expect_authenticated(1);
+    h_expect_authenticated(1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
     h_write(&h_host, "go\n");
     cr_assert_eq(h_expect(&h_host, &h_host.out, "done", H_WAIT_MS), 0);

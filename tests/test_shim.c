@@ -9,53 +9,27 @@
 
 #include "harness.h"
 
-static char env_port[32], env_token[96];
-
-static void start_server(void)
-{
-    h_server_start(&h_srv, 0, NULL);
-    h_server_env(&h_srv, env_port, env_token);
-}
-
-/* Starts a host under the shim, connected to h_srv, and waits until the server has
- * accepted its token, so that events sent afterwards reach it. */
-static void start_host(const char *const argv[], const char *const env[], int clients)
-{
-    h_spawn(&h_host, (char *const *)argv, env, 1);
-    for (int i = 0; i < clients; i++)
-        cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0,
-                     "the shim never authenticated; host said: %s", h_host.err.data ? h_host.err.data : "");
-}
-
 /* The common case: a server, and host_hook under the shim with one extra variable. */
 static void start_hook_host(const char *extra_env)
 {
-    start_server();
-    const char *env[] = {env_port, env_token, extra_env, NULL};
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, extra_env, NULL};
     const char *argv[] = {H_HOST("host_hook"), NULL};
-    start_host(argv, env, 1);
+    h_start_host(argv, env, 1, 1);
 }
 
 TestSuite(shim, .fini = h_fini, .timeout = 120);
-
-static void send_events(int n)
-{
-    char burst[64 * 1024] = "";
-    for (int i = 0; i < n; i++)
-        strcat(burst, "AUTH_REFRESHED\n");
-    h_server_send(&h_srv, burst);
-}
 
 Test(shim, hook_runs_once_per_event_and_for_every_event_of_a_burst)
 {
     start_hook_host(NULL);
     char want[32];
     for (int i = 1; i <= 5; i++) {
-        send_events(1);
+        h_send_events(1);
         snprintf(want, sizeof want, "refresh %d\n", i);
         cr_assert_eq(h_expect(&h_host, &h_host.out, want, H_WAIT_MS), 0, "missing %s", want);
     }
-    send_events(100);
+    h_send_events(100);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 105", H_WAIT_MS), 0);
     h_close_stdin(&h_host);
     cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
@@ -66,16 +40,16 @@ Test(shim, hook_runs_once_per_event_and_for_every_event_of_a_burst)
 
 static void signal_host_counts(const char *signame, const char *shim_signal)
 {
-    start_server();
-    const char *env[] = {env_port, env_token, shim_signal, NULL};
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, shim_signal, NULL};
     const char *argv[] = {H_HOST("host_signal"), signame, NULL};
-    start_host(argv, env, 1);
+    h_start_host(argv, env, 1, 1);
     /* The shim may connect before main has installed the handler; an event then
      * would rightly get no signal (the safety rule). */
     cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
     char want[32];
     for (int i = 1; i <= 5; i++) {
-        send_events(1);
+        h_send_events(1);
         snprintf(want, sizeof want, "signal %d\n", i);
         cr_assert_eq(h_expect(&h_host, &h_host.out, want, H_WAIT_MS), 0, "missing %s", want);
     }
@@ -98,12 +72,12 @@ Test(shim, toki_shim_signal_usr1_sends_sigusr1_and_not_sighup)
 
 Test(shim, programs_without_a_handler_survive_refreshes)
 {
-    start_server();
-    const char *env[] = {env_port, env_token, "TOKI_SHIM_LOG=info", NULL};
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_LOG=info", NULL};
     /* `; :` keeps dash from exec'ing sleep, so that sh and sleep both listen. */
     const char *argv[] = {"/bin/sh", "-c", "/bin/sleep 60 & /bin/sleep 60; :", NULL};
-    start_host(argv, env, 3);
-    send_events(10);
+    h_start_host(argv, env, 1, 3);
+    h_send_events(10);
     /* Each of the three processes logs each event it handled. */
     for (int i = 0; i < 30; i++)
         cr_assert_eq(h_expect(&h_host, &h_host.err, "event AUTH_REFRESHED: nothing to do", H_WAIT_MS), 0,
@@ -116,8 +90,8 @@ Test(shim, programs_without_a_handler_survive_refreshes)
 
 Test(shim, wrong_token_gives_one_error_and_at_most_three_attempts)
 {
-    start_server();
-    const char *env[] = {env_port, "TOKI_TOKEN=00000000-0000-0000-0000-000000000000", NULL};
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, "TOKI_TOKEN=00000000-0000-0000-0000-000000000000", NULL};
     const char *argv[] = {H_HOST("host_hook"), NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     cr_assert_eq(h_expect(&h_host, &h_host.err, "TOKI_TOKEN is probably wrong", H_WAIT_MS), 0);
@@ -141,20 +115,20 @@ Test(shim, server_that_starts_later_is_found)
     cr_assert_eq(h_expect(&h_host, &h_host.err, "no connection to Toki", H_WAIT_MS), 0);
     h_server_start(&h_srv, port, NULL);
     cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
-    send_events(1);
+    h_send_events(1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1\n", H_WAIT_MS), 0);
 }
 
 Test(shim, events_after_a_server_restart_are_received)
 {
     start_hook_host("TOKI_SHIM_RETRY_MAX_MS=400");
-    send_events(1);
+    h_send_events(1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1\n", H_WAIT_MS), 0);
     int port = h_srv.port;
     h_stop(&h_srv.p);
     h_server_start(&h_srv, port, NULL);
     cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
-    send_events(2);
+    h_send_events(2);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 3\n", H_WAIT_MS), 0);
 }
 
@@ -197,9 +171,9 @@ Test(shim, inert_without_token_no_thread_no_socket_no_output)
 
 Test(shim, inert_with_toki_shim_disable)
 {
-    start_server();
+    h_start_server(NULL);
     const char *argv[] = {H_HOST("host_probe"), NULL};
-    const char *env[] = {env_port, env_token, "TOKI_SHIM_DISABLE=1", "TOKI_SHIM_LOG=debug", NULL};
+    const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_DISABLE=1", "TOKI_SHIM_LOG=debug", NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     expect_probe("tasks 1 sockets 0");
     cr_assert_eq(h_count(&h_srv.p, &h_srv.p.err, "connected", 0), 0);
@@ -211,24 +185,24 @@ Test(shim, inert_with_toki_shim_disable)
 Test(shim, active_has_one_thread_and_one_socket)
 {
     /* The control for the two inert tests: the probe does see the listener. */
-    start_server();
+    h_start_server(NULL);
     const char *argv[] = {H_HOST("host_probe"), NULL};
-    const char *env[] = {env_port, env_token, NULL};
-    start_host(argv, env, 1);
+    const char *env[] = {h_env_port, h_env_token, NULL};
+    h_start_host(argv, env, 1, 1);
     expect_probe("tasks 2 sockets 1");
 }
 
 Test(shim, hook_in_a_library_dlopened_after_start_is_found)
 {
-    start_server();
-    const char *env[] = {env_port, env_token, "TOKI_SHIM_ACTION=hook", "TOKI_SHIM_LOG=info", NULL};
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_ACTION=hook", "TOKI_SHIM_LOG=info", NULL};
     const char *argv[] = {H_HOST("host_dlopen"), H_HOST("libplugin.so"), NULL};
-    start_host(argv, env, 1);
-    send_events(1);
+    h_start_host(argv, env, 1, 1);
+    h_send_events(1);
     cr_assert_eq(h_expect(&h_host, &h_host.err, "defines no exported toki_on_refresh", H_WAIT_MS), 0);
     h_write(&h_host, "load\n");
     cr_assert_eq(h_expect(&h_host, &h_host.out, "loaded", H_WAIT_MS), 0);
-    send_events(1);
+    h_send_events(1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "plugin refresh 1\n", H_WAIT_MS), 0);
 }
 
@@ -297,7 +271,7 @@ Test(shim, closed_port_is_retried_with_backoff_not_in_a_loop)
 Test(shim, the_token_never_appears_in_the_log)
 {
     start_hook_host("TOKI_SHIM_LOG=debug");
-    send_events(2);
+    h_send_events(2);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 2", H_WAIT_MS), 0);
     h_close_stdin(&h_host);
     cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "common/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,7 +25,7 @@ static const char *fuzz_getenv(void *ctx, const char *name)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct tcfg c;
+    static struct tshim_config c;
     char err[512];
     struct fuzz_env e = {malloc(size + 1), size};
     if (!e.text)
@@ -36,14 +36,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (e.text[i] == '\n')
             e.text[i] = '\0';
     memset(err, 'Z', sizeof err);
-    enum tcfg_result r = tcfg_load(&c, fuzz_getenv, &e, err, sizeof err);
+    enum tshim_config_result r = tshim_config_load(&c, fuzz_getenv, &e, err, sizeof err);
     size_t elen = strnlen(err, sizeof err);
     if (elen == sizeof err)
         abort(); /* the message must end within its buffer */
-    if (r == TCFG_ERROR && (elen == 0 || memchr(err, '\n', elen)))
+    if (r == TSHIM_CONFIG_ERROR && (elen == 0 || memchr(err, '\n', elen)))
         abort(); /* exactly one non-empty line */
-    if (r == TCFG_ACTIVE && (c.port < 1 || c.port > 65535 || c.token_len == 0 ||
-                             c.token_len > TCFG_TOKEN_MAX || c.signo < 1 || c.stack_kb < 16 ||
+    if (r == TSHIM_CONFIG_ACTIVE && (c.port < 1 || c.port > 65535 || c.token_len == 0 ||
+                             c.token_len > TSHIM_CONFIG_TOKEN_MAX || c.signo < 1 || c.stack_kb < 16 ||
                              c.retry_max_ms < 100 || c.connect_timeout_ms < 1 || !c.events[0]))
         abort(); /* accepted, but outside what it promises */
     free(e.text);

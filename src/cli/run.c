@@ -1,0 +1,199 @@
+/* run.c: `toki-shim run [OPTIONS] -- COMMAND`: options become TOKI_SHIM_* variables, then exec. */
+#include "run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/elf.h"
+#include "common/tshim.h"
+
+const char *tshim_run_library_path(void)
+{
+    static char path[PATH_MAX + 32];
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(path, sizeof path, "%s/libtoki_shim.so", self);
+            if (access(path, R_OK) == 0)
+                return path;
+            snprintf(path, sizeof path, "%s/../lib/libtoki_shim.so", self);
+            if (access(path, R_OK) == 0 && realpath(path, self)) {
+                snprintf(path, sizeof path, "%s", self);
+                return path;
+            }
+        }
+    }
+    snprintf(path, sizeof path, "%s/libtoki_shim.so", TSHIM_LIBDIR);
+    return access(path, R_OK) == 0 ? path : NULL;
+}
+
+/* The options, each the variable it sets. */
+static const struct {
+    const char *option, *variable, *fixed; /* fixed: a switch's value */
+} tshim_run_map[] = {
+    {"signal", "TOKI_SHIM_SIGNAL", NULL},
+    {"action", "TOKI_SHIM_ACTION", NULL},
+    {"events", "TOKI_SHIM_EVENTS", NULL},
+    {"only", "TOKI_SHIM_ONLY", NULL},
+    {"skip", "TOKI_SHIM_SKIP", NULL},
+    {"log", "TOKI_SHIM_LOG", NULL},
+    {"log-file", "TOKI_SHIM_LOG_FILE", NULL},
+    {"no-inherit", "TOKI_SHIM_INHERIT", "0"},
+    {"follow-fork", "TOKI_SHIM_FOLLOW_FORK", "1"},
+    {"force-signal", "TOKI_SHIM_SIGNAL_FORCE", "1"},
+    {"debounce-ms", "TOKI_SHIM_DEBOUNCE_MS", NULL},
+    {"splay-ms", "TOKI_SHIM_SPLAY_MS", NULL},
+};
+#define TSHIM_RUN_OPTIONS (sizeof tshim_run_map / sizeof tshim_run_map[0])
+
+static int tshim_run_usage(FILE *f, int status)
+{
+    fputs("Usage: toki-shim run [OPTIONS] [--] COMMAND [ARGS...]\n"
+          "Runs COMMAND with libtoki_shim.so preloaded, so that it reloads when Toki\n"
+          "refreshes its credentials. Each option sets the variable named after it.\n\n"
+          "  --signal SIG      reload signal: HUP, USR1, RTMIN+3, 10... (TOKI_SHIM_SIGNAL)\n"
+          "  --action ACTION   auto, hook, signal, both, fd or none (TOKI_SHIM_ACTION)\n"
+          "  --debounce-ms MS  one action for events closer than this (TOKI_SHIM_DEBOUNCE_MS)\n"
+          "  --splay-ms MS     a random delay up to this before each action (TOKI_SHIM_SPLAY_MS)\n"
+          "  --events LIST     events that trigger the action (TOKI_SHIM_EVENTS)\n"
+          "  --only GLOBS      shim only programs with these names (TOKI_SHIM_ONLY)\n"
+          "  --skip GLOBS      never shim programs with these names (TOKI_SHIM_SKIP)\n"
+          "  --no-inherit      descendants run without the shim (TOKI_SHIM_INHERIT=0)\n"
+          "  --follow-fork     forked children listen too (TOKI_SHIM_FOLLOW_FORK=1)\n"
+          "  --log LEVEL       quiet, error, warn, info or debug (TOKI_SHIM_LOG)\n"
+          "  --log-file PATH   log here instead of stderr; %p is the pid (TOKI_SHIM_LOG_FILE)\n"
+          "  --force-signal    signal even without a handler (TOKI_SHIM_SIGNAL_FORCE=1)\n"
+          "  -h, --help        show this help\n\n"
+          "Under Toki: \"command\": \"toki-shim run -- my-daemon --flag\"\n",
+          f);
+    return status;
+}
+
+/* The option values alone, as an environment for tshim_config_load: run refuses a bad value
+ * before anything is executed, with the shim's own message. */
+struct tshim_run_env {
+    const char *name[TSHIM_RUN_OPTIONS + 1];
+    const char *value[TSHIM_RUN_OPTIONS + 1];
+    size_t n;
+};
+
+static const char *tshim_run_lookup(void *ctx, const char *name)
+{
+    const struct tshim_run_env *e = ctx;
+    for (size_t i = 0; i < e->n; i++)
+        if (strcmp(e->name[i], name) == 0)
+            return e->value[i];
+    return NULL;
+}
+
+/* Finds COMMAND as execvp would; returns 0 and the path, or an errno. */
+static int tshim_run_find(const char *cmd, char *out, size_t size)
+{
+    if (strchr(cmd, '/')) {
+        snprintf(out, size, "%s", cmd);
+        return access(out, F_OK) == 0 ? 0 : errno;
+    }
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    for (const char *p = path;; p += strcspn(p, ":") + 1) {
+        int len = (int)strcspn(p, ":");
+        snprintf(out, size, "%.*s%s%s", len, p, len ? "/" : "", cmd);
+        struct stat st;
+        if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+            return 0;
+        if (p[len] == '\0')
+            return ENOENT;
+    }
+}
+
+int tshim_run_main(int argc, char **argv)
+{
+    struct option opts[TSHIM_RUN_OPTIONS + 2];
+    struct tshim_run_env env = {.n = 0};
+    for (size_t i = 0; i < TSHIM_RUN_OPTIONS; i++)
+        opts[i] =
+            (struct option){tshim_run_map[i].option,
+                            tshim_run_map[i].fixed ? no_argument : required_argument, NULL, (int)i};
+    opts[TSHIM_RUN_OPTIONS] = (struct option){"help", no_argument, NULL, 'h'};
+    opts[TSHIM_RUN_OPTIONS + 1] = (struct option){NULL, 0, NULL, 0};
+
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        if (ch == 'h')
+            return tshim_run_usage(stdout, 0);
+        if (ch < 0 || ch >= (int)TSHIM_RUN_OPTIONS)
+            return tshim_run_usage(stderr, 2);
+        env.name[env.n] = tshim_run_map[ch].variable;
+        env.value[env.n++] = tshim_run_map[ch].fixed ? tshim_run_map[ch].fixed : optarg;
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "toki-shim run: no COMMAND given\n");
+        return tshim_run_usage(stderr, 2);
+    }
+    env.name[env.n] = "TOKI_TOKEN";
+    env.value[env.n++] = "validation-only";
+    static struct tshim_config c;
+    char err[512];
+    if (tshim_config_load(&c, tshim_run_lookup, &env, err, sizeof err) == TSHIM_CONFIG_ERROR) {
+        fprintf(stderr, "toki-shim run: %s\n", err);
+        return 2;
+    }
+
+    const char *lib = tshim_run_library_path();
+    if (!lib) {
+        fprintf(stderr,
+                "toki-shim run: cannot find libtoki_shim.so next to this program, in "
+                "../lib, or in %s\n",
+                TSHIM_LIBDIR);
+        return 1;
+    }
+    char path[PATH_MAX];
+    const char *cmd = argv[optind];
+    int e = tshim_run_find(cmd, path, sizeof path);
+    if (e != 0) {
+        fprintf(stderr, "toki-shim run: %s: %s\n", cmd,
+                e == ENOENT && !strchr(cmd, '/') ? "command not found" : strerror(e));
+        return 127;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
+        fprintf(stderr,
+                "toki-shim run: warning: %s is set%cid: the dynamic loader ignores "
+                "LD_PRELOAD for it, so it will run without the shim\n",
+                path, st.st_mode & S_ISUID ? 'u' : 'g');
+    if (tshim_elf_file_is_static(path))
+        fprintf(stderr,
+                "toki-shim run: warning: %s is statically linked: no dynamic loader "
+                "reads LD_PRELOAD, so it will run without the shim\n",
+                path);
+
+    for (size_t i = 0; i + 1 < env.n; i++)
+        setenv(env.name[i], env.value[i], 1);
+    /* Appended, so that a sanitizer runtime or other preload that must come first
+     * stays first. */
+    const char *old = getenv("LD_PRELOAD");
+    char preload[8192];
+    if (old && *old && !strstr(old, lib))
+        snprintf(preload, sizeof preload, "%s:%s", old, lib);
+    else
+        snprintf(preload, sizeof preload, "%s", old && *old ? old : lib);
+    setenv("LD_PRELOAD", preload, 1);
+    execv(path, argv + optind);
+    e = errno;
+    fprintf(stderr, "toki-shim run: %s: %s\n", path, strerror(e));
+    return e == ENOENT ? 127 : 126;
+}

@@ -1,0 +1,29 @@
+/* decide.c: TOKI_SHIM_ACTION and the safety rule, as a pure function of the facts. */
+#include "decide.h"
+
+struct tshim_decide_plan tshim_decide_action(enum tshim_config_action action, int force,
+                                             const struct tshim_decide_facts *f)
+{
+    struct tshim_decide_plan p = {0, TSHIM_DECIDE_OK, TSHIM_DECIDE_OK};
+    int want_hook = action == TSHIM_CONFIG_HOOK || action == TSHIM_CONFIG_BOTH ||
+                    (action == TSHIM_CONFIG_AUTO && f->have_hook);
+    int want_signal = action == TSHIM_CONFIG_SIGNAL || action == TSHIM_CONFIG_BOTH ||
+                      (action == TSHIM_CONFIG_AUTO && !f->have_hook && !f->have_fd);
+    if (action != TSHIM_CONFIG_NONE && f->have_fd)
+        p.what |= TSHIM_DECIDE_POST_FD;
+    if (want_hook) {
+        if (f->have_hook)
+            p.what |= TSHIM_DECIDE_CALL_HOOK;
+        else
+            p.hook_skip = TSHIM_DECIDE_NO_HOOK;
+    }
+    if (want_signal) {
+        if (!force && f->runtime != TSHIM_DECIDE_NATIVE)
+            p.signal_skip = TSHIM_DECIDE_RUNTIME;
+        else if (!force && !f->have_handler)
+            p.signal_skip = TSHIM_DECIDE_NO_HANDLER;
+        else
+            p.what |= TSHIM_DECIDE_SEND_SIGNAL;
+    }
+    return p;
+}

@@ -1,0 +1,43 @@
+/* decide.h: the pure decision of what an event does: call the hook, send the reload signal, post the event fd. */
+#ifndef TSHIM_DECIDE_H
+#define TSHIM_DECIDE_H
+
+#include "config.h"
+
+enum tshim_decide_runtime { TSHIM_DECIDE_NATIVE, TSHIM_DECIDE_GO, TSHIM_DECIDE_JVM };
+
+/* Why part of an action was not taken. */
+enum tshim_decide_skip {
+    TSHIM_DECIDE_OK,
+    TSHIM_DECIDE_NO_HOOK,    /* the action wants the hook; the program exports none */
+    TSHIM_DECIDE_NO_HANDLER, /* the signal would kill: no handler for it */
+    TSHIM_DECIDE_RUNTIME,    /* the signal would kill: a Go or Java runtime */
+};
+
+/* What the process looks like at the moment of the event. */
+struct tshim_decide_facts {
+    int have_hook;    /* toki_on_refresh is visible in the global scope */
+    int have_handler; /* the reload signal is neither SIG_DFL nor SIG_IGN */
+    int have_fd;      /* the program has asked for the event fd */
+    enum tshim_decide_runtime runtime;
+};
+
+#define TSHIM_DECIDE_CALL_HOOK 1u
+#define TSHIM_DECIDE_SEND_SIGNAL 2u
+#define TSHIM_DECIDE_POST_FD 4u
+
+struct tshim_decide_plan {
+    unsigned what; /* TSHIM_DECIDE_CALL_HOOK | TSHIM_DECIDE_SEND_SIGNAL | TSHIM_DECIDE_POST_FD */
+    enum tshim_decide_skip hook_skip; /* set when the action wanted the hook and it is missing */
+    enum tshim_decide_skip signal_skip;
+};
+
+/* TOKI_SHIM_ACTION plus the safety rule (signal only a native program with a
+ * handler, unless forced). An event fd the program asked for is posted under every
+ * action but none; in auto mode it replaces the signal. The library
+ * (shim/dispatch.c) decides with the facts of the moment; toki-shim check with the
+ * facts it reads from /proc. */
+struct tshim_decide_plan tshim_decide_action(enum tshim_config_action action, int force,
+                                             const struct tshim_decide_facts *f);
+
+#endif

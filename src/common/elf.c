@@ -1,0 +1,133 @@
+/* elfinfo.c: bounded reads of ELF headers, notes and dynamic symbols; never trusts an offset. */
+#include "elf.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int tshim_elf_notes_have_go(const char *notes, size_t len)
+{
+    size_t off = 0;
+    while (off + sizeof(Elf64_Nhdr) <= len) {
+        Elf64_Nhdr n;
+        memcpy(&n, notes + off, sizeof n);
+        size_t name = off + sizeof n;
+        /* Go's linker writes the name padded, "Go\0\0" (namesz 4). */
+        if ((n.n_namesz == 3 || n.n_namesz == 4) && name + 3 <= len &&
+            memcmp(notes + name, "Go", 3) == 0)
+            return 1;
+        size_t next = name + ((n.n_namesz + 3u) & ~3u) + ((n.n_descsz + 3u) & ~3u);
+        if (next <= off)
+            break;
+        off = next;
+    }
+    return 0;
+}
+
+static int tshim_elf_open(const char *path, Elf64_Ehdr *eh)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (pread(fd, eh, sizeof *eh, 0) != (ssize_t)sizeof *eh ||
+        memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+        eh->e_phentsize != sizeof(Elf64_Phdr) ||
+        (eh->e_shnum && eh->e_shentsize != sizeof(Elf64_Shdr))) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Calls fn on each program header until it returns nonzero; returns that value. */
+static int tshim_elf_each_phdr(const char *path, int (*fn)(int fd, const Elf64_Phdr *ph))
+{
+    Elf64_Ehdr eh;
+    int fd = tshim_elf_open(path, &eh), r = -1;
+    if (fd < 0)
+        return -1;
+    for (int i = 0; i < eh.e_phnum && r <= 0; i++) {
+        Elf64_Phdr ph;
+        if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * sizeof ph)) !=
+            (ssize_t)sizeof ph)
+            break;
+        r = fn(fd, &ph);
+    }
+    close(fd);
+    return r;
+}
+
+static int tshim_elf_interp(int fd, const Elf64_Phdr *ph)
+{
+    (void)fd;
+    return ph->p_type == PT_INTERP ? 1 : 0;
+}
+
+int tshim_elf_file_is_static(const char *path)
+{
+    return tshim_elf_each_phdr(path, tshim_elf_interp) == 0;
+}
+
+static int tshim_elf_go_note(int fd, const Elf64_Phdr *ph)
+{
+    if (ph->p_type != PT_NOTE || ph->p_filesz == 0 || ph->p_filesz > 65536)
+        return 0;
+    char *buf = malloc(ph->p_filesz);
+    int go = buf && pread(fd, buf, ph->p_filesz, (off_t)ph->p_offset) == (ssize_t)ph->p_filesz &&
+             tshim_elf_notes_have_go(buf, ph->p_filesz);
+    free(buf);
+    return go;
+}
+
+int tshim_elf_file_is_go(const char *path)
+{
+    return tshim_elf_each_phdr(path, tshim_elf_go_note) == 1;
+}
+
+/* Reads a whole section into memory (at most 64 MiB). */
+static char *tshim_elf_section(int fd, const Elf64_Shdr *sh)
+{
+    if (sh->sh_size == 0 || sh->sh_size > (64u << 20))
+        return NULL;
+    char *buf = malloc(sh->sh_size + 1);
+    if (buf && pread(fd, buf, sh->sh_size, (off_t)sh->sh_offset) != (ssize_t)sh->sh_size) {
+        free(buf);
+        return NULL;
+    }
+    if (buf)
+        buf[sh->sh_size] = '\0';
+    return buf;
+}
+
+int tshim_elf_file_exports(const char *path, const char *symbol)
+{
+    Elf64_Ehdr eh;
+    int fd = tshim_elf_open(path, &eh), found = 0;
+    if (fd < 0)
+        return 0;
+    for (int i = 0; i < eh.e_shnum && !found; i++) {
+        Elf64_Shdr sh, strsh;
+        if (pread(fd, &sh, sizeof sh, (off_t)(eh.e_shoff + (Elf64_Off)i * sizeof sh)) !=
+                (ssize_t)sizeof sh ||
+            sh.sh_type != SHT_DYNSYM || sh.sh_entsize != sizeof(Elf64_Sym) ||
+            sh.sh_link >= eh.e_shnum ||
+            pread(fd, &strsh, sizeof strsh,
+                  (off_t)(eh.e_shoff + (Elf64_Off)sh.sh_link * sizeof strsh)) !=
+                (ssize_t)sizeof strsh)
+            continue;
+        char *syms = tshim_elf_section(fd, &sh), *strs = tshim_elf_section(fd, &strsh);
+        for (size_t k = 0; syms && strs && k < sh.sh_size / sizeof(Elf64_Sym) && !found; k++) {
+            Elf64_Sym s;
+            memcpy(&s, syms + k * sizeof s, sizeof s);
+            found = s.st_name < strsh.sh_size && s.st_shndx != SHN_UNDEF &&
+                    ELF64_ST_VISIBILITY(s.st_other) == STV_DEFAULT &&
+                    strcmp(strs + s.st_name, symbol) == 0;
+        }
+        free(syms);
+        free(strs);
+    }
+    close(fd);
+    return found;
+}

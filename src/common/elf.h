@@ -1,0 +1,15 @@
+/* elfinfo.h: the few facts toki-shim reads from ELF files and segments. */
+#ifndef TSHIM_ELFINFO_H
+#define TSHIM_ELFINFO_H
+
+#include <stddef.h>
+
+/* 1 if the note area notes[0..len) holds Go's build-id note (name "Go"). */
+int tshim_elf_notes_have_go(const char *notes, size_t len);
+
+/* Facts about the ELF file at path; each is 0 when the file is not a 64-bit ELF. */
+int tshim_elf_file_is_static(const char *path); /* no PT_INTERP: LD_PRELOAD is never read */
+int tshim_elf_file_is_go(const char *path);
+int tshim_elf_file_exports(const char *path, const char *symbol); /* defined in .dynsym */
+
+#endif

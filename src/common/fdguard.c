@@ -1,0 +1,393 @@
+/* fdguard.c: the shim's own descriptors: made where no fork splits the steps, kept high, guarded. */
+#include "fdguard.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <linux/futex.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TSHIM_FDGUARD_TOP 1024 /* highest fd we aim for: keeps the kernel's fd table small */
+
+/* How the guard closes its own descriptors. The library hands it libc's close (its
+ * own close() is an override that would refuse them); the command has no override,
+ * and until told otherwise the system call does the same job. */
+static int tshim_fdguard_sys_close(int fd)
+{
+    return (int)syscall(SYS_close, fd);
+}
+
+static int (*tshim_fdguard_close)(int) = tshim_fdguard_sys_close;
+
+void tshim_fdguard_use_close(int (*real_close)(int))
+{
+    tshim_fdguard_close = real_close;
+}
+
+/* The shim's descriptors by slot (see fdguard.h), -1 where it holds none: then
+ * close() is four loads, four compares and a tail call. */
+_Static_assert(TSHIM_FDGUARD_SLOTS == 4, "tshim_fdguard_fds' initialiser names every slot");
+_Atomic int tshim_fdguard_fds[TSHIM_FDGUARD_SLOTS] = {-1, -1, -1, -1};
+
+/* Futex words: 1 while the owner of a slot writes to its fd, 2 if a host thread
+ * waits for that write to end (see tshim_fdguard_write_slot). */
+static _Atomic int tshim_fdguard_using[TSHIM_FDGUARD_SLOTS];
+
+/* A fork must not copy a descriptor of ours that is not yet (or no longer) in
+ * tshim_fdguard_fds: its child could not know to close it. So the few syscalls that create
+ * or move one form a window that fork waits for, and that is not entered while a
+ * fork is under way. Two futex words and no lock: nothing of ours can be held by a
+ * thread that no longer exists in the child. */
+static _Atomic int tshim_fdguard_busy;    /* 1 while a thread is inside the window */
+static _Atomic int tshim_fdguard_forking; /* forks under way in this process */
+
+static void tshim_fdguard_futex(_Atomic int *word, int op, int val)
+{
+    syscall(SYS_futex, word, op, val, NULL, NULL, 0);
+}
+
+static void tshim_fdguard_enter(void)
+{
+    for (;;) {
+        while (atomic_exchange(&tshim_fdguard_busy, 1) != 0)
+            tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAIT_PRIVATE, 1);
+        int forks = atomic_load(&tshim_fdguard_forking);
+        if (forks == 0)
+            return;
+        atomic_store(&tshim_fdguard_busy, 0);
+        tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAKE_PRIVATE, 1);
+        tshim_fdguard_futex(&tshim_fdguard_forking, FUTEX_WAIT_PRIVATE, forks);
+    }
+}
+
+static void tshim_fdguard_leave(void)
+{
+    atomic_store(&tshim_fdguard_busy, 0);
+    /* All of them: a fork, and host calls waiting to look at a number again. */
+    tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAKE_PRIVATE, 1 << 30);
+}
+
+/* Until no thread is inside the window. */
+static void tshim_fdguard_wait_window(void)
+{
+    while (atomic_load(&tshim_fdguard_busy))
+        tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAIT_PRIVATE, 1);
+}
+
+/* For callers on the host's threads, the window is entered with every signal
+ * blocked: a handler that dup2()s onto one of our numbers would otherwise wait for
+ * the window its own thread holds. */
+void tshim_fdguard_window_enter(sigset_t *old)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, old);
+    tshim_fdguard_enter();
+}
+
+void tshim_fdguard_window_leave(const sigset_t *old)
+{
+    tshim_fdguard_leave();
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+void tshim_fdguard_fork_prepare(void)
+{
+    atomic_fetch_add(&tshim_fdguard_forking, 1);
+    while (atomic_load(&tshim_fdguard_busy))
+        tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAIT_PRIVATE, 1);
+}
+
+void tshim_fdguard_fork_parent(void)
+{
+    atomic_fetch_sub(&tshim_fdguard_forking, 1);
+    tshim_fdguard_futex(&tshim_fdguard_forking, FUTEX_WAKE_PRIVATE, 1 << 30);
+}
+
+void tshim_fdguard_fork_child(void)
+{
+    /* The child has one thread: nobody is inside the window, nobody forks. */
+    atomic_store(&tshim_fdguard_forking, 0);
+    atomic_store(&tshim_fdguard_busy, 0);
+    for (int i = 0; i < TSHIM_FDGUARD_SLOTS; i++) {
+        atomic_store(&tshim_fdguard_using[i], 0);
+        int fd = atomic_exchange(&tshim_fdguard_fds[i], -1);
+        if (fd >= 0)
+            tshim_fdguard_close(fd);
+    }
+}
+
+int tshim_fdguard_get(int slot)
+{
+    return atomic_load_explicit(&tshim_fdguard_fds[slot], memory_order_acquire);
+}
+
+int tshim_fdguard_current(void)
+{
+    return tshim_fdguard_get(TSHIM_FDGUARD_SOCKET);
+}
+
+/* The slot holding fd, or -1 if fd is not ours. Relaxed: the caller only needs to
+ * know whether the number is ours now; every change to a slot is made by the
+ * thread that owns it, or under the window. */
+int tshim_fdguard_slot_of(int fd)
+{
+    for (int i = 0; i < TSHIM_FDGUARD_SLOTS; i++)
+        if (fd == atomic_load_explicit(&tshim_fdguard_fds[i], memory_order_relaxed))
+            return i;
+    return -1;
+}
+
+/* A duplicate of fd as high as it will go below min(RLIMIT_NOFILE, 1024), where
+ * hosts that pick their own numbers rarely look; -1 if there is no room at all. */
+static int tshim_fdguard_dup_high(int fd)
+{
+    struct rlimit rl;
+    long top = TSHIM_FDGUARD_TOP;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (long)rl.rlim_cur < top)
+        top = (long)rl.rlim_cur;
+    for (long below = 1; below <= top; below *= 4) {
+        int n = fcntl(fd, F_DUPFD_CLOEXEC, (int)(top - below > 3 ? top - below : 3));
+        if (n >= 0)
+            return n;
+        if (errno != EMFILE && errno != EINVAL)
+            break;
+    }
+    return fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
+void tshim_fdguard_settle(void)
+{
+    int saved = errno;
+    for (int i = 0; i < 100; i++) {
+        if (fcntl(0, F_GETFD) >= 0 && fcntl(1, F_GETFD) >= 0 && fcntl(2, F_GETFD) >= 0)
+            break;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    errno = saved;
+}
+
+/* Inside the window, just after a descriptor of ours was made at low, the lowest
+ * free number: until it is recorded, a host thread closing numbers it does not own
+ * (a daemon's close-everything loop) could close it, and even reuse the number.
+ * So it is recorded at once, checked to be still ours, moved high into slot, and
+ * only then is the low number closed: a host's close of it meanwhile is refused or
+ * waits (see close()), so nothing of the host's is ever closed. Returns the fd, or
+ * -1 with errno. */
+static int tshim_fdguard_move_high(int slot, int low, int (*still_ours)(int fd, const void *arg),
+                                   const void *arg)
+{
+    atomic_store(&tshim_fdguard_fds[TSHIM_FDGUARD_LOW], low);
+    if (!still_ours(low, arg)) {
+        /* The host closed it before it was recorded: it is not ours to touch. */
+        atomic_store(&tshim_fdguard_fds[TSHIM_FDGUARD_LOW], -1);
+        errno = EBADF;
+        return -1;
+    }
+    int high = tshim_fdguard_dup_high(low), e = errno;
+    if (high < 0 && e == EBADF) {
+        /* A host's range closed it after all: the number may be the host's now. */
+        atomic_store(&tshim_fdguard_fds[TSHIM_FDGUARD_LOW], -1);
+        errno = e;
+        return -1;
+    }
+    if (high < 0 && e != EMFILE) {
+        tshim_fdguard_close(low);
+        atomic_store(&tshim_fdguard_fds[TSHIM_FDGUARD_LOW], -1);
+        errno = e;
+        return -1;
+    }
+    if (high < 0) {
+        /* No free number above it (the host is at its limit): it stays low. */
+        atomic_store(&tshim_fdguard_fds[slot], low);
+        atomic_store(&tshim_fdguard_fds[TSHIM_FDGUARD_LOW], -1);
+        return low;
+    }
+    atomic_store(&tshim_fdguard_fds[slot], high);
+    tshim_fdguard_close(low);
+    atomic_store(&tshim_fdguard_fds[TSHIM_FDGUARD_LOW], -1);
+    return high;
+}
+
+/* A socket that nobody has bound or connected yet: what socket(2) just gave us. */
+static int tshim_fdguard_fresh_socket(int fd, const void *arg)
+{
+    (void)arg;
+    struct sockaddr_storage a;
+    socklen_t len = sizeof a;
+    /* ENOTCONN, not ENOTSOCK or EBADF: a socket, and not connected. */
+    if (getpeername(fd, (struct sockaddr *)&a, &len) == 0 || errno != ENOTCONN)
+        return 0;
+    len = sizeof a;
+    memset(&a, 0, sizeof a);
+    if (getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        return 0;
+    /* Unbound: port 0 for both families (the port sits at the same offset). */
+    return ((struct sockaddr_in *)&a)->sin_port == 0;
+}
+
+/* The file that open(2) was asked for, by device and inode. */
+static int tshim_fdguard_same_file(int fd, const void *arg)
+{
+    const struct stat *want = arg;
+    struct stat st;
+    return fstat(fd, &st) == 0 && st.st_dev == want->st_dev && st.st_ino == want->st_ino;
+}
+
+int tshim_fdguard_socket(int domain, int type, int protocol)
+{
+    int saved = errno, e = 0;
+    tshim_fdguard_settle();
+    tshim_fdguard_enter();
+    int fd = socket(domain, type, protocol);
+    if (fd < 0 || (fd = tshim_fdguard_move_high(TSHIM_FDGUARD_SOCKET, fd,
+                                                tshim_fdguard_fresh_socket, NULL)) < 0)
+        e = errno;
+    tshim_fdguard_leave();
+    errno = fd >= 0 ? saved : e;
+    return fd;
+}
+
+int tshim_fdguard_open(int slot, const char *path)
+{
+    int saved = errno, e = 0;
+    struct stat want;
+    if (stat(path, &want) != 0)
+        return -1;
+    tshim_fdguard_settle();
+    tshim_fdguard_enter();
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || (fd = tshim_fdguard_move_high(slot, fd, tshim_fdguard_same_file, &want)) < 0)
+        e = errno;
+    tshim_fdguard_leave();
+    errno = fd >= 0 ? saved : e;
+    return fd;
+}
+
+int tshim_fdguard_adopt_copy(int slot, int fd)
+{
+    int copy = tshim_fdguard_dup_high(fd);
+    if (copy >= 0)
+        atomic_store_explicit(&tshim_fdguard_fds[slot], copy, memory_order_release);
+    return copy;
+}
+
+void tshim_fdguard_release_slot(int slot)
+{
+    tshim_fdguard_enter();
+    int fd = atomic_load(&tshim_fdguard_fds[slot]);
+    if (fd >= 0)
+        tshim_fdguard_close(fd);
+    atomic_store(&tshim_fdguard_fds[slot], -1);
+    tshim_fdguard_leave();
+}
+
+/* One read or write on the descriptor in slot, by the one thread that owns the
+ * slot. Sequentially consistent, Dekker-style with tshim_fdguard_step_aside: either the
+ * load below sees the moved number, or the host's dup2 sees the flag and waits
+ * until the call is over, so the call never lands in the host's file. */
+static ssize_t tshim_fdguard_io_slot(int slot, void *buf, size_t len, int writing)
+{
+    atomic_store(&tshim_fdguard_using[slot], 1);
+    int fd = atomic_load(&tshim_fdguard_fds[slot]);
+    ssize_t r = fd < 0 ? -1 : writing ? write(fd, buf, len) : read(fd, buf, len);
+    if (fd < 0)
+        errno = EBADF;
+    int e = errno;
+    if (atomic_exchange(&tshim_fdguard_using[slot], 0) == 2)
+        tshim_fdguard_futex(&tshim_fdguard_using[slot], FUTEX_WAKE_PRIVATE, 1 << 30);
+    errno = e;
+    return r;
+}
+
+ssize_t tshim_fdguard_write_slot(int slot, const void *buf, size_t len)
+{
+    return tshim_fdguard_io_slot(slot, (void *)(uintptr_t)buf, len, 1);
+}
+
+ssize_t tshim_fdguard_read_slot(int slot, void *buf, size_t len)
+{
+    return tshim_fdguard_io_slot(slot, buf, len, 0);
+}
+
+void tshim_fdguard_release(void)
+{
+    tshim_fdguard_release_slot(TSHIM_FDGUARD_SOCKET);
+}
+
+/* The host is about to put something at newfd, which is ours: move our socket out
+ * of the way first, or, if no descriptor is free, let it go (the listener notices
+ * and reconnects later). Either way the host's call then proceeds unchanged. */
+void tshim_fdguard_step_aside(int slot, int newfd)
+{
+    int saved = errno;
+    tshim_fdguard_enter();
+    if (atomic_load(&tshim_fdguard_fds[slot]) != newfd) {
+        /* Let go or moved while this thread waited for the window. */
+        tshim_fdguard_leave();
+        errno = saved;
+        return;
+    }
+    int moved = tshim_fdguard_dup_high(newfd);
+    int expected = newfd;
+    if (!atomic_compare_exchange_strong(&tshim_fdguard_fds[slot], &expected, moved) && moved >= 0)
+        tshim_fdguard_close(moved); /* the owner let go meanwhile */
+    /* A write that loaded the old number before the exchange must land before the
+     * host's call puts its own file there. */
+    int u;
+    while ((u = atomic_load(&tshim_fdguard_using[slot])) != 0) {
+        if (u == 1 && !atomic_compare_exchange_strong(&tshim_fdguard_using[slot], &u, 2))
+            continue;
+        tshim_fdguard_futex(&tshim_fdguard_using[slot], FUTEX_WAIT_PRIVATE, 2);
+    }
+    tshim_fdguard_leave();
+    errno = saved;
+}
+
+/* Ours within [first, last], in increasing order; returns how many. */
+int tshim_fdguard_ours_in(unsigned first, unsigned last, unsigned out[TSHIM_FDGUARD_SLOTS])
+{
+    int n = 0;
+    for (int i = 0; i < TSHIM_FDGUARD_SLOTS; i++) {
+        int fd = atomic_load_explicit(&tshim_fdguard_fds[i], memory_order_relaxed);
+        if (fd >= 0 && (unsigned)fd >= first && (unsigned)fd <= last)
+            out[n++] = (unsigned)fd;
+    }
+    for (int i = 1; i < n; i++) /* insertion sort: at most four */
+        for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
+            unsigned t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+    return n;
+}
+
+int tshim_fdguard_holds_any(void)
+{
+    for (int i = 0; i < TSHIM_FDGUARD_SLOTS; i++)
+        if (atomic_load(&tshim_fdguard_fds[i]) >= 0)
+            return 1;
+    return 0;
+}
+
+int tshim_fdguard_wait_moving(int fd)
+{
+    if (fd < 0 || !atomic_load(&tshim_fdguard_busy))
+        return 0;
+    int saved = errno;
+    tshim_fdguard_wait_window();
+    errno = saved;
+    return 1;
+}

@@ -1,0 +1,112 @@
+/* fdguard.h: the registry of the shim's own descriptors, which the host can neither close nor dup over. */
+#ifndef TSHIM_FDGUARD_H
+#define TSHIM_FDGUARD_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+
+/* What the shim keeps a descriptor for: its connection to Toki; its own copy of the
+ * event fd that it hands to the program (see shim/events.h); the table it reads for the
+ * peer check; and, for a moment, a descriptor just made at a low number. */
+enum tshim_fdguard_slot {
+    TSHIM_FDGUARD_SOCKET,
+    TSHIM_FDGUARD_EVENT,
+    TSHIM_FDGUARD_SCAN,
+    TSHIM_FDGUARD_LOW,
+    TSHIM_FDGUARD_SLOTS
+};
+
+/* The shim's descriptors by slot, -1 where it holds none. Read through
+ * tshim_fdguard_is_ours and tshim_fdguard_get; written only by this module. */
+extern _Atomic int tshim_fdguard_fds[TSHIM_FDGUARD_SLOTS] __attribute__((visibility("hidden")));
+
+/* Whether fd is one of the shim's, for the libc overrides' fast path: inline and
+ * written out, so that it compiles to four loads and compares with no call. */
+static inline int tshim_fdguard_is_ours(int fd)
+{
+#define TSHIM_FDGUARD_AT(i) atomic_load_explicit(&tshim_fdguard_fds[i], memory_order_relaxed)
+    return (fd == TSHIM_FDGUARD_AT(0)) | (fd == TSHIM_FDGUARD_AT(1)) | (fd == TSHIM_FDGUARD_AT(2)) |
+           (fd == TSHIM_FDGUARD_AT(3));
+#undef TSHIM_FDGUARD_AT
+}
+
+/* The close function for the guard's own descriptors: in the library, libc's real
+ * close (close() there is an override that refuses the shim's numbers). Until this
+ * is called, the close system call. */
+void tshim_fdguard_use_close(int (*real_close)(int));
+
+/* Every new descriptor takes the lowest free number, for a moment at least. A daemon
+ * that closes 0, 1 or 2 and reopens it (the classic idiom) counts on getting that
+ * number back, so before the listener makes one it waits until all three are open:
+ * at most 100 ms, after which a program that keeps one closed for good is assumed
+ * not to be in the middle of that idiom. */
+void tshim_fdguard_settle(void);
+
+/* socket(2) for the shim's one socket: created, moved to a high number
+ * (close-on-exec) and recorded, all where no fork can split the steps. Returns the
+ * fd (also tshim_fdguard_current()), or -1 with errno. */
+int tshim_fdguard_socket(int domain, int type, int protocol);
+
+/* open(2), read-only and close-on-exec, of a file the shim reads for a while (the
+ * peer check's table), made the same way into slot. Returns the fd or -1 with
+ * errno; tshim_fdguard_release_slot(slot) closes it. */
+int tshim_fdguard_open(int slot, const char *path);
+
+/* The window in which descriptors of ours are made: no fork copies the process
+ * while a thread is inside it. For the host's threads (signals blocked meanwhile;
+ * old receives the previous mask). Keep it to a few syscalls. */
+void tshim_fdguard_window_enter(sigset_t *old);
+void tshim_fdguard_window_leave(const sigset_t *old);
+
+/* Inside the window: records a close-on-exec duplicate of fd, placed high like the
+ * socket, as the descriptor of slot. Returns it, or -1 with errno. */
+int tshim_fdguard_adopt_copy(int slot, int fd);
+
+/* write(2) to, or read(2) from, the descriptor in slot, for the one thread that
+ * owns the slot; a host's dup2 onto its number waits until the call is done, so it
+ * must not block for long. -1 with EBADF if there is none. */
+ssize_t tshim_fdguard_write_slot(int slot, const void *buf, size_t len);
+ssize_t tshim_fdguard_read_slot(int slot, void *buf, size_t len);
+
+/* The descriptor in slot now, or -1. */
+int tshim_fdguard_get(int slot);
+
+/* Closes the descriptor in slot and forgets it, inside the window: a host's close of
+ * that number meanwhile waits, then finds it no longer ours. Async-signal-safe. */
+void tshim_fdguard_release_slot(int slot);
+
+/* pthread_atfork handlers: fork waits while a descriptor of ours is being made or
+ * moved; the child forgets and closes the parent's descriptors. */
+void tshim_fdguard_fork_prepare(void);
+void tshim_fdguard_fork_parent(void);
+void tshim_fdguard_fork_child(void);
+
+/* The shim's socket as of now, or -1 if it has none (or the host took its number). */
+int tshim_fdguard_current(void);
+
+/* Forgets the shim's socket and closes it. Async-signal-safe. */
+void tshim_fdguard_release(void);
+
+/* For the overrides of a host's close, close_range, closefrom, dup2 and dup3. */
+
+/* The slot holding fd, or -1 if fd is not the shim's. */
+int tshim_fdguard_slot_of(int fd);
+
+/* fd is the shim's, or is being made, moved or let go: if the window is held, waits
+ * until it is over and returns 1 (look at fd again); else returns 0 (it is the
+ * shim's: to the host it is not open). errno is kept. */
+int tshim_fdguard_wait_moving(int fd);
+
+/* The host is about to put a file at newfd, the shim's number in slot: the shim's
+ * descriptor moves out of the way (or is let go if no number is free, and the
+ * listener reconnects later), after any read or write on it has finished. */
+void tshim_fdguard_step_aside(int slot, int newfd);
+
+/* The shim's numbers within [first, last], in increasing order; returns how many. */
+int tshim_fdguard_ours_in(unsigned first, unsigned last, unsigned out[TSHIM_FDGUARD_SLOTS]);
+
+/* 1 while the shim holds any descriptor. */
+int tshim_fdguard_holds_any(void);
+
+#endif

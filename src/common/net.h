@@ -1,0 +1,31 @@
+/* net.h: the shim's TCP connection to Toki: timed connect and the one-write handshake. */
+#ifndef TSHIM_NET_H
+#define TSHIM_NET_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+/* Connects within timeout_ms; the socket is the shim's one registered fd (see
+ * interpose.h: tshim_fdguard_current() names it, tshim_fdguard_release() closes it), close-on-exec,
+ * TCP_NODELAY, and blocking once connected. Returns the fd, or -1 with a reason in
+ * err, its errno value in errno, and nothing left open. */
+int tshim_net_connect(const struct sockaddr *addr, socklen_t addr_len, int timeout_ms, char *err,
+                      size_t err_size);
+
+/* Sends the token on the shim's fd in one send() that can neither block nor raise
+ * SIGPIPE: Toki does a single read and compares what it got. Returns 0, or -1 with a
+ * reason in err and errno (0 for a short send). */
+int tshim_net_send_token(const char *token, size_t len, char *err, size_t err_size);
+
+/* The uid that owns the server end of the shim's connected socket, from the
+ * kernel's table of TCP sockets (/proc/net/tcp and tcp6): the established entry
+ * whose local port is our peer's and whose remote port is ours. Returns 0 and
+ * *uid, or -1 with errno ENOENT if there is no such entry (the connection may
+ * have ended already), or EMFILE, ENFILE, ENOMEM if a table could not be read.
+ * Reads with a stack buffer: no allocation. */
+int tshim_net_peer_uid(unsigned *uid);
+
+/* "127.0.0.1:3110" or "[::1]:3110". */
+void tshim_net_format(const struct sockaddr *addr, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,115 @@
+/* procenv.c: program names from /proc and argv, glob selection, and LD_PRELOAD editing. */
+#include "proc.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *tshim_proc_basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static int tshim_proc_matches(const char *patterns, const char *a, const char *b)
+{
+    for (const char *p = patterns; *p; p += strlen(p) + 1)
+        if (fnmatch(p, a, 0) == 0 || (b && fnmatch(p, b, 0) == 0))
+            return 1;
+    return 0;
+}
+
+int tshim_proc_selected(const char *only, const char *skip, const char *exe_name,
+                        const char *argv0_name)
+{
+    if (*only && !tshim_proc_matches(only, exe_name, argv0_name))
+        return 0;
+    if (*skip && tshim_proc_matches(skip, exe_name, argv0_name))
+        return 0;
+    return 1;
+}
+
+int tshim_proc_strip_preload(const char *value, const char *self_name, char *out, size_t size)
+{
+    size_t n = 0;
+    const char *p = value;
+    if (size == 0)
+        return -1;
+    /* The dynamic loader separates LD_PRELOAD entries by colons or spaces. */
+    while (*p) {
+        size_t len = strcspn(p, ": \t");
+        if (len > 0) {
+            const char *entry = p;
+            const char *base = entry + len;
+            while (base > entry && base[-1] != '/')
+                base--;
+            int ours = (size_t)(entry + len - base) == strlen(self_name) &&
+                       memcmp(base, self_name, strlen(self_name)) == 0;
+            if (!ours) {
+                if (n + (n > 0) + len >= size)
+                    return -1;
+                if (n > 0)
+                    out[n++] = ':';
+                memcpy(out + n, entry, len);
+                n += len;
+            }
+        }
+        p += len;
+        if (*p)
+            p++;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+void tshim_proc_names(char *exe, size_t exe_size, const char **argv0)
+{
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    exe[0] = '\0';
+    if (n > 0) {
+        path[n] = '\0';
+        const char *base = tshim_proc_basename(path);
+        size_t len = strlen(base);
+        if (len < exe_size)
+            memcpy(exe, base, len + 1);
+    }
+    /* glibc sets this from argv[0] before any library constructor runs. */
+    extern char *program_invocation_name;
+    *argv0 = program_invocation_name ? tshim_proc_basename(program_invocation_name) : NULL;
+}
+
+void tshim_proc_uninherit(void)
+{
+    Dl_info info;
+    const char *value = getenv("LD_PRELOAD");
+    char kept[4096];
+    if (!value || !dladdr((void *)tshim_proc_uninherit, &info) || !info.dli_fname)
+        return;
+    if (tshim_proc_strip_preload(value, tshim_proc_basename(info.dli_fname), kept, sizeof kept) !=
+        0)
+        return;
+    int saved = errno;
+    if (kept[0])
+        setenv("LD_PRELOAD", kept, 1);
+    else
+        unsetenv("LD_PRELOAD");
+    errno = saved;
+}
+
+void tshim_proc_scrub_token(void)
+{
+    int saved = errno;
+    char *value = getenv("TOKI_TOKEN");
+    if (value) {
+        /* Volatile stores: the compiler may not drop a wipe it sees no reader for. */
+        for (volatile char *p = value; *p; p++)
+            *p = 'x';
+        unsetenv("TOKI_TOKEN");
+    }
+    errno = saved;
+}

@@ -1,0 +1,33 @@
+/* procenv.h: which program this is (for TOKI_SHIM_ONLY/SKIP), and the shim's place in LD_PRELOAD. */
+#ifndef TSHIM_PROCENV_H
+#define TSHIM_PROCENV_H
+
+#include <stddef.h>
+
+/* The part of path after its last '/'. */
+const char *tshim_proc_basename(const char *path);
+
+/* Whether a program named exe_name (the executable's basename) or argv0_name
+ * (argv[0]'s basename) is to be shimmed. only and skip are pattern lists in the
+ * config's "A\0B\0\0" form, or empty; a pattern is an fnmatch glob. */
+int tshim_proc_selected(const char *only, const char *skip, const char *exe_name,
+                        const char *argv0_name);
+
+/* Copies the LD_PRELOAD value into out without the entries that name the shim
+ * (those whose basename is self_name), the rest joined with ':'. Returns -1 if out
+ * is too small. */
+int tshim_proc_strip_preload(const char *value, const char *self_name, char *out, size_t size);
+
+/* This process's names, for tshim_proc_selected: the executable's and argv[0]'s. */
+void tshim_proc_names(char *exe, size_t exe_size, const char **argv0);
+
+/* Removes the shim from LD_PRELOAD in this process's environment (for
+ * TOKI_SHIM_INHERIT=0), so that descendants run without it. */
+void tshim_proc_uninherit(void);
+
+/* Overwrites TOKI_TOKEN's value where it lies (so /proc/PID/environ no longer
+ * shows it) and removes it from the environment (so descendants do not get it).
+ * The configuration holds its own copy. */
+void tshim_proc_scrub_token(void);
+
+#endif

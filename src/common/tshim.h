@@ -1,0 +1,19 @@
+/* tshim.h: the project's internal macros, one spelling: TSHIM_ (the public header spells TOKI_SHIM_). */
+#ifndef TSHIM_TSHIM_H
+#define TSHIM_TSHIM_H
+
+/* The build passes the version and the library directory; these are for builds
+ * that do not (an editor's, a linter's). */
+#ifndef TSHIM_VERSION
+#define TSHIM_VERSION "0.0.0"
+#endif
+#ifndef TSHIM_LIBDIR
+#define TSHIM_LIBDIR "/usr/local/lib"
+#endif
+
+/* Everything is built with -fvisibility=hidden: this marks the few definitions the
+ * library exports (the libc overrides; the public functions are declared so by
+ * toki_shim.h). shim/libtoki_shim.map lists them, and make check compares. */
+#define TSHIM_EXPORT __attribute__((visibility("default")))
+
+#endif

@@ -1,0 +1,191 @@
+/* dispatch.c: runs hooks, sends the reload signal and posts the event fd, under the safety rule. */
+#include "dispatch.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/elf.h"
+#include "common/log.h"
+#include "events.h"
+#include "guard.h"
+
+/* Go executables carry a note named "Go" (the build id) in a PT_NOTE segment. */
+static int tshim_dispatch_phdr_is_go(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_NOTE &&
+            tshim_elf_notes_have_go((const char *)(info->dlpi_addr + ph->p_vaddr), ph->p_memsz)) {
+            *(int *)data = 1;
+            break;
+        }
+    }
+    return 1; /* the first object is the executable: look no further */
+}
+
+/* What dispatch knows of the loaded objects, recomputed only when the loader's
+ * load or unload counters move, so that an ordinary event costs no dlsym (whose
+ * misses allocate) and no search of the library path. Only the listener thread
+ * (and, before it exists, the constructor) touches it. */
+static struct {
+    unsigned long long adds, subs; /* the loader's counters when last looked */
+    int known, go, jvm;
+    void (*on_event)(const char *);
+    void (*on_refresh)(void);
+} tshim_dispatch_seen;
+
+struct tshim_dispatch_walk {
+    unsigned long long adds, subs;
+    int first_only, go, jvm;
+};
+
+static int tshim_dispatch_walk_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+    struct tshim_dispatch_walk *w = data;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+        w->adds = info->dlpi_adds;
+        w->subs = info->dlpi_subs;
+    }
+    if (w->first_only)
+        return 1;
+    const char *name = info->dlpi_name, *slash = name ? strrchr(name, '/') : NULL;
+    if (slash && strcmp(slash, "/libjvm.so") == 0)
+        w->jvm = 1;
+    return 0;
+}
+
+void tshim_dispatch_refresh(void)
+{
+    struct tshim_dispatch_walk w = {0, 0, 1, 0, 0};
+    dl_iterate_phdr(tshim_dispatch_walk_object, &w);
+    if (tshim_dispatch_seen.known && w.adds == tshim_dispatch_seen.adds &&
+        w.subs == tshim_dispatch_seen.subs)
+        return;
+    w.first_only = 0;
+    dl_iterate_phdr(tshim_dispatch_walk_object, &w);
+    if (!tshim_dispatch_seen.known)
+        dl_iterate_phdr(tshim_dispatch_phdr_is_go, &tshim_dispatch_seen.go);
+    tshim_dispatch_seen.adds = w.adds;
+    tshim_dispatch_seen.subs = w.subs;
+    tshim_dispatch_seen.jvm = w.jvm;
+    *(void **)&tshim_dispatch_seen.on_event = dlsym(RTLD_DEFAULT, "toki_on_event");
+    *(void **)&tshim_dispatch_seen.on_refresh = dlsym(RTLD_DEFAULT, "toki_on_refresh");
+    tshim_dispatch_seen.known = 1;
+}
+
+enum tshim_decide_runtime tshim_dispatch_runtime(void)
+{
+    tshim_dispatch_refresh();
+    return tshim_dispatch_seen.go    ? TSHIM_DECIDE_GO
+           : tshim_dispatch_seen.jvm ? TSHIM_DECIDE_JVM
+                                     : TSHIM_DECIDE_NATIVE;
+}
+
+static int tshim_dispatch_has_handler(int signo)
+{
+    struct sigaction sa;
+    if (sigaction(signo, NULL, &sa) != 0)
+        return 0;
+    /* With SA_SIGINFO the same storage holds sa_sigaction; SIG_DFL and SIG_IGN are
+     * the only values that mean "no handler" either way. */
+    return sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN;
+}
+
+/* Says once per process why an action was not taken, and how to change that. */
+static void tshim_dispatch_explain(const struct tshim_config *c, enum tshim_decide_skip why)
+{
+    static int said[4];
+    char sig[16];
+    if (said[why])
+        return;
+    said[why] = 1;
+    tshim_config_signal_name(c->signo, sig, sizeof sig);
+    switch (why) {
+    case TSHIM_DECIDE_NO_HOOK:
+        tshim_log(TSHIM_LOG_WARN,
+                  "TOKI_SHIM_ACTION=%s but the program defines no exported "
+                  "toki_on_refresh(); link it with -rdynamic",
+                  tshim_config_action_name(c->action));
+        break;
+    case TSHIM_DECIDE_NO_HANDLER:
+        tshim_log(TSHIM_LOG_WARN,
+                  "not sending SIG%s: the program has no handler for it and would "
+                  "die; set TOKI_SHIM_SIGNAL_FORCE=1 to send it anyway",
+                  sig);
+        break;
+    case TSHIM_DECIDE_RUNTIME:
+        tshim_log(TSHIM_LOG_WARN,
+                  "not sending SIG%s: this is a %s program, whose runtime exits on "
+                  "it unless told otherwise; set TOKI_SHIM_SIGNAL_FORCE=1 to send it anyway",
+                  sig, tshim_dispatch_runtime() == TSHIM_DECIDE_GO ? "Go" : "Java");
+        break;
+    case TSHIM_DECIDE_OK:
+        break;
+    }
+}
+
+int tshim_dispatch_event(const struct tshim_config *c, const char *name)
+{
+    tshim_dispatch_refresh();
+    void (*on_event)(const char *) = tshim_dispatch_seen.on_event;
+    if (on_event && tshim_guard_begin_call()) {
+        on_event(name);
+        tshim_guard_end_call();
+    }
+    int trigger = tshim_config_is_trigger(c, name);
+    if (!trigger || c->action == TSHIM_CONFIG_NONE)
+        tshim_log(TSHIM_LOG_DEBUG, "event %s", name);
+    return trigger;
+}
+
+void tshim_dispatch_act(const struct tshim_config *c, const char *name, unsigned long n)
+{
+    tshim_dispatch_refresh();
+    void (*on_refresh)(void) = tshim_dispatch_seen.on_refresh;
+    struct tshim_decide_facts f = {0, 0, tshim_events_requested(), TSHIM_DECIDE_NATIVE};
+    f.have_hook = on_refresh != NULL;
+    /* The signal's facts cost a syscall and a loader lookup: gather them only when
+     * the signal is on the table and the safety rule applies. */
+    int signal_possible = c->action == TSHIM_CONFIG_SIGNAL || c->action == TSHIM_CONFIG_BOTH ||
+                          (c->action == TSHIM_CONFIG_AUTO && !f.have_hook && !f.have_fd);
+    if (signal_possible && !c->signal_force) {
+        f.runtime = tshim_dispatch_runtime();
+        f.have_handler = tshim_dispatch_has_handler(c->signo);
+    }
+    struct tshim_decide_plan p = tshim_decide_action(c->action, c->signal_force, &f);
+    /* The event fd is ours, and harmless to post at any time; the program reads it
+     * first thing, so it goes before the hook and the signal. */
+    if (p.what & TSHIM_DECIDE_POST_FD)
+        tshim_events_post(n);
+    tshim_events_action();
+    /* Once the process is exiting, its globals may be half destroyed: no more hooks,
+     * and no signal whose handler could touch them. */
+    unsigned host = p.what & (TSHIM_DECIDE_CALL_HOOK | TSHIM_DECIDE_SEND_SIGNAL);
+    if (host && !tshim_guard_begin_call()) {
+        tshim_log(TSHIM_LOG_DEBUG, "event %s: the process is exiting; nothing done", name);
+        return;
+    }
+    if ((p.what & TSHIM_DECIDE_CALL_HOOK) && on_refresh)
+        on_refresh();
+    if (p.what & TSHIM_DECIDE_SEND_SIGNAL)
+        kill(getpid(), c->signo);
+    if (host)
+        tshim_guard_end_call();
+    tshim_dispatch_explain(c, p.hook_skip);
+    tshim_dispatch_explain(c, p.signal_skip);
+    char covers[64] = "";
+    if (n > 1)
+        snprintf(covers, sizeof covers, " (one action for %lu events)", n);
+    tshim_log(TSHIM_LOG_INFO, "event %s%s:%s%s%s%s", name, covers,
+              p.what & TSHIM_DECIDE_POST_FD ? " posted the event fd" : "",
+              p.what & TSHIM_DECIDE_CALL_HOOK ? " called toki_on_refresh" : "",
+              p.what & TSHIM_DECIDE_SEND_SIGNAL ? " sent the reload signal" : "",
+              p.what ? "" : " nothing to do");
+}

@@ -1,0 +1,25 @@
+/* dispatch.h: what to do with an event: call the program's hooks, signal it, post its event fd, or skip. */
+#ifndef TSHIM_DISPATCH_H
+#define TSHIM_DISPATCH_H
+
+#include "common/config.h"
+#include "common/decide.h"
+
+/* One event line on the listener thread: calls toki_on_event(name), and returns 1
+ * if name is a trigger event (the caller then schedules the action), else 0. A
+ * library that the program dlopens later is found (see tshim_dispatch_refresh). */
+int tshim_dispatch_event(const struct tshim_config *c, const char *name);
+
+/* The action, once, for n trigger events (the last one named name). */
+void tshim_dispatch_act(const struct tshim_config *c, const char *name, unsigned long n);
+
+/* What the runtime of this process is. The JVM is looked for again whenever the
+ * set of loaded objects changed, because the java launcher loads it after start. */
+enum tshim_decide_runtime tshim_dispatch_runtime(void);
+
+/* Looks the hooks up again if objects were loaded or unloaded since the last look
+ * (cheap otherwise). The constructor calls it first, so that a lookup that misses,
+ * which allocates, happens on the host's thread and not on the listener's. */
+void tshim_dispatch_refresh(void);
+
+#endif

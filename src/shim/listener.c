@@ -1,0 +1,300 @@
+/* listener.c: the connection loop, from connect to FINISHED, with backoff between tries. */
+#include "listener.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/fdguard.h"
+#include "common/frame.h"
+#include "common/log.h"
+#include "common/net.h"
+#include "backoff.h"
+#include "dispatch.h"
+#include "events.h"
+#include "guard.h"
+#include "pace.h"
+
+#define TSHIM_LISTENER_REJECT_WINDOW_MS 1000 /* EOF this soon after the token, with no byte */
+#define TSHIM_LISTENER_REJECT_LIMIT 3
+
+/* How one connection ended. */
+enum tshim_listener_end { TSHIM_LISTENER_LOST, TSHIM_LISTENER_FINISHED };
+
+/* What a connection's trigger events are waiting for: the pace of their action
+ * and the name to report it under. */
+struct tshim_listener_due {
+    struct tshim_pace pace;
+    char name[TSHIM_FRAME_MAX + 1];
+};
+
+/* Runs the action if its time has come. */
+static void tshim_listener_act_if_due(const struct tshim_config *c, struct tshim_listener_due *d)
+{
+    if (tshim_pace_wait(&d->pace, tshim_clock_now_ms()) == 0)
+        tshim_dispatch_act(c, d->name, tshim_pace_take(&d->pace));
+}
+
+/* The connection is over, but what Toki delivered on it is not: actions still
+ * waiting run at their time, before any reconnect. */
+static void tshim_listener_flush(const struct tshim_config *c, struct tshim_listener_due *d)
+{
+    long w;
+    while ((w = tshim_pace_wait(&d->pace, tshim_clock_now_ms())) >= 0) {
+        if (w > 0)
+            tshim_clock_sleep_ms(w);
+        else
+            tshim_dispatch_act(c, d->name, tshim_pace_take(&d->pace));
+    }
+}
+
+/* One event line: counted, shown to toki_on_event, and if it is a trigger, counted
+ * in the generation and scheduled. With neither debounce nor splay the action
+ * runs here and now, once per event, in order. */
+static void tshim_listener_event(const struct tshim_config *c, struct tshim_listener_due *d,
+                                 const char *name, uint64_t *rng)
+{
+    tshim_events_line();
+    if (!tshim_dispatch_event(c, name))
+        return;
+    tshim_events_trigger();
+    if (c->action == TSHIM_CONFIG_NONE)
+        return;
+    snprintf(d->name, sizeof d->name, "%s", name);
+    tshim_pace_event(&d->pace, tshim_clock_now_ms(), tshim_backoff_next(rng));
+    tshim_listener_act_if_due(c, d);
+}
+
+/* Waits for the socket to have something to read, or for the pending action's
+ * time, whichever comes first; runs the action then. Returns when there may be
+ * bytes to read. With nothing pending it returns at once: recv blocks instead. */
+static void tshim_listener_wait(const struct tshim_config *c, struct tshim_listener_due *d)
+{
+    long w;
+    while ((w = tshim_pace_wait(&d->pace, tshim_clock_now_ms())) >= 0) {
+        /* Even when the action is due, bytes that are already here go first: they
+         * may be events that the same action should cover. The number is read
+         * afresh; -1 (the host took it) is ignored by poll, and recv then fails. */
+        struct pollfd p = {.fd = tshim_fdguard_current(), .events = POLLIN};
+        int r = poll(&p, 1, (int)w);
+        if (r > 0 || (r < 0 && errno != EINTR))
+            return; /* recv tells: data, the end, or an error that ends the connection */
+        if (r == 0)
+            tshim_listener_act_if_due(c, d);
+    }
+}
+
+/* Reads events until the connection ends; *events counts those delivered, *bytes
+ * everything received. */
+static enum tshim_listener_end tshim_listener_read(const struct tshim_config *c,
+                                                   unsigned long *events, unsigned long *bytes,
+                                                   uint64_t *rng)
+{
+    struct tshim_frame f;
+    struct tshim_listener_due d;
+    char buf[4096];
+    int said_long = 0, said_bad = 0; /* one line per cause and connection, not per line */
+    enum tshim_listener_end end = TSHIM_LISTENER_LOST;
+    tshim_frame_init(&f);
+    tshim_pace_init(&d.pace, c->debounce_ms, c->splay_ms);
+    for (;;) {
+        tshim_listener_wait(c, &d);
+        /* Read the number afresh each time: the host may have made us move it, or
+         * taken it (then -1, and recv fails with EBADF: a lost connection). recv on
+         * anything but a socket fails too, so no byte of the host's is ever read. */
+        ssize_t n = recv(tshim_fdguard_current(), buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            char msg[64];
+            tshim_log(TSHIM_LOG_INFO, "connection lost: %s",
+                      tshim_log_strerror(errno, msg, sizeof msg));
+            tshim_events_fail("the connection to Toki was lost", errno);
+            goto out;
+        }
+        if (n == 0)
+            goto out;
+        *bytes += (unsigned long)n;
+        tshim_frame_feed(&f, buf, (size_t)n);
+        enum tshim_frame_kind kind;
+        while ((kind = tshim_frame_next(&f)) != TSHIM_FRAME_MORE) {
+            if (kind == TSHIM_FRAME_TOO_LONG && !said_long++) {
+                tshim_log(TSHIM_LOG_WARN,
+                          "discarded a line of more than %d bytes from Toki (said "
+                          "once per connection)",
+                          TSHIM_FRAME_MAX);
+            } else if (kind == TSHIM_FRAME_BAD && !said_bad++) {
+                tshim_log(TSHIM_LOG_WARN, "discarded a line from Toki with bytes no event name has "
+                                          "(said once per connection)");
+            } else if (kind == TSHIM_FRAME_EVENT) {
+                const char *name = tshim_frame_name(&f);
+                ++*events;
+                tshim_listener_event(c, &d, name, rng);
+                if (strcmp(name, "FINISHED") == 0) {
+                    end = TSHIM_LISTENER_FINISHED;
+                    goto out;
+                }
+            }
+        }
+    }
+out:
+    tshim_events_down();
+    tshim_listener_flush(c, &d);
+    return end;
+}
+
+/* What the peer check found. */
+enum tshim_listener_peer { TSHIM_LISTENER_OURS, TSHIM_LISTENER_NOT_OURS, TSHIM_LISTENER_UNKNOWN };
+
+/* Toki's port is open on every interface and fixed, so on a shared machine another
+ * user can listen on it first and collect tokens. Before the token leaves, the
+ * server end of a loopback connection must belong to our effective uid. Only an
+ * owner seen and not ours is final: an owner not seen (the connection already
+ * gone, or no descriptor free to read the table with) is asked again at the next
+ * connection, and the token waits until then. */
+static enum tshim_listener_peer tshim_listener_peer_check(const struct tshim_config *c, char *err,
+                                                          size_t err_size)
+{
+    static int said; /* the first time at warn, then with the retries */
+    unsigned uid;
+    char msg[64];
+    if (!c->peer_check || !tshim_config_is_loopback((const struct sockaddr *)&c->addr))
+        return TSHIM_LISTENER_OURS;
+    if (tshim_net_peer_uid(&uid) != 0) {
+        int e = errno;
+        snprintf(err, err_size, "cannot tell who owns the server yet: %s",
+                 e == ENOENT ? "its connection is not in /proc/net/tcp"
+                             : tshim_log_strerror(e, msg, sizeof msg));
+        tshim_events_fail("cannot tell who owns the server on Toki's port; the token was not sent",
+                          e);
+        if (!said++)
+            tshim_log(TSHIM_LOG_WARN,
+                      "cannot tell who owns the server on port %d (%s); the token was not "
+                      "sent; retrying; TOKI_SHIM_PEER_CHECK=0 skips this check",
+                      c->port, err);
+        return TSHIM_LISTENER_UNKNOWN;
+    }
+    if (uid != (unsigned)geteuid()) {
+        tshim_log(
+            TSHIM_LOG_ERROR,
+            "the server on port %d belongs to uid %u, not to us (uid %u): it is "
+            "not our Toki, and the token was not sent; TOKI_SHIM_PEER_CHECK=0 skips this check",
+            c->port, uid, (unsigned)geteuid());
+        tshim_events_fail(
+            "the server on Toki's port belongs to another user; the token was not sent", 0);
+        return TSHIM_LISTENER_NOT_OURS;
+    }
+    return TSHIM_LISTENER_OURS;
+}
+
+static void *tshim_listener_main(void *arg)
+{
+    const struct tshim_config *c = arg;
+    char err[160], where[80];
+    unsigned failures = 0;
+    int rejections = 0, said_down = 0;
+    unsigned long connections = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t rng = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)&ts;
+
+    pthread_setname_np(pthread_self(), "toki-shim");
+    tshim_guard_mark_listener();
+    tshim_net_format((const struct sockaddr *)&c->addr, where, sizeof where);
+    if (c->token_len != 36)
+        tshim_log(TSHIM_LOG_WARN,
+                  "TOKI_TOKEN is %zu bytes long; Toki expects a 36-character token "
+                  "(its --dev mode accepts anything); sending it anyway",
+                  c->token_len);
+
+    for (;;) {
+        int fd = tshim_net_connect((const struct sockaddr *)&c->addr, c->addr_len,
+                                   c->connect_timeout_ms, err, sizeof err);
+        if (fd < 0)
+            tshim_events_fail("cannot connect to Toki", errno);
+        enum tshim_listener_peer peer =
+            fd >= 0 ? tshim_listener_peer_check(c, err, sizeof err) : TSHIM_LISTENER_OURS;
+        if (peer == TSHIM_LISTENER_NOT_OURS) {
+            /* Refused for good: another user's listener got Toki's port. */
+            tshim_fdguard_release();
+            return NULL;
+        }
+        if (peer == TSHIM_LISTENER_UNKNOWN) {
+            tshim_fdguard_release();
+            fd = -1;
+        }
+        if (fd >= 0 && tshim_net_send_token(c->token, c->token_len, err, sizeof err) < 0) {
+            tshim_events_fail("cannot send the token to Toki", errno);
+            tshim_fdguard_release();
+            fd = -1;
+        }
+        if (fd < 0) {
+            /* One line per outage at info; every attempt at debug. */
+            tshim_log(said_down ? TSHIM_LOG_DEBUG : TSHIM_LOG_INFO,
+                      "no connection to Toki at %s (%s); retrying", where, err);
+            said_down = 1;
+            tshim_clock_sleep_ms(tshim_backoff_delay_ms(failures++, c->retry_max_ms, &rng));
+            continue;
+        }
+        said_down = 0;
+        tshim_log(TSHIM_LOG_INFO, "connected to Toki at %s", where);
+        tshim_events_up(connections++ > 0);
+        long t0 = tshim_clock_now_ms();
+        unsigned long events = 0, bytes = 0;
+        enum tshim_listener_end end = tshim_listener_read(c, &events, &bytes, &rng);
+        tshim_fdguard_release();
+        if (end == TSHIM_LISTENER_FINISHED) {
+            tshim_log(TSHIM_LOG_INFO, "Toki says the step has FINISHED; listener stopped");
+            return NULL;
+        }
+        /* Toki rejects a token by closing at once and in silence; a server that
+         * said anything at all was no rejection, just not (yet) a good peer. */
+        if (bytes == 0 && tshim_clock_now_ms() - t0 < TSHIM_LISTENER_REJECT_WINDOW_MS) {
+            if (++rejections >= TSHIM_LISTENER_REJECT_LIMIT) {
+                tshim_events_fail("Toki closed the connection right after the token three times: "
+                                  "TOKI_TOKEN is probably wrong",
+                                  0);
+                tshim_log(TSHIM_LOG_ERROR,
+                          "Toki closed the connection right after the handshake: "
+                          "TOKI_TOKEN is probably wrong, or not this Toki's; giving up");
+                return NULL;
+            }
+        } else {
+            rejections = 0;
+        }
+        if (events > 0)
+            failures = 0;
+        tshim_log(TSHIM_LOG_INFO, "Toki at %s closed the connection; reconnecting", where);
+        tshim_clock_sleep_ms(tshim_backoff_delay_ms(failures++, c->retry_max_ms, &rng));
+    }
+}
+
+int tshim_listener_start(const struct tshim_config *c)
+{
+    pthread_attr_t attr;
+    pthread_t tid;
+    sigset_t all, old;
+    int r = pthread_attr_init(&attr);
+    if (r != 0)
+        return r;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    r = pthread_attr_setstacksize(&attr, (size_t)c->stack_kb * 1024);
+    if (r == 0) {
+        /* The thread inherits this mask, so no signal meant for the host is ever
+         * delivered to it, from its first instruction on. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        r = pthread_create(&tid, &attr, tshim_listener_main, (void *)c);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    pthread_attr_destroy(&attr);
+    return r;
+}

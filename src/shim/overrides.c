@@ -1,0 +1,174 @@
+/* overrides.c: every libc function the library overrides, each a thin layer over a guard. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/fdguard.h"
+#include "common/tshim.h"
+#include "fork.h"
+#include "guard.h"
+#include "real.h"
+
+/* ---- close, close_range, closefrom, dup2, dup3: the shim's descriptors are not the host's */
+
+/* close() of a number that is ours, off the fast path. */
+__attribute__((noinline, cold)) static int tshim_overrides_close_ours(int fd)
+{
+    /* A number being made, moved or let go is settled inside the window: look again
+     * once it is over. */
+    if (tshim_fdguard_wait_moving(fd))
+        return close(fd);
+    /* What close() says of a descriptor that is not open. */
+    errno = EBADF;
+    return -1;
+}
+
+TSHIM_EXPORT int close(int fd)
+{
+    /* Four compares on the fast path; with no fd of ours (-1), close(-1) is answered
+     * here with exactly what libc would say. */
+    if (__builtin_expect(tshim_fdguard_is_ours(fd), 0))
+        return tshim_overrides_close_ours(fd);
+    return tshim_real.close(fd);
+}
+
+/* The ranges around ours. The kernel validates flags and first <= last the same
+ * way for each, so errors read as they would for the whole range. */
+static int tshim_overrides_close_range_in(unsigned first, unsigned last, int flags)
+{
+    unsigned ours[TSHIM_FDGUARD_SLOTS];
+    int n = tshim_fdguard_ours_in(first, last, ours);
+    if (n == 0)
+        return tshim_real.close_range(first, last, flags);
+    int r = 0;
+    unsigned lo = first;
+    for (int i = 0; i < n && r == 0; i++) {
+        if (ours[i] > lo)
+            r = tshim_real.close_range(lo, ours[i] - 1, flags);
+        lo = ours[i] + 1;
+    }
+    if (r == 0 && ours[n - 1] < last)
+        r = tshim_real.close_range(lo, last, flags);
+    return r;
+}
+
+/* close_range and closefrom are rare, and a range can hold a descriptor of ours
+ * that is being moved: while the shim holds any, they run inside the window, so
+ * that what they skip is what is ours. With none (always so when inert) they go
+ * straight to libc: no cost, and nothing to wait for in a child forked while
+ * another thread was in the window (only an active shim's fork handlers clear it).
+ * A descriptor the shim makes meanwhile is checked as it is made. */
+TSHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+    sigset_t old;
+    if (!tshim_fdguard_holds_any())
+        return tshim_real.close_range(first, last, flags);
+    tshim_fdguard_window_enter(&old);
+    int r = tshim_overrides_close_range_in(first, last, flags), e = errno;
+    tshim_fdguard_window_leave(&old);
+    errno = e;
+    return r;
+}
+
+static void tshim_overrides_closefrom_in(int lowfd)
+{
+    unsigned low = lowfd < 0 ? 0u : (unsigned)lowfd, ours[TSHIM_FDGUARD_SLOTS];
+    int n = tshim_fdguard_ours_in(low, ~0u, ours);
+    if (n == 0) {
+        tshim_real.closefrom(lowfd);
+        return;
+    }
+    unsigned lo = low;
+    for (int i = 0; i < n; i++) {
+        if (ours[i] > lo)
+            tshim_real.close_range(lo, ours[i] - 1, 0);
+        lo = ours[i] + 1;
+    }
+    tshim_real.closefrom((int)lo);
+}
+
+TSHIM_EXPORT void closefrom(int lowfd)
+{
+    int saved = errno;
+    sigset_t old;
+    if (!tshim_fdguard_holds_any()) {
+        tshim_real.closefrom(lowfd);
+        errno = saved;
+        return;
+    }
+    tshim_fdguard_window_enter(&old);
+    tshim_overrides_closefrom_in(lowfd);
+    tshim_fdguard_window_leave(&old);
+    errno = saved; /* closefrom returns nothing and sets no errno */
+}
+
+/* dup2() onto a number that is ours, off the fast path. */
+__attribute__((noinline, cold)) static int tshim_overrides_dup2_ours(int oldfd, int newfd)
+{
+    int slot = tshim_fdguard_slot_of(newfd);
+    if (slot >= 0) {
+        if (oldfd == newfd) {
+            /* dup2(fd, fd) checks that fd is open; to the host, ours is not. */
+            errno = EBADF;
+            return -1;
+        }
+        tshim_fdguard_step_aside(slot, newfd);
+    }
+    return tshim_real.dup2(oldfd, newfd);
+}
+
+TSHIM_EXPORT int dup2(int oldfd, int newfd)
+{
+    if (__builtin_expect(newfd >= 0 && tshim_fdguard_is_ours(newfd), 0))
+        return tshim_overrides_dup2_ours(oldfd, newfd);
+    return tshim_real.dup2(oldfd, newfd);
+}
+
+TSHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+    int slot = newfd >= 0 ? tshim_fdguard_slot_of(newfd) : -1;
+    if (__builtin_expect(slot >= 0 && oldfd != newfd, 0))
+        tshim_fdguard_step_aside(slot, newfd);
+    return tshim_real.dup3(oldfd, newfd, flags);
+}
+
+/* ---- fork: the handlers are registered by fork.c; this is the child's after-fork */
+
+TSHIM_EXPORT pid_t fork(void)
+{
+    pid_t pid = tshim_real.fork();
+    if (pid == 0)
+        tshim_fork_child_returned();
+    return pid;
+}
+
+/* ---- exit and main's return: the exit guard ------------------------------------ */
+
+/* main's return is not a call to exit() that we could interpose; so main itself
+ * is wrapped, through the libc entry point that every C program's _start calls. */
+static tshim_real_main_fn tshim_overrides_main_fn;
+
+static int tshim_overrides_main(int argc, char **argv, char **envp)
+{
+    int status = tshim_overrides_main_fn(argc, argv, envp);
+    tshim_guard_exiting();
+    return status;
+}
+
+TSHIM_EXPORT int __libc_start_main(tshim_real_main_fn main_fn, int argc, char **argv, void *init,
+                                   void *fini, void *rtld_fini, void *stack_end);
+int __libc_start_main(tshim_real_main_fn main_fn, int argc, char **argv, void *init, void *fini,
+                      void *rtld_fini, void *stack_end)
+{
+    tshim_overrides_main_fn = main_fn;
+    return tshim_real.libc_start_main(tshim_overrides_main, argc, argv, init, fini, rtld_fini,
+                                      stack_end);
+}
+
+TSHIM_EXPORT __attribute__((noreturn)) void exit(int status)
+{
+    tshim_guard_exiting();
+    tshim_real.exit(status); /* does not return */
+    _exit(status);
+}

@@ -1,0 +1,136 @@
+/* real.c: resolves libc's own close, dup2, fork, exit and the rest, once, into one table. */
+#include "real.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* What stands in for a function that this libc does not have. */
+static int tshim_real_sys_close_range(unsigned first, unsigned last, int flags)
+{
+#ifdef SYS_close_range
+    return (int)syscall(SYS_close_range, first, last, flags);
+#else
+    (void)first, (void)last, (void)flags;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+static void tshim_real_sys_closefrom(int lowfd)
+{
+    tshim_real_sys_close_range(lowfd < 0 ? 0u : (unsigned)lowfd, ~0u, 0);
+}
+
+/* The stubs the table starts with: resolve, then call what was resolved. */
+static int tshim_real_first_close(int fd)
+{
+    tshim_real_init();
+    return tshim_real.close(fd);
+}
+
+static int tshim_real_first_close_range(unsigned first, unsigned last, int flags)
+{
+    tshim_real_init();
+    return tshim_real.close_range(first, last, flags);
+}
+
+static void tshim_real_first_closefrom(int lowfd)
+{
+    tshim_real_init();
+    tshim_real.closefrom(lowfd);
+}
+
+static int tshim_real_first_dup2(int oldfd, int newfd)
+{
+    tshim_real_init();
+    return tshim_real.dup2(oldfd, newfd);
+}
+
+static int tshim_real_first_dup3(int oldfd, int newfd, int flags)
+{
+    tshim_real_init();
+    return tshim_real.dup3(oldfd, newfd, flags);
+}
+
+static pid_t tshim_real_first_fork(void)
+{
+    tshim_real_init();
+    return tshim_real.fork();
+}
+
+static void tshim_real_first_exit(int status)
+{
+    tshim_real_init();
+    tshim_real.exit(status);
+}
+
+static int tshim_real_first_libc_start_main(tshim_real_main_fn main_fn, int argc, char **argv,
+                                            void *init, void *fini, void *rtld_fini,
+                                            void *stack_end)
+{
+    tshim_real_init();
+    return tshim_real.libc_start_main(main_fn, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+struct tshim_real tshim_real = {
+    tshim_real_first_close,     tshim_real_first_close_range,
+    tshim_real_first_closefrom, tshim_real_first_dup2,
+    tshim_real_first_dup3,      tshim_real_first_fork,
+    tshim_real_first_exit,      tshim_real_first_libc_start_main,
+};
+
+/* The next definition of name after this library's: libc's. */
+static void tshim_real_resolve(void *entry, const char *name, void *fallback)
+{
+    void *f = dlsym(RTLD_NEXT, name);
+    *(void **)entry = f ? f : fallback;
+}
+
+static pid_t tshim_real_no_fork(void)
+{
+    errno = ENOSYS;
+    return -1;
+}
+
+/* Runs main without libc's start-up, which this libc would not have offered. */
+static int tshim_real_no_start_main(tshim_real_main_fn main_fn, int argc, char **argv, void *init,
+                                    void *fini, void *rtld_fini, void *stack_end)
+{
+    (void)init, (void)fini, (void)rtld_fini, (void)stack_end;
+    exit(main_fn(argc, argv, argv + argc + 1));
+}
+
+static int tshim_real_sys_close(int fd)
+{
+    return (int)syscall(SYS_close, fd);
+}
+
+static int tshim_real_sys_dup2(int oldfd, int newfd)
+{
+    return (int)syscall(SYS_dup2, oldfd, newfd);
+}
+
+static int tshim_real_sys_dup3(int oldfd, int newfd, int flags)
+{
+    return (int)syscall(SYS_dup3, oldfd, newfd, flags);
+}
+
+/* fork, exit and __libc_start_main are in every libc this library can be loaded
+ * into (a program's _start calls the last); the stand-ins are for form's sake. */
+void tshim_real_init(void)
+{
+    int saved = errno; /* dlsym may set it; a call that then succeeds must not show it */
+    tshim_real_resolve(&tshim_real.close, "close", (void *)tshim_real_sys_close);
+    tshim_real_resolve(&tshim_real.close_range, "close_range", (void *)tshim_real_sys_close_range);
+    tshim_real_resolve(&tshim_real.closefrom, "closefrom", (void *)tshim_real_sys_closefrom);
+    tshim_real_resolve(&tshim_real.dup2, "dup2", (void *)tshim_real_sys_dup2);
+    tshim_real_resolve(&tshim_real.dup3, "dup3", (void *)tshim_real_sys_dup3);
+    tshim_real_resolve(&tshim_real.fork, "fork", (void *)tshim_real_no_fork);
+    tshim_real_resolve(&tshim_real.exit, "exit", (void *)_exit);
+    tshim_real_resolve(&tshim_real.libc_start_main, "__libc_start_main",
+                       (void *)tshim_real_no_start_main);
+    errno = saved;
+}

@@ -1,0 +1,32 @@
+/* real.h: the one table of the libc functions that the shim overrides, as libc defines them. */
+#ifndef TSHIM_REAL_H
+#define TSHIM_REAL_H
+
+#include <sys/types.h>
+
+typedef int (*tshim_real_main_fn)(int, char **, char **);
+
+struct tshim_real {
+    int (*close)(int);
+    int (*close_range)(unsigned, unsigned, int);
+    void (*closefrom)(int);
+    int (*dup2)(int, int);
+    int (*dup3)(int, int, int);
+    pid_t (*fork)(void);
+    void (*exit)(int);
+    int (*libc_start_main)(tshim_real_main_fn, int, char **, void *, void *, void *, void *);
+};
+
+/* Hidden, so that the overrides reach it without a GOT load. Every entry is
+ * callable at any time. Each starts at a stub that resolves the whole
+ * table and calls on, so that a call made before the constructor (by another
+ * library's constructor) still reaches libc; a function this libc lacks
+ * (close_range and closefrom before glibc 2.34) is its system call. */
+extern struct tshim_real tshim_real __attribute__((visibility("hidden")));
+
+/* Resolves the whole table with dlsym(RTLD_NEXT), once, from the constructor: so
+ * that no override ever calls dlsym, which is not async-signal-safe, inside fork(),
+ * exit() or a signal handler. Keeps errno. */
+void tshim_real_init(void);
+
+#endif

@@ -1,0 +1,168 @@
+/* test_fdguard.c: the fd guard, through the overrides of close, close_range, closefrom, dup2 and dup3. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/fdguard.h"
+#include "unit.h"
+
+static int ours;
+
+static void adopt_a_socket(void)
+{
+    unit_resolve_libc();
+    ours = tshim_fdguard_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(ours, 0);
+    cr_assert_eq(ours, tshim_fdguard_current());
+}
+
+static int is_open(int fd)
+{
+    return fcntl(fd, F_GETFD) >= 0;
+}
+
+TestSuite(fdguard, .init = adopt_a_socket);
+
+Test(fdguard, adopted_high_and_close_on_exec)
+{
+    cr_assert_gt(ours, 900, "fd %d", ours);
+    cr_assert(fcntl(ours, F_GETFD) & FD_CLOEXEC);
+    cr_assert_lt(ours, 1024);
+}
+
+Test(fdguard, close_of_ours_reads_as_a_closed_fd)
+{
+    errno = 0;
+    cr_assert_eq(close(ours), -1);
+    cr_assert_eq(errno, EBADF);
+    cr_assert(is_open(ours));
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    errno = EXDEV;
+    cr_assert_eq(close(p[0]), 0, "others close as usual");
+    cr_assert_eq(errno, EXDEV, "errno untouched on success");
+    cr_assert_eq(close(p[0]), -1);
+    cr_assert_eq(errno, EBADF);
+    close(p[1]);
+}
+
+Test(fdguard, close_range_and_closefrom_skip_ours)
+{
+    /* Ranges around ours only: the test runner's own pipes are low fds. */
+    int low = ours - 50;
+    int a = fcntl(0, F_DUPFD, low), b = fcntl(0, F_DUPFD, ours + 1);
+    cr_assert_eq(close_range((unsigned)low, ~0U, 0), 0);
+    cr_assert(is_open(ours));
+    cr_assert_not(is_open(a));
+    cr_assert_not(is_open(b));
+    a = fcntl(0, F_DUPFD, low);
+    b = fcntl(0, F_DUPFD, ours + 1);
+    closefrom(low);
+    cr_assert(is_open(ours));
+    cr_assert_not(is_open(a));
+    cr_assert_not(is_open(b));
+    errno = 0;
+    cr_assert_eq(close_range(10, 5, 0), -1, "bad ranges fail as before");
+    cr_assert_eq(errno, EINVAL);
+}
+
+Test(fdguard, dup2_onto_ours_moves_it_aside)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(dup2(p[1], ours), ours);
+    int moved = tshim_fdguard_current();
+    cr_assert_neq(moved, ours);
+    cr_assert_geq(moved, 0);
+    int type = 0;
+    socklen_t len = sizeof type;
+    cr_assert_eq(getsockopt(moved, SOL_SOCKET, SO_TYPE, &type, &len), 0, "the socket moved");
+    cr_assert_eq(write(ours, "z", 1), 1, "the old number is the host's pipe now");
+    char c;
+    cr_assert_eq(read(p[0], &c, 1), 1);
+    cr_assert_eq(dup3(p[1], moved, O_CLOEXEC), moved);
+    cr_assert_neq(tshim_fdguard_current(), moved);
+    cr_assert_geq(tshim_fdguard_current(), 0);
+    errno = 0;
+    cr_assert_eq(dup2(tshim_fdguard_current(), tshim_fdguard_current()), -1, "dup2(ours, ours) as for a closed fd");
+    cr_assert_eq(errno, EBADF);
+}
+
+Test(fdguard, release_closes_and_forgets)
+{
+    tshim_fdguard_release();
+    cr_assert_eq(tshim_fdguard_current(), -1);
+    cr_assert_not(is_open(ours));
+    errno = 0;
+    cr_assert_eq(close(ours), -1);
+    cr_assert_eq(errno, EBADF);
+}
+
+/* A second fd of ours (the event fd's copy) is hidden the same way, and a write to
+ * it follows it when the host dup2s over its number. */
+Test(fdguard, both_of_our_fds_survive_ranges_and_a_write_follows_a_move)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    int copy = tshim_fdguard_adopt_copy(TSHIM_FDGUARD_EVENT, p[1]);
+    cr_assert_gt(copy, 900);
+    cr_assert_neq(copy, ours);
+    int lo = (copy < ours ? copy : ours) - 10;
+    int a = fcntl(0, F_DUPFD, lo), b = fcntl(0, F_DUPFD, (copy < ours ? ours : copy) + 1);
+    cr_assert_eq(close_range((unsigned)lo, ~0U, 0), 0);
+    cr_assert(is_open(ours));
+    cr_assert(is_open(copy));
+    cr_assert_not(is_open(a));
+    cr_assert_not(is_open(b));
+    a = fcntl(0, F_DUPFD, lo);
+    closefrom(lo);
+    cr_assert(is_open(ours));
+    cr_assert(is_open(copy));
+    cr_assert_not(is_open(a));
+    cr_assert_eq(close(copy), -1);
+    cr_assert_eq(errno, EBADF);
+
+    int q[2];
+    cr_assert_eq(pipe(q), 0);
+    cr_assert_eq(dup2(q[1], copy), copy);
+    cr_assert_neq(tshim_fdguard_get(TSHIM_FDGUARD_EVENT), copy);
+    cr_assert_eq(tshim_fdguard_write_slot(TSHIM_FDGUARD_EVENT, "x", 1), 1);
+    char c;
+    cr_assert_eq(read(p[0], &c, 1), 1, "the write went to our pipe, where it moved");
+    cr_assert_eq(c, 'x');
+    cr_assert_eq(write(copy, "y", 1), 1);
+    cr_assert_eq(read(q[0], &c, 1), 1, "the old number is the host's now");
+    tshim_fdguard_release_slot(TSHIM_FDGUARD_EVENT);
+    cr_assert_eq(tshim_fdguard_get(TSHIM_FDGUARD_EVENT), -1);
+    cr_assert_eq(tshim_fdguard_write_slot(TSHIM_FDGUARD_EVENT, "x", 1), -1);
+}
+
+/* A file the shim reads for a while (the peer check's table) lives high, in its own
+ * slot, like the socket: the host can neither close it nor be read in its place,
+ * and letting it go leaves the low numbers as they were. */
+Test(fdguard, a_file_the_shim_reads_is_opened_high_and_hidden)
+{
+    int before = fcntl(0, F_DUPFD, 0); /* the lowest free number now */
+    cr_assert_geq(before, 0);
+    close(before);
+    int fd = tshim_fdguard_open(TSHIM_FDGUARD_SCAN, "/proc/self/stat");
+    cr_assert_gt(fd, 900, "fd %d", fd);
+    cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    cr_assert_not(is_open(before), "the low number it was made at is still held");
+    cr_assert_eq(close(fd), -1);
+    cr_assert_eq(errno, EBADF);
+    closefrom(fd - 5); /* not lower: the test runner's own descriptors live there */
+    cr_assert(is_open(fd));
+    char buf[64];
+    cr_assert_gt(tshim_fdguard_read_slot(TSHIM_FDGUARD_SCAN, buf, sizeof buf), 0);
+    tshim_fdguard_release_slot(TSHIM_FDGUARD_SCAN);
+    cr_assert_not(is_open(fd));
+    cr_assert_eq(tshim_fdguard_get(TSHIM_FDGUARD_SCAN), -1);
+    errno = 0;
+    cr_assert_eq(tshim_fdguard_read_slot(TSHIM_FDGUARD_SCAN, buf, sizeof buf), -1);
+    cr_assert_eq(errno, EBADF);
+    cr_assert_eq(tshim_fdguard_open(TSHIM_FDGUARD_SCAN, "/nonexistent/file"), -1);
+    cr_assert_eq(errno, ENOENT);
+}
