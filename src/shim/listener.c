@@ -195,6 +195,52 @@ static enum tshim_listener_peer tshim_listener_peer_check(const struct tshim_con
     return TSHIM_LISTENER_OURS;
 }
 
+/* What one attempt to reach Toki came to. */
+enum tshim_listener_try { TSHIM_LISTENER_CONNECTED, TSHIM_LISTENER_RETRY, TSHIM_LISTENER_REFUSED };
+
+/* Connects, checks who owns the server, and sends the token: the socket stays
+ * open only when it all went through. */
+static enum tshim_listener_try tshim_listener_handshake(const struct tshim_config *c, char *err,
+                                                        size_t err_size)
+{
+    if (tshim_net_connect((const struct sockaddr *)&c->addr, c->addr_len, c->connect_timeout_ms,
+                          err, err_size) < 0) {
+        tshim_events_fail("cannot connect to Toki", errno);
+        return TSHIM_LISTENER_RETRY;
+    }
+    enum tshim_listener_peer peer = tshim_listener_peer_check(c, err, err_size);
+    if (peer != TSHIM_LISTENER_OURS) {
+        tshim_fdguard_release();
+        /* Not ours is final: another user's listener got Toki's port. */
+        return peer == TSHIM_LISTENER_NOT_OURS ? TSHIM_LISTENER_REFUSED : TSHIM_LISTENER_RETRY;
+    }
+    if (tshim_net_send_token(c->token, c->token_len, err, err_size) < 0) {
+        tshim_events_fail("cannot send the token to Toki", errno);
+        tshim_fdguard_release();
+        return TSHIM_LISTENER_RETRY;
+    }
+    return TSHIM_LISTENER_CONNECTED;
+}
+
+/* Toki rejects a token by closing at once and in silence; a server that said
+ * anything at all was no rejection, just not (yet) a good peer. Returns 1 when the
+ * connection that just ended makes TSHIM_LISTENER_REJECT_LIMIT in a row. */
+static int tshim_listener_rejected(int *rejections, unsigned long bytes, long since_ms)
+{
+    if (bytes > 0 || since_ms >= TSHIM_LISTENER_REJECT_WINDOW_MS) {
+        *rejections = 0;
+        return 0;
+    }
+    if (++*rejections < TSHIM_LISTENER_REJECT_LIMIT)
+        return 0;
+    tshim_events_fail("Toki closed the connection right after the token three times: "
+                      "TOKI_TOKEN is probably wrong",
+                      0);
+    tshim_log(TSHIM_LOG_ERROR, "Toki closed the connection right after the handshake: "
+                               "TOKI_TOKEN is probably wrong, or not this Toki's; giving up");
+    return 1;
+}
+
 static void *tshim_listener_main(void *arg)
 {
     const struct tshim_config *c = arg;
@@ -216,27 +262,10 @@ static void *tshim_listener_main(void *arg)
                   c->token_len);
 
     for (;;) {
-        int fd = tshim_net_connect((const struct sockaddr *)&c->addr, c->addr_len,
-                                   c->connect_timeout_ms, err, sizeof err);
-        if (fd < 0)
-            tshim_events_fail("cannot connect to Toki", errno);
-        enum tshim_listener_peer peer =
-            fd >= 0 ? tshim_listener_peer_check(c, err, sizeof err) : TSHIM_LISTENER_OURS;
-        if (peer == TSHIM_LISTENER_NOT_OURS) {
-            /* Refused for good: another user's listener got Toki's port. */
-            tshim_fdguard_release();
+        enum tshim_listener_try t = tshim_listener_handshake(c, err, sizeof err);
+        if (t == TSHIM_LISTENER_REFUSED)
             return NULL;
-        }
-        if (peer == TSHIM_LISTENER_UNKNOWN) {
-            tshim_fdguard_release();
-            fd = -1;
-        }
-        if (fd >= 0 && tshim_net_send_token(c->token, c->token_len, err, sizeof err) < 0) {
-            tshim_events_fail("cannot send the token to Toki", errno);
-            tshim_fdguard_release();
-            fd = -1;
-        }
-        if (fd < 0) {
+        if (t == TSHIM_LISTENER_RETRY) {
             /* One line per outage at info; every attempt at debug. */
             tshim_log(said_down ? TSHIM_LOG_DEBUG : TSHIM_LOG_INFO,
                       "no connection to Toki at %s (%s); retrying", where, err);
@@ -255,21 +284,8 @@ static void *tshim_listener_main(void *arg)
             tshim_log(TSHIM_LOG_INFO, "Toki says the step has FINISHED; listener stopped");
             return NULL;
         }
-        /* Toki rejects a token by closing at once and in silence; a server that
-         * said anything at all was no rejection, just not (yet) a good peer. */
-        if (bytes == 0 && tshim_clock_now_ms() - t0 < TSHIM_LISTENER_REJECT_WINDOW_MS) {
-            if (++rejections >= TSHIM_LISTENER_REJECT_LIMIT) {
-                tshim_events_fail("Toki closed the connection right after the token three times: "
-                                  "TOKI_TOKEN is probably wrong",
-                                  0);
-                tshim_log(TSHIM_LOG_ERROR,
-                          "Toki closed the connection right after the handshake: "
-                          "TOKI_TOKEN is probably wrong, or not this Toki's; giving up");
-                return NULL;
-            }
-        } else {
-            rejections = 0;
-        }
+        if (tshim_listener_rejected(&rejections, bytes, tshim_clock_now_ms() - t0))
+            return NULL;
         if (events > 0)
             failures = 0;
         tshim_log(TSHIM_LOG_INFO, "Toki at %s closed the connection; reconnecting", where);
