@@ -1,4 +1,4 @@
-/* elfinfo.c: bounded reads of ELF headers, notes and dynamic symbols; never trusts an offset. */
+/* elf.c: bounded reads of ELF headers, notes and dynamic symbols; never trusts an offset. */
 #include "elf.h"
 
 #include <elf.h>

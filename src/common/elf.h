@@ -1,4 +1,4 @@
-/* elfinfo.h: the few facts toki-shim reads from ELF files and segments. */
+/* elf.h: the few facts toki-shim reads from ELF files and segments. */
 #ifndef TSHIM_ELFINFO_H
 #define TSHIM_ELFINFO_H
 

@@ -184,8 +184,8 @@ void tshim_fdguard_settle(void)
  * (a daemon's close-everything loop) could close it, and even reuse the number.
  * So it is recorded at once, checked to be still ours, moved high into slot, and
  * only then is the low number closed: a host's close of it meanwhile is refused or
- * waits (see close()), so nothing of the host's is ever closed. Returns the fd, or
- * -1 with errno. */
+ * waits (see tshim_fdguard_wait_moving), so nothing of the host's is ever closed.
+ * Returns the fd, or -1 with errno. */
 static int tshim_fdguard_move_high(int slot, int low, int (*still_ours)(int fd, const void *arg),
                                    const void *arg)
 {

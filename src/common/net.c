@@ -40,7 +40,7 @@ static int tshim_net_error(char *err, size_t err_size, const char *what, int e)
 
 /* Waits for a non-blocking connect; poll is restarted after EINTR (a SIGSTOP and
  * SIGCONT from Toki can interrupt it) with the time that is left. The fd number is
- * read afresh for every call: the host may have made us move it (see interpose.c). */
+ * read afresh for every call: the host may have made us move it (see fdguard.c). */
 static int tshim_net_wait_connected(int timeout_ms, char *err, size_t err_size)
 {
     long deadline = tshim_clock_now_ms() + timeout_ms;

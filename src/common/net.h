@@ -6,8 +6,8 @@
 #include <sys/socket.h>
 
 /* Connects within timeout_ms; the socket is the shim's one registered fd (see
- * interpose.h: tshim_fdguard_current() names it, tshim_fdguard_release() closes it), close-on-exec,
- * TCP_NODELAY, and blocking once connected. Returns the fd, or -1 with a reason in
+ * fdguard.h: tshim_fdguard_current() names it, tshim_fdguard_release() closes it),
+ * close-on-exec, TCP_NODELAY, and blocking once connected. Returns the fd, or -1 with a reason in
  * err, its errno value in errno, and nothing left open. */
 int tshim_net_connect(const struct sockaddr *addr, socklen_t addr_len, int timeout_ms, char *err,
                       size_t err_size);

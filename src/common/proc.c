@@ -1,4 +1,4 @@
-/* procenv.c: program names from /proc and argv, glob selection, and LD_PRELOAD editing. */
+/* proc.c: program names from /proc and argv, glob selection, and LD_PRELOAD editing. */
 #include "proc.h"
 
 #include <dlfcn.h>

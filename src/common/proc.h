@@ -1,4 +1,4 @@
-/* procenv.h: which program this is (for TOKI_SHIM_ONLY/SKIP), and the shim's place in LD_PRELOAD. */
+/* proc.h: which program this is (for TOKI_SHIM_ONLY/SKIP), and the shim's place in LD_PRELOAD. */
 #ifndef TSHIM_PROCENV_H
 #define TSHIM_PROCENV_H
 

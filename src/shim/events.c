@@ -1,4 +1,4 @@
-/* event.c: the event fd, the generation counter and the status, and the public functions that read them. */
+/* events.c: the event fd, the generation counter and the status, and the public functions that read them. */
 #include "events.h"
 
 #include <errno.h>

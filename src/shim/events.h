@@ -1,4 +1,4 @@
-/* event.h: what a program can poll instead of being called: the event fd, the generation counter, the status. */
+/* events.h: what a program can poll instead of being called: the event fd, the generation counter, the status. */
 #ifndef TSHIM_EVENT_H
 #define TSHIM_EVENT_H
 
