@@ -60,7 +60,7 @@ $(COMMON_LIB): $(COMMON_OBJS)
 
 $(LIB): $(SHIM_OBJS) $(COMMON_LIB) $(MAP)
 	$(call say,LD,$@)$(CC) $(CODEFLAGS) -shared -Wl,-soname,libtoki_shim.so -Wl,--version-script=$(MAP) \
-	    -Wl,-z,relro -o $@ $(SHIM_OBJS) $(COMMON_LIB) -ldl $(LDFLAGS)
+	    -Wl,-z,relro -Wl,-z,nodelete -o $@ $(SHIM_OBJS) $(COMMON_LIB) -ldl $(LDFLAGS)
 
 $(CMD): $(CLI_OBJS) $(COMMON_LIB)
 	$(call say,LD,$@)$(CC) $(CODEFLAGS) -o $@ $(CLI_OBJS) $(COMMON_LIB) $(LDFLAGS)
@@ -152,7 +152,7 @@ T_UNIT   := $(UNIT:%=$(B)/tests/test_%)
 T_INTEG  := $(INTEG:%=$(B)/tests/test_%)
 HOSTS    := $(addprefix $(B)/tests/hosts/,host_hook host_signal host_probe host_dlopen \
               host_fork host_fds host_threads host_exit host_static libplugin.so \
-              host_epoll host_counter host_slow)
+              host_epoll host_counter host_slow host_dlclose)
 # Hosts in other runtimes, built when their toolchain is installed (tests skip,
 # saying so, when it is not).
 HOSTS    += $(if $(shell command -v javac),$(B)/tests/hosts/Sleeper.class)
@@ -254,13 +254,13 @@ check: all check-exports check-layout check-install check-man check-demo check-f
 # that the exit guard's handshake relies on.
 ASAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 check-sanitize:
-	$(MAKE) B=build/asan CFLAGS="-O1 -g $(ASAN) $(CFLAGS)" LDFLAGS="$(ASAN)" \
+	$(MAKE) B=$(B)/asan CFLAGS="-O1 -g $(ASAN) $(CFLAGS)" LDFLAGS="$(ASAN)" \
 	    TOKI_TEST_PRELOAD_FIRST="$$($(CC) -print-file-name=libasan.so)" check-fuzz check-unit check-integration
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
-	$(MAKE) B=build/tsan-unit CFLAGS="-O1 -g -fsanitize=thread $(CFLAGS)" LDFLAGS="-fsanitize=thread" \
+	$(MAKE) B=$(B)/tsan-unit CFLAGS="-O1 -g -fsanitize=thread $(CFLAGS)" LDFLAGS="-fsanitize=thread" \
 	    UNIT_EXTRA=tests/tsan_arena.c check-unit
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
-	$(MAKE) B=build/tsan SAN_CFLAGS="-O1 -g -fsanitize=thread" \
+	$(MAKE) B=$(B)/tsan SAN_CFLAGS="-O1 -g -fsanitize=thread" \
 	    TOKI_TEST_PRELOAD_FIRST="$$($(CC) -print-file-name=libtsan.so)" \
 	    INTEG="serve shim eventfd" CRITERION_FLAGS="--jobs 2 --filter '*/!(*sig*|active_has*|*fork*)'" \
 	    check-integration
@@ -280,5 +280,8 @@ install: all
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
 
+# Only what the build makes: B may name a folder that holds other things too.
 clean:
-	rm -rf $(B)
+	$(call say,CLEAN,$(B))rm -rf $(B)/obj $(B)/tests $(B)/bench $(B)/examples $(B)/fuzz $(B)/gocache \
+	    $(B)/asan $(B)/tsan $(B)/tsan-unit $(LIB) $(CMD) $(B)/toki-shim.pc $(B)/demo.out
+	@rmdir $(B) 2>/dev/null || true

@@ -10,9 +10,9 @@ fail=0
 for f in src/common/* src/shim/* src/cli/*; do
     dir=$(basename "$(dirname "$f")")
     case $dir in
-        common) bad='"(shim|cli)/|"toki_shim\.h"' ;;
-        shim) bad='"cli/' ;;
-        cli) bad='"shim/|"toki_shim\.h"' ;;
+        common) bad='"(shim|cli)/|"toki_shim\.h"|"\.\./' ;;
+        shim) bad='"cli/|"\.\./' ;;
+        cli) bad='"shim/|"toki_shim\.h"|"\.\./' ;;
     esac
     if grep -En "^#include ($bad)" "$f" >/dev/null; then
         echo "check-layout: $f includes across the folder rules:" >&2

@@ -54,6 +54,9 @@ TOKI_SHIM_VISIBLE int toki_shim_event_fd(void);
 TOKI_SHIM_VISIBLE unsigned long toki_shim_generation(void);
 
 #define TOKI_SHIM_STATUS_VERSION 1
+/* The spelling of version 0.1.0 of this header, kept so that its users still build. */
+#define TOKISHIM_STATUS_VERSION TOKI_SHIM_STATUS_VERSION
+#define TOKISHIM_VISIBLE TOKI_SHIM_VISIBLE
 
 /* For health endpoints. Set size to sizeof(struct toki_shim_status) before the call:
  * the library fills what both sides know, zeroes the rest, and sets size to the
@@ -82,39 +85,39 @@ TOKI_SHIM_VISIBLE int toki_shim_status(struct toki_shim_status *out);
  * reach the library through weak references, and answer "not available" (-1 with
  * errno ENOSYS; generation 0) when it is not loaded. */
 #if defined(__GNUC__)
-static int tokishim_weak_event_fd_(void) __attribute__((weakref("toki_shim_event_fd")));
-static unsigned long tokishim_weak_generation_(void)
+static int toki_shim_weak_event_fd_(void) __attribute__((weakref("toki_shim_event_fd")));
+static unsigned long toki_shim_weak_generation_(void)
     __attribute__((weakref("toki_shim_generation")));
-static int tokishim_weak_status_(struct toki_shim_status *)
+static int toki_shim_weak_status_(struct toki_shim_status *)
     __attribute__((weakref("toki_shim_status")));
 
 /* 1 if libtoki_shim is loaded in this process (active or inert). */
 static inline int toki_shim_loaded(void)
 {
-    return tokishim_weak_generation_ != 0;
+    return toki_shim_weak_generation_ != 0;
 }
 
 static inline int toki_shim_try_event_fd(void)
 {
-    if (!tokishim_weak_event_fd_) {
+    if (!toki_shim_weak_event_fd_) {
         errno = ENOSYS;
         return -1;
     }
-    return tokishim_weak_event_fd_();
+    return toki_shim_weak_event_fd_();
 }
 
 static inline unsigned long toki_shim_try_generation(void)
 {
-    return tokishim_weak_generation_ ? tokishim_weak_generation_() : 0;
+    return toki_shim_weak_generation_ ? toki_shim_weak_generation_() : 0;
 }
 
 static inline int toki_shim_try_status(struct toki_shim_status *out)
 {
-    if (!tokishim_weak_status_) {
+    if (!toki_shim_weak_status_) {
         errno = ENOSYS;
         return -1;
     }
-    return tokishim_weak_status_(out);
+    return toki_shim_weak_status_(out);
 }
 #endif
 

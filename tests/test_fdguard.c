@@ -2,6 +2,10 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -165,4 +169,50 @@ Test(fdguard, a_file_the_shim_reads_is_opened_high_and_hidden)
     cr_assert_eq(errno, EBADF);
     cr_assert_eq(tshim_fdguard_open(TSHIM_FDGUARD_SCAN, "/nonexistent/file"), -1);
     cr_assert_eq(errno, ENOENT);
+}
+
+/* A host whose signal handler dup2()s onto the shim's number, while the thread it
+ * interrupted was itself moving the shim's descriptor aside or forking. */
+static int devnull = -1;
+
+static void dup2_onto_ours(int sig)
+{
+    (void)sig;
+    int saved = errno, n = tshim_fdguard_current();
+    if (n >= 0 && dup2(devnull, n) == n)
+        close(n);
+    errno = saved;
+}
+
+static void storm(int forks)
+{
+    devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    cr_assert_geq(devnull, 0);
+    struct sigaction sa = {.sa_handler = dup2_onto_ours, .sa_flags = SA_RESTART};
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval every = {{0, 50}, {0, 50}}, off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &every, NULL);
+    for (int i = 0; i < 20000; i++) {
+        if (forks && i % 20 == 0) {
+            pid_t pid = fork();
+            if (pid == 0)
+                _exit(0);
+            waitpid(pid, NULL, 0);
+        }
+        dup2_onto_ours(0);
+        if (tshim_fdguard_current() < 0) /* let go for want of a number: make another */
+            tshim_fdguard_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    }
+    setitimer(ITIMER_REAL, &off, NULL);
+}
+
+Test(fdguard, a_handler_that_dup2s_onto_ours_never_waits_for_its_own_thread, .timeout = 60)
+{
+    storm(0);
+}
+
+Test(fdguard, a_handler_that_dup2s_onto_ours_during_a_fork_never_waits_for_it, .timeout = 60)
+{
+    pthread_atfork(tshim_fdguard_fork_prepare, tshim_fdguard_fork_parent, tshim_fdguard_fork_child);
+    storm(1);
 }

@@ -273,3 +273,20 @@ Test(process, python_closerange)
     cr_assert_eq(h_expect(&h_host, &h_host.out, "hup", H_WAIT_MS), 0, "%s", h_host.err.data);
     cr_assert_eq(h_count(&h_srv.p, &h_srv.p.err, "connected", 0), 1, "the shim had to reconnect");
 }
+
+/* Linked with -z nodelete: a dlclose() leaves the listener's code mapped. */
+Test(process, dlclose_of_a_dlopened_shim_leaves_the_listener_running)
+{
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_LOG=info", NULL};
+    const char *argv[] = {H_HOST("host_dlclose"), BUILD_DIR "/libtoki_shim.so", NULL};
+    h_start_host(argv, env, 0, 1);
+    h_write(&h_host, "x");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "dlclose 0", H_WAIT_MS), 0, "%s", h_host.err.data);
+    h_send_events(3);
+    cr_assert_eq(h_wait_count(&h_host, &h_host.err, "event AUTH_REFRESHED", 3, H_WAIT_MS), 3, "%s",
+                 h_host.err.data);
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0, "%s", h_host.err.data);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "survived", 0), 1);
+}

@@ -1,6 +1,6 @@
 /* elf.h: the few facts toki-shim reads from ELF files and segments. */
-#ifndef TSHIM_ELFINFO_H
-#define TSHIM_ELFINFO_H
+#ifndef TSHIM_ELF_H
+#define TSHIM_ELF_H
 
 #include <stddef.h>
 

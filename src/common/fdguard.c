@@ -56,13 +56,19 @@ static void tshim_fdguard_futex(_Atomic int *word, int op, int val)
     syscall(SYS_futex, word, op, val, NULL, NULL, 0);
 }
 
+/* Set while this thread is inside fork(), between the prepare and the parent or
+ * child handler: a signal handler that runs there and enters the window must not
+ * wait for the fork it interrupted. Its thread cannot copy the process until the
+ * handler has returned, so the window is safe for it to hold. */
+static __thread int tshim_fdguard_forking_here;
+
 static void tshim_fdguard_enter(void)
 {
     for (;;) {
         while (atomic_exchange(&tshim_fdguard_busy, 1) != 0)
             tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAIT_PRIVATE, 1);
         int forks = atomic_load(&tshim_fdguard_forking);
-        if (forks == 0)
+        if (forks == 0 || tshim_fdguard_forking_here)
             return;
         atomic_store(&tshim_fdguard_busy, 0);
         tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAKE_PRIVATE, 1);
@@ -103,6 +109,7 @@ void tshim_fdguard_window_leave(const sigset_t *old)
 
 void tshim_fdguard_fork_prepare(void)
 {
+    tshim_fdguard_forking_here = 1;
     atomic_fetch_add(&tshim_fdguard_forking, 1);
     while (atomic_load(&tshim_fdguard_busy))
         tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAIT_PRIVATE, 1);
@@ -110,6 +117,7 @@ void tshim_fdguard_fork_prepare(void)
 
 void tshim_fdguard_fork_parent(void)
 {
+    tshim_fdguard_forking_here = 0;
     atomic_fetch_sub(&tshim_fdguard_forking, 1);
     tshim_fdguard_futex(&tshim_fdguard_forking, FUTEX_WAKE_PRIVATE, 1 << 30);
 }
@@ -117,6 +125,7 @@ void tshim_fdguard_fork_parent(void)
 void tshim_fdguard_fork_child(void)
 {
     /* The child has one thread: nobody is inside the window, nobody forks. */
+    tshim_fdguard_forking_here = 0;
     atomic_store(&tshim_fdguard_forking, 0);
     atomic_store(&tshim_fdguard_busy, 0);
     for (int i = 0; i < TSHIM_FDGUARD_SLOTS; i++) {
@@ -333,10 +342,13 @@ void tshim_fdguard_release(void)
 void tshim_fdguard_step_aside(int slot, int newfd)
 {
     int saved = errno;
-    tshim_fdguard_enter();
+    sigset_t old;
+    /* A host thread, whose signal handler may dup2 onto our number too: the window
+     * is held with signals blocked, so no handler waits for its own thread. */
+    tshim_fdguard_window_enter(&old);
     if (atomic_load(&tshim_fdguard_fds[slot]) != newfd) {
         /* Let go or moved while this thread waited for the window. */
-        tshim_fdguard_leave();
+        tshim_fdguard_window_leave(&old);
         errno = saved;
         return;
     }
@@ -352,7 +364,7 @@ void tshim_fdguard_step_aside(int slot, int newfd)
             continue;
         tshim_fdguard_futex(&tshim_fdguard_using[slot], FUTEX_WAIT_PRIVATE, 2);
     }
-    tshim_fdguard_leave();
+    tshim_fdguard_window_leave(&old);
     errno = saved;
 }
 

@@ -1,6 +1,6 @@
 /* proc.h: which program this is (for TOKI_SHIM_ONLY/SKIP), and the shim's place in LD_PRELOAD. */
-#ifndef TSHIM_PROCENV_H
-#define TSHIM_PROCENV_H
+#ifndef TSHIM_PROC_H
+#define TSHIM_PROC_H
 
 #include <stddef.h>
 

@@ -1,6 +1,6 @@
 /* events.h: what a program can poll instead of being called: the event fd, the generation counter, the status. */
-#ifndef TSHIM_EVENT_H
-#define TSHIM_EVENT_H
+#ifndef TSHIM_EVENTS_H
+#define TSHIM_EVENTS_H
 
 /* The shim listens in this process (1) or is inert (0). The public functions answer
  * "not available" while it is 0. */

@@ -25,8 +25,9 @@ struct tshim_real {
 extern struct tshim_real tshim_real __attribute__((visibility("hidden")));
 
 /* Resolves the whole table with dlsym(RTLD_NEXT), once, from the constructor: so
- * that no override ever calls dlsym, which is not async-signal-safe, inside fork(),
- * exit() or a signal handler. Keeps errno. */
+ * that once the constructor has run no override calls dlsym, which is not
+ * async-signal-safe, inside fork(), exit() or a signal handler (only a call made
+ * before it, by another library's constructor, goes through a stub). Keeps errno. */
 void tshim_real_init(void);
 
 #endif
