@@ -103,7 +103,39 @@ static int act_fd(const struct tshim_config *c) { return c->action == TSHIM_CONF
 static int debounce_50(const struct tshim_config *c) { return c->debounce_ms == 50 && c->splay_ms == 0; }
 static int splay_hour(const struct tshim_config *c) { return c->splay_ms == 3600000 && c->debounce_ms == 0; }
 
+static int inherit_all(const struct tshim_config *c) { return c->inherit == TSHIM_CONFIG_INHERIT_ALL; }
+static int inherit_none(const struct tshim_config *c) { return c->inherit == TSHIM_CONFIG_INHERIT_NONE; }
+static int scoped(const struct tshim_config *c)
+{
+    return c->inherit == TSHIM_CONFIG_INHERIT_SERVICE && c->settle_ms == 500 &&
+           strcmp(c->launchers, "env") == 0 && strcmp(c->shells, "sh") == 0 &&
+           strcmp(c->no_signal, "make") == 0;
+}
+static int settle_0(const struct tshim_config *c) { return c->settle_ms == 0; }
+/* The last entry of a "A\0B\0\0" list. */
+static const char *last_of(const char *list)
+{
+    const char *last = list;
+    for (const char *p = list; *p; p += strlen(p) + 1)
+        last = p;
+    return last;
+}
+static int launchers_added(const struct tshim_config *c)
+{
+    return strcmp(c->launchers, "env") == 0 && strcmp(last_of(c->launchers), "my-wrapper") == 0;
+}
+static int shells_replaced(const struct tshim_config *c)
+{
+    return strcmp(c->shells, "fish") == 0 && c->shells[5] == '\0';
+}
+
 static const struct good goods[] = {
+    {"TOKI_SHIM_INHERIT=1", scoped},
+    {"TOKI_SHIM_INHERIT=all", inherit_all},
+    {"TOKI_SHIM_INHERIT=0", inherit_none},
+    {"TOKI_SHIM_SETTLE_MS=0", settle_0},
+    {"TOKI_SHIM_LAUNCHERS=+my-wrapper", launchers_added},
+    {"TOKI_SHIM_SHELLS=fish", shells_replaced},
     {"TOKI_PORT=1", port_1},
     {"TOKI_PORT=65535", port_65535},
     {"TOKI_SHIM_HOST=::1", host_v6},
@@ -158,6 +190,10 @@ struct bad {
 };
 
 static const struct bad bads[] = {
+    {"TOKI_SHIM_INHERIT=2", "TOKI_SHIM_INHERIT=\"2\" is not 0 (no descendant loads the shim), 1"},
+    {"TOKI_SHIM_SETTLE_MS=-1", "TOKI_SHIM_SETTLE_MS=\"-1\" is not a time in milliseconds"},
+    {"TOKI_SHIM_LAUNCHERS=+", "TOKI_SHIM_LAUNCHERS=\"+\" is not a comma-separated list of program"},
+    {"TOKI_SHIM_NO_SIGNAL=a b", "TOKI_SHIM_NO_SIGNAL=\"a b\" is not a comma-separated list"},
     {"TOKI_PORT=70000", "TOKI_PORT=\"70000\" is not a port (1-65535)"},
     {"TOKI_PORT=0", "TOKI_PORT=\"0\" is not a port (1-65535)"},
     {"TOKI_PORT= 3110", "TOKI_PORT=\" 3110\" is not a port"},

@@ -6,7 +6,7 @@
 static struct tshim_decide_plan decide_fd(enum tshim_config_action a, int force, int hook, int handler,
                                           int fd, enum tshim_decide_runtime rt)
 {
-    struct tshim_decide_facts f = {hook, handler, fd, rt};
+    struct tshim_decide_facts f = {.have_hook = hook, .have_handler = handler, .have_fd = fd, .runtime = rt};
     return tshim_decide_action(a, force, &f);
 }
 
@@ -81,4 +81,23 @@ Test(decide, an_event_fd_is_posted_under_every_action_but_none_and_replaces_the_
     cr_assert_eq(p.hook_skip, TSHIM_DECIDE_OK, "fd mode complains of no missing hook");
     cr_assert_eq(p.signal_skip, TSHIM_DECIDE_OK);
     cr_assert_eq(decide_fd(TSHIM_CONFIG_NONE, 1, 1, 1, 1, TSHIM_DECIDE_NATIVE).what, 0);
+}
+
+Test(decide, a_signal_taken_by_signalfd_or_sigwait_is_sent_without_a_handler)
+{
+    struct tshim_decide_facts f = {.blocked = 1, .runtime = TSHIM_DECIDE_NATIVE};
+    cr_assert_eq(tshim_decide_action(TSHIM_CONFIG_AUTO, 0, &f).what, S);
+    f.runtime = TSHIM_DECIDE_GO;
+    cr_assert_eq(tshim_decide_action(TSHIM_CONFIG_AUTO, 0, &f).signal_skip, TSHIM_DECIDE_RUNTIME);
+}
+
+Test(decide, a_program_known_to_exit_on_the_signal_gets_it_only_when_forced)
+{
+    struct tshim_decide_facts f = {.have_handler = 1, .dies = 1, .runtime = TSHIM_DECIDE_NATIVE};
+    struct tshim_decide_plan p = tshim_decide_action(TSHIM_CONFIG_AUTO, 0, &f);
+    cr_assert_eq(p.what, 0);
+    cr_assert_eq(p.signal_skip, TSHIM_DECIDE_DIES);
+    cr_assert_eq(tshim_decide_action(TSHIM_CONFIG_SIGNAL, 1, &f).what, S);
+    f.have_hook = 1; /* the hook is never withheld */
+    cr_assert_eq(tshim_decide_action(TSHIM_CONFIG_AUTO, 0, &f).what, H);
 }

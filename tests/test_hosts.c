@@ -143,7 +143,7 @@ Test(hosts, python_without_a_handler_survives)
     skip_under_sanitizers();
     const char *argv[] = {PY, "-c", "import sys; print('ready', flush=True); sys.stdin.read()", NULL};
     start(argv, NULL, 1, "ready");
-    survives(10, 1, "has no handler for it");
+    survives(10, 1, "has no handler for it, nor a signalfd");
 }
 
 Test(hosts, bash_trap_counts_every_refresh)

@@ -58,7 +58,9 @@ Test(process, fork_storm_while_events_stream_never_hangs_a_child)
     skip_fork_under_sanitizers();
     const char *every[] = {"--every", "0.001", "--quiet", NULL};
     h_start_server(every);
-    const char *env[] = {h_env_port, h_env_token, NULL};
+    /* The storm is over in well under a second: no settle delay, so that events
+     * flow while it lasts. */
+    const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_SETTLE_MS=0", NULL};
     const char *argv[] = {H_HOST("host_fork"), "storm", "300", NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "storm done, 0 bad children", 120000), 0, "%s",
@@ -159,7 +161,8 @@ Test(process, no_hook_runs_after_exit_has_begun)
      * one: without the exit guard its hook would run on a destroyed global. */
     const char *every[] = {"--every", "0.001", "--quiet", NULL};
     h_start_server(every);
-    const char *env[] = {h_env_port, h_env_token, NULL};
+    /* Each host lives a few milliseconds: no settle delay, or none would connect. */
+    const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_SETTLE_MS=0", NULL};
     for (int i = 0; i < 500; i++) {
         const char *argv[] = {H_HOST("host_exit"), i % 2 ? "exit" : "return", NULL};
         h_spawn(&h_host, (char *const *)argv, env, 1);

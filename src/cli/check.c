@@ -1,6 +1,7 @@
 /* check.c: diagnoses the environment against a live Toki, or a running process from /proc. */
 #include "check.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -61,8 +62,12 @@ static void tshim_check_print_config(const struct tshim_config *c)
     printf("TOKI_SHIM_DEBOUNCE_MS=%ld\nTOKI_SHIM_SPLAY_MS=%ld\n", c->debounce_ms, c->splay_ms);
     tshim_check_list("TOKI_SHIM_ONLY", c->only);
     tshim_check_list("TOKI_SHIM_SKIP", c->skip);
-    printf("TOKI_SHIM_INHERIT=%d\nTOKI_SHIM_FOLLOW_FORK=%d\nTOKI_SHIM_STRICT=%d\n", c->inherit,
-           c->follow_fork, c->strict);
+    static const char *const inherit[] = {"0", "1", "all"};
+    printf("TOKI_SHIM_INHERIT=%s\nTOKI_SHIM_SETTLE_MS=%ld\n", inherit[c->inherit], c->settle_ms);
+    tshim_check_list("TOKI_SHIM_LAUNCHERS", c->launchers);
+    tshim_check_list("TOKI_SHIM_SHELLS", c->shells);
+    tshim_check_list("TOKI_SHIM_NO_SIGNAL", c->no_signal);
+    printf("TOKI_SHIM_FOLLOW_FORK=%d\nTOKI_SHIM_STRICT=%d\n", c->follow_fork, c->strict);
     printf("TOKI_SHIM_PEER_CHECK=%d\nTOKI_SHIM_SCRUB_TOKEN=%d\n", c->peer_check, c->scrub_token);
 }
 
@@ -293,9 +298,47 @@ struct tshim_check_process {
     char lib[PATH_MAX]; /* the shim's file as mapped, empty if not loaded */
     int jvm, hook;
     struct tshim_config config;
-    int selected, connected;
+    int selected, connected, launcher;
+    char role[32]; /* TOKI_SHIM_ROLE as the process got it */
     struct tshim_decide_facts facts;
 };
+
+/* 1 if every thread of pid blocks signo (SigBlk) and one of its descriptors is a
+ * signalfd for it (sigmask in fdinfo): the library then sends the signal. (A
+ * thread in sigwait is seen by the library, not from outside.) */
+static int tshim_check_takes_blocked(long pid, int signo)
+{
+    char path[96], buf[8192];
+    snprintf(path, sizeof path, "/proc/%ld/task", pid);
+    DIR *d = opendir(path);
+    int all = d != NULL, taken = 0;
+    for (struct dirent *e; all && d && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/task/%.20s/status", pid, e->d_name);
+        if (tshim_check_slurp(path, buf, sizeof buf) < 0)
+            continue;
+        /* The shim's own thread blocks everything; it is not the program's. */
+        if (strstr(buf, "Name:\ttoki-shim\n"))
+            continue;
+        const char *m = strstr(buf, "\nSigBlk:");
+        all = m && (strtoull(m + 8, NULL, 16) >> (signo - 1)) & 1;
+    }
+    if (d)
+        closedir(d);
+    snprintf(path, sizeof path, "/proc/%ld/fdinfo", pid);
+    d = all ? opendir(path) : NULL;
+    for (struct dirent *e; d && !taken && (e = readdir(d));) {
+        snprintf(path, sizeof path, "/proc/%ld/fdinfo/%.20s", pid, e->d_name);
+        if (e->d_name[0] == '.' || tshim_check_slurp(path, buf, sizeof buf) < 0)
+            continue;
+        const char *m = strstr(buf, "\nsigmask:");
+        taken = m && (strtoull(m + 9, NULL, 16) >> (signo - 1)) & 1;
+    }
+    if (d)
+        closedir(d);
+    return all && taken;
+}
 
 /* One pass over /proc/PID/maps: the shim's file, a JVM, and whether the executable
  * or a loaded library exports toki_on_refresh. */
@@ -363,6 +406,13 @@ static int tshim_check_gather(struct tshim_check_process *p)
      * the plan is made as if it had not, and says what would change. */
     p->facts.have_hook = p->hook;
     p->facts.have_handler = tshim_check_caught(p->pid, p->config.signo);
+    p->facts.blocked = !p->facts.have_handler && tshim_check_takes_blocked(p->pid, p->config.signo);
+    p->facts.dies = tshim_proc_named(p->config.no_signal, tshim_proc_basename(p->exe),
+                                     tshim_proc_basename(cmdline));
+    p->launcher = tshim_proc_named(p->config.launchers, tshim_proc_basename(p->exe),
+                                   tshim_proc_basename(cmdline));
+    const char *role = tshim_check_getenv(&e, "TOKI_SHIM_ROLE");
+    snprintf(p->role, sizeof p->role, "%s", role ? role : "");
     p->facts.runtime = p->jvm                         ? TSHIM_DECIDE_JVM
                        : tshim_elf_file_is_go(p->exe) ? TSHIM_DECIDE_GO
                                                       : TSHIM_DECIDE_NATIVE;
@@ -384,6 +434,10 @@ static void tshim_check_print_nothing(const struct tshim_decide_plan *p,
     else if (p->signal_skip == TSHIM_DECIDE_RUNTIME)
         printf("nothing: a %s runtime exits on SIG%s (TOKI_SHIM_SIGNAL_FORCE=1 overrides)",
                tshim_check_runtime_name(proc->facts.runtime), sig);
+    else if (p->signal_skip == TSHIM_DECIDE_DIES)
+        printf("nothing: %s exits on SIG%s even with a handler (TOKI_SHIM_NO_SIGNAL; "
+               "TOKI_SHIM_SIGNAL_FORCE=1 overrides)",
+               tshim_proc_basename(proc->exe), sig);
     else if (p->signal_skip == TSHIM_DECIDE_NO_HANDLER)
         printf("nothing: it has no SIG%s handler and would die of one (install a handler, "
                "or TOKI_SHIM_SIGNAL_FORCE=1)",
@@ -405,7 +459,8 @@ static int tshim_check_print_plan(const struct tshim_check_process *proc)
                              "Toki port; run toki-shim check in its environment, or see its log");
     printf("hook: %s\n",
            proc->hook ? "toki_on_refresh is exported" : "no exported toki_on_refresh");
-    printf("signal: %s SIG%s\n", f->have_handler ? "has a handler for" : "has no handler for", sig);
+    printf("signal: %s SIG%s%s\n", f->have_handler ? "has a handler for" : "has no handler for",
+           sig, f->blocked ? ", blocks it and takes it from a signalfd" : "");
     printf("runtime: %s\n", tshim_check_runtime_name(f->runtime));
     struct tshim_decide_plan p = tshim_decide_action(c->action, c->signal_force, f);
     printf("on refresh (TOKI_SHIM_ACTION=%s): ", tshim_config_action_name(c->action));
@@ -441,6 +496,16 @@ static int tshim_check_pid(const char *arg)
                "shim is inert in it\n");
         return 1;
     }
+    if (p.launcher) {
+        printf("role: a launcher (TOKI_SHIM_LAUNCHERS): it never listens; the program it "
+               "starts does\n");
+        return 1;
+    }
+    if (p.role[0] && !p.connected)
+        printf("role: it got TOKI_SHIM_ROLE=%s: if that names its parent, the service, it "
+               "stays inert; only the service listens (TOKI_SHIM_INHERIT=all to change "
+               "that)\n",
+               p.role);
     int acts = tshim_check_print_plan(&p) == 0;
     return p.connected && acts ? 0 : 1;
 }

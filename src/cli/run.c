@@ -183,6 +183,8 @@ int tshim_run_main(int argc, char **argv)
 
     for (size_t i = 0; i + 1 < env.n; i++)
         setenv(env.name[i], env.value[i], 1);
+    /* The program named here takes the role of its tree, whatever started run. */
+    unsetenv("TOKI_SHIM_ROLE");
     /* Appended, so that a sanitizer runtime or other preload that must come first
      * stays first. */
     const char *old = getenv("LD_PRELOAD");

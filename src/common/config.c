@@ -262,22 +262,16 @@ static int tshim_config_address(struct tshim_config_ctx *x, struct tshim_config 
     return 0;
 }
 
-/* A comma-separated list into out as "A\0B\0\0". Items are printable ASCII without
- * spaces or commas, at most TSHIM_CONFIG_EVENT_MAX bytes each. An unset variable gives def. */
-static int tshim_config_list(struct tshim_config_ctx *x, const char *name, const char *def,
-                             const char *what, char *out)
+/* v, a comma-separated list, into out as "A\0B\0\0". Items are printable ASCII
+ * without spaces or commas, at most TSHIM_CONFIG_EVENT_MAX bytes each. */
+static int tshim_config_parse_list(struct tshim_config_ctx *x, const char *name, const char *v,
+                                   const char *what, char *out)
 {
     char bad[160];
     snprintf(bad, sizeof bad,
              "is not a comma-separated list of %s "
              "(printable ASCII, no spaces, at most 256 bytes each)",
              what);
-    const char *v;
-    int r = tshim_config_get(x, name, &v);
-    if (r < 0)
-        return -1;
-    if (r == 0)
-        v = def;
     size_t len = strlen(v);
     if (len + 2 > TSHIM_CONFIG_EVENTS_BUF)
         return tshim_config_fail(x, name, v, "is too long (at most 1000 bytes)");
@@ -301,13 +295,65 @@ static int tshim_config_list(struct tshim_config_ctx *x, const char *name, const
     return 0;
 }
 
+/* The list in variable name; an unset variable gives def. */
+static int tshim_config_list(struct tshim_config_ctx *x, const char *name, const char *def,
+                             const char *what, char *out)
+{
+    const char *v;
+    int r = tshim_config_get(x, name, &v);
+    if (r < 0)
+        return -1;
+    return tshim_config_parse_list(x, name, r > 0 ? v : def, what, out);
+}
+
+/* A program list: the built-in one, or the variable's list in its place, or after
+ * it when the value starts with '+'. */
+static int tshim_config_programs(struct tshim_config_ctx *x, const char *name, const char *builtin,
+                                 char *out)
+{
+    const char *v;
+    int r = tshim_config_get(x, name, &v);
+    if (r < 0)
+        return -1;
+    char joined[TSHIM_CONFIG_EVENTS_BUF + 512];
+    if (r > 0 && v[0] == '+')
+        snprintf(joined, sizeof joined, "%s,%s", builtin, v + 1);
+    else
+        snprintf(joined, sizeof joined, "%s", r > 0 ? v : builtin);
+    if (tshim_config_parse_list(x, name, joined, "program-name patterns", out) == 0)
+        return 0;
+    return tshim_config_fail(x, name, v,
+                             "is not a comma-separated list of program-name patterns (a + in "
+                             "front adds them to the built-in list)");
+}
+
+/* TOKI_SHIM_INHERIT: 0, 1 or all. */
+static int tshim_config_inherit(struct tshim_config_ctx *x, struct tshim_config *c)
+{
+    static const char *const words[] = {"0", "1", "all"};
+    int v = TSHIM_CONFIG_INHERIT_SERVICE;
+    if (tshim_config_word(x, "TOKI_SHIM_INHERIT", words, 3,
+                          "is not 0 (no descendant loads the shim), 1 (the service listens) or "
+                          "all (every descendant listens)",
+                          &v) != 0)
+        return -1;
+    c->inherit = (enum tshim_config_inherit)v;
+    c->settle_ms = 500;
+    return tshim_config_number(x, "TOKI_SHIM_SETTLE_MS", 0, 600000, &c->settle_ms,
+                               "a time in milliseconds");
+}
+
 /* Process selection (TOKI_SHIM_ONLY or SKIP, INHERIT, FOLLOW_FORK) and the token's
  * protections (PEER_CHECK, SCRUB_TOKEN). */
 static int tshim_config_process(struct tshim_config_ctx *x, struct tshim_config *c)
 {
-    c->inherit = 1;
     if (tshim_config_bool(x, "TOKI_SHIM_FOLLOW_FORK", &c->follow_fork) != 0 ||
-        tshim_config_bool(x, "TOKI_SHIM_INHERIT", &c->inherit) != 0 ||
+        tshim_config_inherit(x, c) != 0 ||
+        tshim_config_programs(x, "TOKI_SHIM_LAUNCHERS", TSHIM_CONFIG_LAUNCHERS, c->launchers) !=
+            0 ||
+        tshim_config_programs(x, "TOKI_SHIM_SHELLS", TSHIM_CONFIG_SHELLS, c->shells) != 0 ||
+        tshim_config_programs(x, "TOKI_SHIM_NO_SIGNAL", TSHIM_CONFIG_NO_SIGNAL, c->no_signal) !=
+            0 ||
         tshim_config_list(x, "TOKI_SHIM_ONLY", "", "program-name patterns", c->only) != 0 ||
         tshim_config_list(x, "TOKI_SHIM_SKIP", "", "program-name patterns", c->skip) != 0)
         return -1;

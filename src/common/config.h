@@ -22,6 +22,20 @@ enum tshim_config_action {
     TSHIM_CONFIG_FD
 };
 
+/* TOKI_SHIM_INHERIT: who below the service loads the shim, and who listens. */
+enum tshim_config_inherit {
+    TSHIM_CONFIG_INHERIT_NONE,    /* 0: descendants run without the shim */
+    TSHIM_CONFIG_INHERIT_SERVICE, /* 1: the service listens; launchers and shells pass it on */
+    TSHIM_CONFIG_INHERIT_ALL,     /* all: every descendant is a client of its own */
+};
+
+/* The built-in program lists (fnmatch globs, comma-separated). */
+#define TSHIM_CONFIG_LAUNCHERS                                                                     \
+    "env,nohup,timeout,setsid,nice,ionice,taskset,chrt,stdbuf,flock,sudo,su,runuser,setpriv,"      \
+    "tini,dumb-init,unshare,nsenter,xargs,make,gmake,toki-shim"
+#define TSHIM_CONFIG_SHELLS "sh,dash,bash,zsh,ksh,mksh,ash,busybox"
+#define TSHIM_CONFIG_NO_SIGNAL "make,gmake,ssh,scp,sftp,rsync,git,less,more,vi,vim,nvim,man"
+
 struct tshim_config {
     char token[TSHIM_CONFIG_TOKEN_MAX + 1];
     size_t token_len;
@@ -42,12 +56,16 @@ struct tshim_config {
     long splay_ms;    /* TOKI_SHIM_SPLAY_MS: random delay before an action */
     long stack_kb;
     int strict;
-    int follow_fork;                    /* TOKI_SHIM_FOLLOW_FORK: a forked child listens too */
-    int inherit;                        /* TOKI_SHIM_INHERIT: descendants keep LD_PRELOAD */
-    char only[TSHIM_CONFIG_EVENTS_BUF]; /* TOKI_SHIM_ONLY globs, "A\0B\0\0" */
-    char skip[TSHIM_CONFIG_EVENTS_BUF]; /* TOKI_SHIM_SKIP globs */
-    int peer_check;                     /* TOKI_SHIM_PEER_CHECK: the server must be ours */
-    int scrub_token;                    /* TOKI_SHIM_SCRUB_TOKEN: remove it from the environment */
+    int follow_fork;                         /* TOKI_SHIM_FOLLOW_FORK: a forked child listens too */
+    enum tshim_config_inherit inherit;       /* TOKI_SHIM_INHERIT */
+    long settle_ms;                          /* TOKI_SHIM_SETTLE_MS: age before the first connect */
+    char launchers[TSHIM_CONFIG_EVENTS_BUF]; /* TOKI_SHIM_LAUNCHERS globs */
+    char shells[TSHIM_CONFIG_EVENTS_BUF];    /* TOKI_SHIM_SHELLS globs */
+    char no_signal[TSHIM_CONFIG_EVENTS_BUF]; /* TOKI_SHIM_NO_SIGNAL globs */
+    char only[TSHIM_CONFIG_EVENTS_BUF];      /* TOKI_SHIM_ONLY globs, "A\0B\0\0" */
+    char skip[TSHIM_CONFIG_EVENTS_BUF];      /* TOKI_SHIM_SKIP globs */
+    int peer_check;                          /* TOKI_SHIM_PEER_CHECK: the server must be ours */
+    int scrub_token; /* TOKI_SHIM_SCRUB_TOKEN: remove it from the environment */
 };
 
 enum tshim_config_result { TSHIM_CONFIG_ACTIVE, TSHIM_CONFIG_INERT, TSHIM_CONFIG_ERROR };

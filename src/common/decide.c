@@ -20,7 +20,9 @@ struct tshim_decide_plan tshim_decide_action(enum tshim_config_action action, in
     if (want_signal) {
         if (!force && f->runtime != TSHIM_DECIDE_NATIVE)
             p.signal_skip = TSHIM_DECIDE_RUNTIME;
-        else if (!force && !f->have_handler)
+        else if (!force && f->dies)
+            p.signal_skip = TSHIM_DECIDE_DIES;
+        else if (!force && !f->have_handler && !f->blocked)
             p.signal_skip = TSHIM_DECIDE_NO_HANDLER;
         else
             p.what |= TSHIM_DECIDE_SEND_SIGNAL;

@@ -12,12 +12,15 @@ enum tshim_decide_skip {
     TSHIM_DECIDE_NO_HOOK,    /* the action wants the hook; the program exports none */
     TSHIM_DECIDE_NO_HANDLER, /* the signal would kill: no handler for it */
     TSHIM_DECIDE_RUNTIME,    /* the signal would kill: a Go or Java runtime */
+    TSHIM_DECIDE_DIES,       /* the signal would kill: a program whose handler exits */
 };
 
 /* What the process looks like at the moment of the event. */
 struct tshim_decide_facts {
     int have_hook;    /* toki_on_refresh is visible in the global scope */
     int have_handler; /* the reload signal is neither SIG_DFL nor SIG_IGN */
+    int blocked;      /* every thread of the program blocks it (signalfd, sigwait) */
+    int dies;         /* the program is in TOKI_SHIM_NO_SIGNAL: it exits on it anyway */
     int have_fd;      /* the program has asked for the event fd */
     enum tshim_decide_runtime runtime;
 };
@@ -32,8 +35,9 @@ struct tshim_decide_plan {
     enum tshim_decide_skip signal_skip;
 };
 
-/* TOKI_SHIM_ACTION plus the safety rule (signal only a native program with a
- * handler, unless forced). An event fd the program asked for is posted under every
+/* TOKI_SHIM_ACTION plus the safety rule (signal only a native program that has a
+ * handler for the signal or blocks it in every thread, and is not known to exit on
+ * it anyway, unless forced). An event fd the program asked for is posted under every
  * action but none; in auto mode it replaces the signal. The library
  * (shim/dispatch.c) decides with the facts of the moment; toki-shim check with the
  * facts it reads from /proc. */

@@ -307,11 +307,19 @@ void tshim_fdguard_release_slot(int slot)
  * slot. Sequentially consistent, Dekker-style with tshim_fdguard_step_aside: either the
  * load below sees the moved number, or the host's dup2 sees the flag and waits
  * until the call is over, so the call never lands in the host's file. */
-static ssize_t tshim_fdguard_io_slot(int slot, void *buf, size_t len, int writing)
+enum tshim_fdguard_io { TSHIM_FDGUARD_READ, TSHIM_FDGUARD_WRITE, TSHIM_FDGUARD_GETDENTS };
+
+static ssize_t tshim_fdguard_io_slot(int slot, void *buf, size_t len, enum tshim_fdguard_io op)
 {
     atomic_store(&tshim_fdguard_using[slot], 1);
     int fd = atomic_load(&tshim_fdguard_fds[slot]);
-    ssize_t r = fd < 0 ? -1 : writing ? write(fd, buf, len) : read(fd, buf, len);
+    ssize_t r = -1;
+    if (fd >= 0 && op == TSHIM_FDGUARD_READ)
+        r = read(fd, buf, len);
+    else if (fd >= 0 && op == TSHIM_FDGUARD_WRITE)
+        r = write(fd, buf, len);
+    else if (fd >= 0)
+        r = syscall(SYS_getdents64, fd, buf, len);
     if (fd < 0)
         errno = EBADF;
     int e = errno;
@@ -323,12 +331,17 @@ static ssize_t tshim_fdguard_io_slot(int slot, void *buf, size_t len, int writin
 
 ssize_t tshim_fdguard_write_slot(int slot, const void *buf, size_t len)
 {
-    return tshim_fdguard_io_slot(slot, (void *)(uintptr_t)buf, len, 1);
+    return tshim_fdguard_io_slot(slot, (void *)(uintptr_t)buf, len, TSHIM_FDGUARD_WRITE);
 }
 
 ssize_t tshim_fdguard_read_slot(int slot, void *buf, size_t len)
 {
-    return tshim_fdguard_io_slot(slot, buf, len, 0);
+    return tshim_fdguard_io_slot(slot, buf, len, TSHIM_FDGUARD_READ);
+}
+
+ssize_t tshim_fdguard_getdents_slot(int slot, void *buf, size_t len)
+{
+    return tshim_fdguard_io_slot(slot, buf, len, TSHIM_FDGUARD_GETDENTS);
 }
 
 void tshim_fdguard_release(void)

@@ -48,8 +48,8 @@ void tshim_fdguard_settle(void);
  * fd (also tshim_fdguard_current()), or -1 with errno. */
 int tshim_fdguard_socket(int domain, int type, int protocol);
 
-/* open(2), read-only and close-on-exec, of a file the shim reads for a while (the
- * peer check's table), made the same way into slot. Returns the fd or -1 with
+/* open(2), read-only and close-on-exec, of a file or directory the shim reads for
+ * a while (the peer check's table, the program's threads), made the same way into slot. Returns the fd or -1 with
  * errno; tshim_fdguard_release_slot(slot) closes it. */
 int tshim_fdguard_open(int slot, const char *path);
 
@@ -68,6 +68,8 @@ int tshim_fdguard_adopt_copy(int slot, int fd);
  * must not block for long. -1 with EBADF if there is none. */
 ssize_t tshim_fdguard_write_slot(int slot, const void *buf, size_t len);
 ssize_t tshim_fdguard_read_slot(int slot, void *buf, size_t len);
+/* getdents64(2) on a directory opened into slot: the kernel's linux_dirent64 records. */
+ssize_t tshim_fdguard_getdents_slot(int slot, void *buf, size_t len);
 
 /* The descriptor in slot now, or -1. */
 int tshim_fdguard_get(int slot);

@@ -15,7 +15,7 @@ const char *tshim_proc_basename(const char *path)
     return slash ? slash + 1 : path;
 }
 
-static int tshim_proc_matches(const char *patterns, const char *a, const char *b)
+int tshim_proc_named(const char *patterns, const char *a, const char *b)
 {
     for (const char *p = patterns; *p; p += strlen(p) + 1)
         if (fnmatch(p, a, 0) == 0 || (b && fnmatch(p, b, 0) == 0))
@@ -26,9 +26,9 @@ static int tshim_proc_matches(const char *patterns, const char *a, const char *b
 int tshim_proc_selected(const char *only, const char *skip, const char *exe_name,
                         const char *argv0_name)
 {
-    if (*only && !tshim_proc_matches(only, exe_name, argv0_name))
+    if (*only && !tshim_proc_named(only, exe_name, argv0_name))
         return 0;
-    if (*skip && tshim_proc_matches(skip, exe_name, argv0_name))
+    if (*skip && tshim_proc_named(skip, exe_name, argv0_name))
         return 0;
     return 1;
 }

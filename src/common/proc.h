@@ -13,6 +13,10 @@ const char *tshim_proc_basename(const char *path);
 int tshim_proc_selected(const char *only, const char *skip, const char *exe_name,
                         const char *argv0_name);
 
+/* Whether exe_name or argv0_name (may be NULL) matches one of patterns, a list in
+ * the config's "A\0B\0\0" form of fnmatch globs. */
+int tshim_proc_named(const char *patterns, const char *exe_name, const char *argv0_name);
+
 /* Copies the LD_PRELOAD value into out without the entries that name the shim
  * (those whose basename is self_name), the rest joined with ':'. Returns -1 if out
  * is too small. */

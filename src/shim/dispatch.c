@@ -7,10 +7,15 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/elf.h"
+#include "common/fdguard.h"
 #include "common/log.h"
 #include "events.h"
 #include "guard.h"
@@ -98,10 +103,119 @@ static int tshim_dispatch_has_handler(int signo)
     return sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN;
 }
 
+/* Set by the constructor: the program is in TOKI_SHIM_NO_SIGNAL. */
+static int tshim_dispatch_dies;
+
+void tshim_dispatch_program(int dies_on_signal)
+{
+    tshim_dispatch_dies = dies_on_signal;
+}
+
+/* The numbered entries of a /proc directory (threads, descriptors) into out,
+ * skipping `skip`; returns how many, or -1 if they could not be listed or are more
+ * than max. The directory is held through the fd guard, as every descriptor of
+ * the shim is. */
+static int tshim_dispatch_list(const char *dir, long skip, long *out, int max)
+{
+    struct tshim_dispatch_dirent {
+        unsigned long long ino, off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[];
+    };
+    char buf[4096];
+    int n = 0;
+    if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, dir) < 0)
+        return -1;
+    ssize_t r;
+    while (n >= 0 && (r = tshim_fdguard_getdents_slot(TSHIM_FDGUARD_SCAN, buf, sizeof buf)) > 0)
+        for (ssize_t off = 0; n >= 0 && off < r;) {
+            const struct tshim_dispatch_dirent *d = (const void *)(buf + off);
+            off += d->reclen;
+            char *end;
+            long v = strtol(d->name, &end, 10);
+            if (end != d->name && *end == '\0' && v != skip)
+                n = n < max ? (out[n] = v, n + 1) : -1;
+        }
+    tshim_fdguard_release_slot(TSHIM_FDGUARD_SCAN);
+    return n;
+}
+
+/* A small /proc file, NUL-terminated, into buf; "" if it cannot be read. */
+static void tshim_dispatch_read(const char *path, char *buf, size_t size)
+{
+    size_t have = 0;
+    ssize_t r;
+    buf[0] = '\0';
+    if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, path) < 0)
+        return;
+    while (have < size - 1 &&
+           (r = tshim_fdguard_read_slot(TSHIM_FDGUARD_SCAN, buf + have, size - 1 - have)) > 0)
+        have += (size_t)r;
+    tshim_fdguard_release_slot(TSHIM_FDGUARD_SCAN);
+    buf[have] = '\0';
+}
+
+/* Whether the hexadecimal mask after `field` in text has signo's bit. */
+static int tshim_dispatch_mask_has(const char *text, const char *field, int signo)
+{
+    const char *p = strstr(text, field);
+    return p && (strtoull(p + strlen(field), NULL, 16) >> (signo - 1)) & 1;
+}
+
+/* Whether a thread's /proc/.../syscall line shows it in sigwait (rt_sigtimedwait)
+ * for a set that holds signo. The set is in this process's memory, at the
+ * address of the call's first argument; process_vm_readv reads it without
+ * faulting if the thread has returned and the address is gone. */
+static int tshim_dispatch_waits_for(const char *line, int signo)
+{
+    char *end;
+    if (strtol(line, &end, 10) != SYS_rt_sigtimedwait || *end != ' ')
+        return 0;
+    unsigned long long set = 0, at = strtoull(end + 1, NULL, 16);
+    struct iovec mine = {&set, sizeof set}, theirs = {(void *)(uintptr_t)at, sizeof set};
+    if (at == 0 || process_vm_readv(getpid(), &mine, 1, &theirs, 1, 0) != (ssize_t)sizeof set)
+        return 0;
+    return (set >> (signo - 1)) & 1;
+}
+
+/* A program that blocks the signal in every thread of its own, and takes it with
+ * a signalfd or a thread waiting in sigwait: the signal is safe to send. Blocked
+ * alone is not enough: shells block every signal for a moment around a fork, and
+ * die of it once they unblock. */
+static int tshim_dispatch_takes_blocked(int signo)
+{
+    /* Static: read on the listener thread only, and only its pages that are used
+     * count in memory (a thread or descriptor each). */
+    static long ids[65536];
+    char path[64], text[4096];
+    int n = tshim_dispatch_list("/proc/self/task", syscall(SYS_gettid), ids, 65536);
+    int waits = 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "/proc/self/task/%ld/status", ids[i]);
+        tshim_dispatch_read(path, text, sizeof text);
+        if (!tshim_dispatch_mask_has(text, "\nSigBlk:", signo))
+            return 0;
+        snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", ids[i]);
+        tshim_dispatch_read(path, text, sizeof text);
+        waits |= tshim_dispatch_waits_for(text, signo);
+    }
+    if (n <= 0 || waits)
+        return n > 0;
+    n = tshim_dispatch_list("/proc/self/fdinfo", -1, ids, 65536);
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "/proc/self/fdinfo/%ld", ids[i]);
+        tshim_dispatch_read(path, text, sizeof text);
+        if (tshim_dispatch_mask_has(text, "\nsigmask:", signo))
+            return 1;
+    }
+    return 0;
+}
+
 /* Says once per process why an action was not taken, and how to change that. */
 static void tshim_dispatch_explain(const struct tshim_config *c, enum tshim_decide_skip why)
 {
-    static int said[4];
+    static int said[TSHIM_DECIDE_DIES + 1];
     char sig[16];
     if (said[why])
         return;
@@ -116,8 +230,9 @@ static void tshim_dispatch_explain(const struct tshim_config *c, enum tshim_deci
         break;
     case TSHIM_DECIDE_NO_HANDLER:
         tshim_log(TSHIM_LOG_WARN,
-                  "not sending SIG%s: the program has no handler for it and would "
-                  "die; set TOKI_SHIM_SIGNAL_FORCE=1 to send it anyway",
+                  "not sending SIG%s: the program has no handler for it, nor a signalfd "
+                  "or sigwait that takes it, and would die of it; set "
+                  "TOKI_SHIM_SIGNAL_FORCE=1 to send it anyway",
                   sig);
         break;
     case TSHIM_DECIDE_RUNTIME:
@@ -125,6 +240,12 @@ static void tshim_dispatch_explain(const struct tshim_config *c, enum tshim_deci
                   "not sending SIG%s: this is a %s program, whose runtime exits on "
                   "it unless told otherwise; set TOKI_SHIM_SIGNAL_FORCE=1 to send it anyway",
                   sig, tshim_dispatch_runtime() == TSHIM_DECIDE_GO ? "Go" : "Java");
+        break;
+    case TSHIM_DECIDE_DIES:
+        tshim_log(TSHIM_LOG_WARN,
+                  "not sending SIG%s: this program exits on it even with a handler "
+                  "(TOKI_SHIM_NO_SIGNAL); set TOKI_SHIM_SIGNAL_FORCE=1 to send it anyway",
+                  sig);
         break;
     case TSHIM_DECIDE_OK:
         break;
@@ -149,8 +270,10 @@ void tshim_dispatch_act(const struct tshim_config *c, const char *name, unsigned
 {
     tshim_dispatch_refresh();
     void (*on_refresh)(void) = tshim_dispatch_seen.on_refresh;
-    struct tshim_decide_facts f = {0, 0, tshim_events_requested(), TSHIM_DECIDE_NATIVE};
-    f.have_hook = on_refresh != NULL;
+    struct tshim_decide_facts f = {.have_hook = on_refresh != NULL,
+                                   .have_fd = tshim_events_requested(),
+                                   .dies = tshim_dispatch_dies,
+                                   .runtime = TSHIM_DECIDE_NATIVE};
     /* The signal's facts cost a syscall and a loader lookup: gather them only when
      * the signal is on the table and the safety rule applies. */
     int signal_possible = c->action == TSHIM_CONFIG_SIGNAL || c->action == TSHIM_CONFIG_BOTH ||
@@ -158,6 +281,7 @@ void tshim_dispatch_act(const struct tshim_config *c, const char *name, unsigned
     if (signal_possible && !c->signal_force) {
         f.runtime = tshim_dispatch_runtime();
         f.have_handler = tshim_dispatch_has_handler(c->signo);
+        f.blocked = !f.have_handler && !f.dies && tshim_dispatch_takes_blocked(c->signo);
     }
     struct tshim_decide_plan p = tshim_decide_action(c->action, c->signal_force, &f);
     /* The event fd is ours, and harmless to post at any time; the program reads it

@@ -5,6 +5,9 @@
 #include "common/config.h"
 #include "common/decide.h"
 
+/* The constructor says whether this program is in TOKI_SHIM_NO_SIGNAL. */
+void tshim_dispatch_program(int dies_on_signal);
+
 /* One event line on the listener thread: calls toki_on_event(name), and returns 1
  * if name is a trigger event (the caller then schedules the action), else 0. A
  * library that the program dlopens later is found (see tshim_dispatch_refresh). */

@@ -8,6 +8,7 @@
 #include "events.h"
 #include "guard.h"
 #include "listener.h"
+#include "role.h"
 
 static const struct tshim_config *tshim_fork_cfg;
 
@@ -33,18 +34,29 @@ void tshim_fork_forget(void)
     tshim_fork_cfg = NULL;
 }
 
-/* Here, after fork() has returned, and not in an atfork child handler: handlers
- * registered after ours (a sanitizer's, an allocator's) may still hold the locks
- * that creating a thread needs. */
-void tshim_fork_child_returned(void)
+/* A listener for this child of a fork, after fork() has returned, and not in an
+ * atfork child handler: handlers registered after ours (a sanitizer's, an
+ * allocator's) may still hold the locks that creating a thread needs. */
+static void tshim_fork_listen(const struct tshim_config *c)
 {
-    const struct tshim_config *c = tshim_fork_cfg;
-    if (!c || !c->follow_fork || tshim_guard_exit_begun())
-        return;
     int saved = errno;
     tshim_events_follow();
     tshim_events_activate(1);
     if (tshim_listener_start(c) != 0)
         tshim_events_activate(0);
     errno = saved;
+}
+
+void tshim_fork_child_returned(void)
+{
+    const struct tshim_config *c = tshim_fork_cfg;
+    if (c && c->follow_fork && !tshim_guard_exit_begun())
+        tshim_fork_listen(c);
+}
+
+void tshim_fork_daemonized(void)
+{
+    const struct tshim_config *c = tshim_fork_cfg;
+    if (c && !tshim_guard_exit_begun() && tshim_role_follow())
+        tshim_fork_listen(c);
 }

@@ -17,4 +17,8 @@ void tshim_fork_forget(void);
  * TOKI_SHIM_FOLLOW_FORK the child starts a listener of its own. Keeps errno. */
 void tshim_fork_child_returned(void);
 
+/* The daemon() override calls this in the surviving child: the role of the process
+ * that called daemon() follows it, so it listens again (its parent has exited). */
+void tshim_fork_daemonized(void);
+
 #endif

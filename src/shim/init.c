@@ -1,6 +1,7 @@
 /* init.c: the constructor: resolve libc, read the configuration, start the listener or stay inert. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "common/config.h"
@@ -12,6 +13,7 @@
 #include "fork.h"
 #include "listener.h"
 #include "real.h"
+#include "role.h"
 
 /* Written only here, before the listener exists; the listener only reads it. */
 static struct tshim_config tshim_init_config;
@@ -22,18 +24,42 @@ static const char *tshim_init_getenv(void *ctx, const char *name)
     return getenv(name);
 }
 
-/* Whether TOKI_SHIM_ONLY/SKIP select this program. Its names cost a readlink of
- * /proc: only when a selection is set. */
-static int tshim_init_selected(const struct tshim_config *c)
+/* A program that the service started, under the default scope: inert, decided
+ * from three variables before the configuration is parsed, so that the children
+ * of a service pay next to nothing (and do not repeat its configuration errors). */
+static int tshim_init_started_by_service(void)
 {
-    if (!c->only[0] && !c->skip[0])
-        return 1;
+    const char *token = getenv("TOKI_TOKEN"), *inherit = getenv("TOKI_SHIM_INHERIT");
+    return token && *token && (!inherit || strcmp(inherit, "1") == 0) &&
+           tshim_role_started_by_holder();
+}
+
+/* Whether this process listens: TOKI_SHIM_ONLY/SKIP select it, and under the
+ * default TOKI_SHIM_INHERIT=1 it takes the role of its tree (see role.h). The
+ * program's names cost a readlink of /proc: only for a process that may listen. */
+static int tshim_init_listens(const struct tshim_config *c)
+{
+    int scoped = c->inherit == TSHIM_CONFIG_INHERIT_SERVICE;
+    if (scoped && !tshim_role_eligible(c)) {
+        tshim_log(TSHIM_LOG_DEBUG, "another process of this tree listens; inert");
+        return 0;
+    }
     char exe[256];
     const char *argv0;
     tshim_proc_names(exe, sizeof exe, &argv0);
-    if (tshim_proc_selected(c->only, c->skip, exe, argv0))
+    if (!tshim_proc_selected(c->only, c->skip, exe, argv0)) {
+        tshim_log(TSHIM_LOG_DEBUG, "%s is not selected by TOKI_SHIM_ONLY/TOKI_SHIM_SKIP; inert",
+                  exe);
+        return 0;
+    }
+    tshim_dispatch_program(tshim_proc_named(c->no_signal, exe, argv0));
+    if (!scoped) {
+        tshim_role_assume();
         return 1;
-    tshim_log(TSHIM_LOG_DEBUG, "%s is not selected by TOKI_SHIM_ONLY/TOKI_SHIM_SKIP; inert", exe);
+    }
+    if (tshim_role_take(c, exe, argv0))
+        return 1;
+    tshim_log(TSHIM_LOG_DEBUG, "%s is a launcher: the program it starts listens; inert", exe);
     return 0;
 }
 
@@ -67,6 +93,8 @@ __attribute__((constructor)) static void tshim_init(void)
     /* The overrides of close() and friends work even when the shim is inert. */
     tshim_real_init();
     tshim_fdguard_use_close(tshim_real.close);
+    if (tshim_init_started_by_service())
+        goto out;
     struct tshim_config *c = &tshim_init_config;
     enum tshim_config_result r = tshim_config_load(c, tshim_init_getenv, NULL, err, sizeof err);
     /* Inert: nothing of ours was touched but this stack frame. */
@@ -84,7 +112,7 @@ __attribute__((constructor)) static void tshim_init(void)
         tshim_events_disabled(err, 0);
         goto out;
     }
-    if (tshim_init_selected(c))
+    if (tshim_init_listens(c))
         tshim_init_activate(c);
 out:
     errno = saved_errno;

@@ -261,6 +261,11 @@ static void *tshim_listener_main(void *arg)
                   "(its --dev mode accepts anything); sending it anyway",
                   c->token_len);
 
+    /* A holder that lives less than the settle delay (a script's short command)
+     * never reaches Toki. Toki's first refresh comes minutes after the step
+     * starts, so a listener this late misses nothing. */
+    if (c->settle_ms > 0)
+        tshim_clock_sleep_ms(c->settle_ms);
     for (;;) {
         enum tshim_listener_try t = tshim_listener_handshake(c, err, sizeof err);
         if (t == TSHIM_LISTENER_REFUSED)

@@ -9,6 +9,7 @@
 #include "fork.h"
 #include "guard.h"
 #include "real.h"
+#include "role.h"
 
 /* ---- close, close_range, closefrom, dup2, dup3: the shim's descriptors are not the host's */
 
@@ -143,6 +144,16 @@ TSHIM_EXPORT pid_t fork(void)
     return pid;
 }
 
+/* glibc's daemon() forks with its internal fork, which no fork() override sees, and
+ * its parent exits at once: the process that listened goes on as the child. */
+TSHIM_EXPORT int daemon(int nochdir, int noclose)
+{
+    int r = tshim_real.daemon(nochdir, noclose);
+    if (r == 0)
+        tshim_fork_daemonized();
+    return r;
+}
+
 /* ---- exit and main's return: the exit guard ------------------------------------ */
 
 /* main's return is not a call to exit() that we could interpose; so main itself
@@ -151,6 +162,9 @@ static tshim_real_main_fn tshim_overrides_main_fn;
 
 static int tshim_overrides_main(int argc, char **argv, char **envp)
 {
+    extern char **environ;
+    if (tshim_role_publish())
+        envp = environ; /* main sees the role too, whichever array it reads */
     int status = tshim_overrides_main_fn(argc, argv, envp);
     tshim_guard_exiting();
     return status;

@@ -75,11 +75,25 @@ static int tshim_real_first_libc_start_main(tshim_real_main_fn main_fn, int argc
     return tshim_real.libc_start_main(main_fn, argc, argv, init, fini, rtld_fini, stack_end);
 }
 
+static int tshim_real_first_daemon(int nochdir, int noclose)
+{
+    tshim_real_init();
+    return tshim_real.daemon(nochdir, noclose);
+}
+
+static int tshim_real_no_daemon(int nochdir, int noclose)
+{
+    (void)nochdir, (void)noclose;
+    errno = ENOSYS;
+    return -1;
+}
+
 struct tshim_real tshim_real = {
     tshim_real_first_close,     tshim_real_first_close_range,
     tshim_real_first_closefrom, tshim_real_first_dup2,
     tshim_real_first_dup3,      tshim_real_first_fork,
     tshim_real_first_exit,      tshim_real_first_libc_start_main,
+    tshim_real_first_daemon,
 };
 
 /* The next definition of name after this library's: libc's. */
@@ -132,5 +146,29 @@ void tshim_real_init(void)
     tshim_real_resolve(&tshim_real.exit, "exit", (void *)_exit);
     tshim_real_resolve(&tshim_real.libc_start_main, "__libc_start_main",
                        (void *)tshim_real_no_start_main);
+    tshim_real_resolve(&tshim_real.daemon, "daemon", (void *)tshim_real_no_daemon);
     errno = saved;
+}
+
+static int (*tshim_real_setenv)(const char *, const char *, int);
+static int (*tshim_real_unsetenv)(const char *);
+
+static void tshim_real_env_init(void)
+{
+    if (tshim_real_setenv)
+        return;
+    tshim_real_resolve(&tshim_real_unsetenv, "unsetenv", (void *)unsetenv);
+    tshim_real_resolve(&tshim_real_setenv, "setenv", (void *)setenv);
+}
+
+int tshim_real_env_set(const char *name, const char *value)
+{
+    tshim_real_env_init();
+    return tshim_real_setenv(name, value, 1);
+}
+
+int tshim_real_env_unset(const char *name)
+{
+    tshim_real_env_init();
+    return tshim_real_unsetenv(name);
 }

@@ -15,6 +15,7 @@ struct tshim_real {
     pid_t (*fork)(void);
     void (*exit)(int);
     int (*libc_start_main)(tshim_real_main_fn, int, char **, void *, void *, void *, void *);
+    int (*daemon)(int, int);
 };
 
 /* Hidden, so that the overrides reach it without a GOT load. Every entry is
@@ -29,5 +30,11 @@ extern struct tshim_real tshim_real __attribute__((visibility("hidden")));
  * async-signal-safe, inside fork(), exit() or a signal handler (only a call made
  * before it, by another library's constructor, goes through a stub). Keeps errno. */
 void tshim_real_init(void);
+
+/* libc's setenv and unsetenv, not a host's: bash defines its own, which do nothing
+ * before its main has run. Resolved at the first call, which is the constructor's
+ * (the role is recorded there first). Return what libc returns. */
+int tshim_real_env_set(const char *name, const char *value);
+int tshim_real_env_unset(const char *name);
 
 #endif

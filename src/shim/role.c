@@ -1,0 +1,136 @@
+/* role.c: the role of a process in the service's tree, kept in its environment so that an exec keeps it. */
+#include "role.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fdguard.h"
+#include "common/proc.h"
+#include "real.h"
+
+/* What this process did with the role: 0 nothing, 'h' or 's' took it, 'l' removed
+ * it as a launcher. */
+static char tshim_role_done;
+static char tshim_role_value[32]; /* "PID:K" as recorded */
+
+/* TOKI_SHIM_ROLE as pid and kind; 0 if unset or malformed (then no role counts as
+ * recorded: a process that cannot read it takes one rather than leave the service
+ * without a listener). */
+static int tshim_role_recorded(long *pid, char *kind)
+{
+    const char *v = getenv(TSHIM_ROLE_VAR);
+    if (!v || v[0] < '1' || v[0] > '9')
+        return 0;
+    char *end;
+    errno = 0;
+    long p = strtol(v, &end, 10);
+    if (errno || p <= 0 || p > 4194304 || end[0] != ':' || (end[1] != 'h' && end[1] != 's') ||
+        end[2] != '\0')
+        return 0;
+    *pid = p;
+    *kind = end[1];
+    return 1;
+}
+
+int tshim_role_started_by_holder(void)
+{
+    int saved = errno;
+    long pid;
+    char kind;
+    int yes = tshim_role_recorded(&pid, &kind) && kind == 'h' && pid == (long)getppid();
+    errno = saved;
+    return yes;
+}
+
+/* The parent of process pid and its name (comm), from /proc/PID/stat; -1 if it
+ * cannot be read. Through the fd guard, as every descriptor of the shim. */
+static long tshim_role_parent(long pid, char *comm, size_t size)
+{
+    char path[48], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, path) < 0)
+        return -1;
+    ssize_t n = tshim_fdguard_read_slot(TSHIM_FDGUARD_SCAN, buf, sizeof buf - 1);
+    tshim_fdguard_release_slot(TSHIM_FDGUARD_SCAN);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    /* "pid (comm) S ppid ...": comm may hold spaces and parentheses; the last ')'
+     * ends it. */
+    char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+    if (!open || !close || close < open || close[1] != ' ' || !close[2] || close[3] != ' ')
+        return -1;
+    snprintf(comm, size, "%.*s", (int)(close - open - 1), open + 1);
+    return strtol(close + 4, NULL, 10);
+}
+
+int tshim_role_eligible(const struct tshim_config *c)
+{
+    int saved = errno, yes = 0;
+    long pid, at = getppid();
+    char kind, comm[64];
+    if (!tshim_role_recorded(&pid, &kind) || pid == (long)getpid()) {
+        errno = saved;
+        return 1;
+    }
+    /* Up from the parent, through subshells (forked copies of a shell, which keep
+     * its name), to the shell that recorded the role. */
+    for (int depth = 0; depth < 16 && at > 1; depth++) {
+        if (at == pid) {
+            yes = kind == 's';
+            break;
+        }
+        long up = tshim_role_parent(at, comm, sizeof comm);
+        if (up < 0 || !tshim_proc_named(c->shells, comm, NULL))
+            break;
+        at = up;
+    }
+    errno = saved;
+    return yes;
+}
+
+static void tshim_role_record(char kind)
+{
+    tshim_role_done = kind;
+    if (kind != 'l')
+        snprintf(tshim_role_value, sizeof tshim_role_value, "%ld:%c", (long)getpid(), kind);
+    tshim_role_publish();
+}
+
+int tshim_role_publish(void)
+{
+    int saved = errno, r = 0;
+    if (tshim_role_done == 'l')
+        r = tshim_real_env_unset(TSHIM_ROLE_VAR) == 0;
+    else if (tshim_role_value[0])
+        r = tshim_real_env_set(TSHIM_ROLE_VAR, tshim_role_value) == 0;
+    errno = saved;
+    return r;
+}
+
+int tshim_role_take(const struct tshim_config *c, const char *exe, const char *argv0)
+{
+    if (tshim_proc_named(c->launchers, exe, argv0)) {
+        tshim_role_record('l');
+        return 0;
+    }
+    tshim_role_record(tshim_proc_named(c->shells, exe, argv0) ? 's' : 'h');
+    return 1;
+}
+
+void tshim_role_assume(void)
+{
+    tshim_role_done = 'a';
+}
+
+int tshim_role_follow(void)
+{
+    if (tshim_role_done != 'h' && tshim_role_done != 's' && tshim_role_done != 'a')
+        return 0;
+    if (tshim_role_done != 'a')
+        tshim_role_record(tshim_role_done);
+    return 1;
+}

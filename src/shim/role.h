@@ -1,0 +1,42 @@
+/* role.h: which process of a service's tree listens: the service, never the launchers around it. */
+#ifndef TSHIM_ROLE_H
+#define TSHIM_ROLE_H
+
+#include "common/config.h"
+
+/* The variable in which a process records its role for the programs it starts and
+ * the images it execs: "PID:h" (it listens; what it starts stays inert) or "PID:s"
+ * (a shell: it listens, and each program it or its subshells start takes a role of
+ * its own). A launcher removes it: the program it starts or execs is then the
+ * first to load the shim, as if the launcher were not there. */
+#define TSHIM_ROLE_VAR "TOKI_SHIM_ROLE"
+
+/* Cheap and certain, before the configuration is read: the parent of this process
+ * is the service (a holder that is not a shell), so this process stays inert. */
+int tshim_role_started_by_holder(void);
+
+/* Whether this process may take a role: none recorded, or one this very process
+ * recorded before an exec, or one that a shell recorded, reached through the
+ * parent and any subshells (processes named as shells in c->shells). */
+int tshim_role_eligible(const struct tshim_config *c);
+
+/* For an eligible process named exe/argv0 (basenames): a launcher removes the role
+ * and returns 0; any other program records its role and returns 1 (it listens). */
+int tshim_role_take(const struct tshim_config *c, const char *exe, const char *argv0);
+
+/* Writes the recorded role into the environment again, with libc's own setenv
+ * (bash defines a setenv of its own that does nothing before its main runs).
+ * glibc's __libc_start_main sets environ back to the array the kernel gave, after
+ * the constructors and before main, so the wrapper of main calls this once more
+ * and hands main the environment that holds it. Returns 1 if the environment
+ * changed. */
+int tshim_role_publish(void);
+
+/* TOKI_SHIM_INHERIT=all: every process listens, with no role recorded. */
+void tshim_role_assume(void);
+
+/* After daemon(3) in the surviving child: the process that held the role goes on
+ * under a new pid; the role follows it. Returns 1 if it held one. */
+int tshim_role_follow(void);
+
+#endif

@@ -1,0 +1,218 @@
+/* test_scope.c: only the service listens: launchers, shells, scripts, daemons and the programs a service starts. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+TestSuite(scope, .fini = h_fini, .timeout = 120);
+
+/* Starts argv under the shim with h_srv's address, logging at info, and waits for
+ * `clients` connections to be authenticated. */
+static void start(const char *const argv[], const char *extra, int clients)
+{
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_LOG=info", extra, NULL};
+    h_start_host(argv, env, 1, clients);
+}
+
+/* Sends n events one at a time, each once the host's stream shows `seen` for it. */
+static void refresh(int n, struct h_stream *s, const char *seen)
+{
+    for (int i = 1; i <= n; i++) {
+        h_send_events(1);
+        cr_assert_eq(h_wait_count(&h_host, s, seen, i, H_WAIT_MS), i, "%d of %d: out: %s err: %s",
+                     i - 1, n, h_host.out.data, h_host.err.data);
+    }
+}
+
+/* The number of connections the server has seen, once a connection made later
+ * than the settle delay would have shown. */
+static int connections(void)
+{
+    h_expect(&h_srv.p, &h_srv.p.err, "no such line", 1500);
+    return h_count(&h_srv.p, &h_srv.p.err, " connected", 0);
+}
+
+static void exits_with(int status)
+{
+    int st = h_wait(&h_host, H_WAIT_MS);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == status, "wait status %#x; err: %s", st,
+              h_host.err.data);
+}
+
+Test(scope, timeout_and_the_shell_it_runs_survive_three_refreshes)
+{
+    const char *argv[] = {"/usr/bin/timeout", "30", "/bin/sh", "-c", "read x; echo survived", NULL};
+    start(argv, NULL, 1); /* the shell; timeout is a launcher */
+    refresh(3, &h_host.err, "event AUTH_REFRESHED: nothing to do");
+    h_write(&h_host, "go\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "survived", H_WAIT_MS), 0, "%s", h_host.err.data);
+    exits_with(0);
+    cr_assert_eq(connections(), 1);
+}
+
+Test(scope, make_survives_three_refreshes)
+{
+    if (access("/usr/bin/make", X_OK) != 0)
+        cr_skip_test("make is not installed");
+    char dir[] = "/tmp/test_scope.XXXXXX", mk[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(mk, sizeof mk, "%s/Makefile", dir);
+    FILE *f = fopen(mk, "w");
+    fputs("all:\n\t@read x; echo made\n", f);
+    fclose(f);
+    const char *argv[] = {"/usr/bin/make", "-s", "-f", mk, NULL};
+    /* make is a launcher: the recipe's shell listens, and make is never signalled. */
+    start(argv, NULL, 1);
+    refresh(3, &h_host.err, "event AUTH_REFRESHED: nothing to do");
+    h_write(&h_host, "go\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "made", H_WAIT_MS), 0, "%s", h_host.err.data);
+    exits_with(0);
+    cr_assert_eq(connections(), 1);
+    unlink(mk);
+    rmdir(dir);
+}
+
+Test(scope, unshare_of_a_user_namespace_works_under_an_active_shim)
+{
+    if (system("unshare -U true 2>/dev/null") != 0)
+        cr_skip_test("this machine allows no new user namespace even without the shim");
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, NULL};
+    const char *argv[] = {"/usr/bin/unshare", "-U", "/bin/true", NULL};
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+    exits_with(0);
+}
+
+Test(scope, a_script_of_100_short_commands_makes_one_connection)
+{
+    const char *argv[] = {"/bin/sh", "-c",
+                          "i=0; while [ $i -lt 100 ]; do /bin/true; i=$((i+1)); done; echo done; "
+                          "read x",
+                          NULL};
+    start(argv, NULL, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "done", H_WAIT_MS), 0, "%s", h_host.err.data);
+    cr_assert_eq(connections(), 1, "%s", h_srv.p.err.data);
+}
+
+Test(scope, the_entrypoint_pattern_gets_every_refresh)
+{
+    const char *argv[] = {"/bin/sh", "-c", "echo starting; exec \"$0\"", H_HOST("host_hook"), NULL};
+    start(argv, NULL, 1);
+    refresh(3, &h_host.out, "refresh ");
+    cr_assert_eq(connections(), 1);
+}
+
+Test(scope, two_services_started_by_one_shell_each_get_every_refresh)
+{
+    /* A background job of a shell without job control reads /dev/null: fd 3 keeps
+     * the test's stdin for it. */
+    const char *argv[] = {"/bin/sh", "-c", "exec 3<&0; \"$0\" <&3 3<&- & \"$0\" 3<&-; wait",
+                          H_HOST("host_hook"), NULL};
+    start(argv, NULL, 3); /* the shell, and each service */
+    for (int i = 1; i <= 3; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "refresh %d\n", i);
+        h_send_events(1);
+        cr_assert_eq(h_wait_count(&h_host, &h_host.out, want, 2, H_WAIT_MS), 2, "%s",
+                     h_host.out.data);
+    }
+}
+
+Test(scope, a_service_that_daemonizes_gets_every_refresh)
+{
+    const char *argv[] = {H_HOST("host_daemon"), NULL};
+    start(argv, NULL, 1); /* the daemon; its parent exits inside daemon() */
+    refresh(3, &h_host.out, " refresh ");
+    cr_assert_eq(connections(), 1);
+}
+
+Test(scope, a_signalfd_daemon_is_sent_the_signal_it_blocks)
+{
+    const char *argv[] = {H_HOST("host_signalfd"), NULL};
+    start(argv, NULL, 1);
+    refresh(3, &h_host.out, "reload ");
+    h_close_stdin(&h_host);
+    exits_with(0);
+}
+
+Test(scope, a_program_the_service_starts_makes_no_connection)
+{
+    const char *argv[] = {H_HOST("host_spawn"), "/bin/sleep", "1", NULL};
+    start(argv, NULL, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "child ended", H_WAIT_MS), 0);
+    cr_assert_eq(connections(), 1, "%s", h_srv.p.err.data);
+}
+
+Test(scope, inherit_all_makes_every_descendant_a_client)
+{
+    const char *argv[] = {H_HOST("host_spawn"), "/bin/sleep", "3", NULL};
+    start(argv, "TOKI_SHIM_INHERIT=all", 2);
+}
+
+Test(scope, a_program_added_to_the_launchers_passes_the_role_on)
+{
+    const char *argv[] = {H_HOST("host_spawn"), H_HOST("host_hook"), NULL};
+    start(argv, "TOKI_SHIM_LAUNCHERS=+host_spawn", 1);
+    refresh(2, &h_host.out, "refresh ");
+    cr_assert_eq(connections(), 1, "only the program it started: %s", h_srv.p.err.data);
+}
+
+Test(scope, bash_passes_the_role_to_the_programs_it_starts)
+{
+    if (access("/bin/bash", X_OK) != 0)
+        cr_skip_test("bash is not installed");
+    /* bash defines its own setenv; the role must reach its children all the same. */
+    const char *argv[] = {"/usr/bin/timeout", "30", "/bin/bash", "-c", "\"$0\"; true",
+                          H_HOST("host_hook"), NULL};
+    start(argv, NULL, 2); /* bash, and the service it runs */
+    refresh(2, &h_host.out, "refresh ");
+}
+
+Test(scope, a_service_in_a_subshell_gets_every_refresh)
+{
+    const char *argv[] = {"/bin/sh", "-c", "( \"$0\"; true )", H_HOST("host_hook"), NULL};
+    start(argv, NULL, 2); /* the shell, and the service; the subshell is a fork */
+    refresh(2, &h_host.out, "refresh ");
+    cr_assert_eq(connections(), 2);
+}
+
+Test(scope, a_launcher_whose_child_outlives_it_passes_the_role_on)
+{
+    /* setsid -f forks and exits: the service's parent is gone when it starts. */
+    const char *argv[] = {"/bin/sh", "-c", "setsid -f \"$0\"; read x", H_HOST("host_hook"), NULL};
+    start(argv, NULL, 2);
+    refresh(2, &h_host.out, "refresh ");
+}
+
+Test(scope, a_daemon_with_follow_fork_still_listens)
+{
+    const char *argv[] = {H_HOST("host_daemon"), NULL};
+    start(argv, "TOKI_SHIM_FOLLOW_FORK=1", 1);
+    refresh(3, &h_host.out, " refresh ");
+}
+
+Test(scope, a_signal_blocked_but_waited_for_by_no_one_is_never_sent)
+{
+    const char *argv[] = {H_HOST("host_sigwait"), NULL};
+    start(argv, NULL, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
+    refresh(2, &h_host.err, "event AUTH_REFRESHED: nothing to do");
+    h_close_stdin(&h_host);
+    exits_with(0);
+}
+
+Test(scope, a_program_known_to_exit_on_the_signal_is_never_sent_it)
+{
+    /* host_signal has a SIGHUP handler; named in TOKI_SHIM_NO_SIGNAL it gets none. */
+    const char *argv[] = {H_HOST("host_signal"), "HUP", NULL};
+    start(argv, "TOKI_SHIM_NO_SIGNAL=+host_signal", 1);
+    refresh(2, &h_host.err, "event AUTH_REFRESHED: nothing to do");
+    cr_assert_eq(h_count(&h_host, &h_host.err, "exits on it even with a handler", 0), 1, "%s",
+                 h_host.err.data);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "signal ", 0), 0, "%s", h_host.out.data);
+}
