@@ -186,6 +186,11 @@ static void dup2_onto_ours(int sig)
 
 static void storm(int forks)
 {
+#if defined(__SANITIZE_THREAD__)
+    /* ThreadSanitizer defers a handler to the thread's next intercepted call and
+     * forks through its own machinery: a different host than the one tested here. */
+    cr_skip_test("signal storms run in the plain and ASan builds");
+#endif
     devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     cr_assert_geq(devnull, 0);
     struct sigaction sa = {.sa_handler = dup2_onto_ours, .sa_flags = SA_RESTART};
