@@ -115,19 +115,21 @@ void tshim_fdguard_fork_prepare(void)
         tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAIT_PRIVATE, 1);
 }
 
+/* The count goes down before this thread stops counting as forking: a handler
+ * that runs in between must find one or the other. */
 void tshim_fdguard_fork_parent(void)
 {
-    tshim_fdguard_forking_here = 0;
     atomic_fetch_sub(&tshim_fdguard_forking, 1);
     tshim_fdguard_futex(&tshim_fdguard_forking, FUTEX_WAKE_PRIVATE, 1 << 30);
+    tshim_fdguard_forking_here = 0;
 }
 
 void tshim_fdguard_fork_child(void)
 {
     /* The child has one thread: nobody is inside the window, nobody forks. */
-    tshim_fdguard_forking_here = 0;
     atomic_store(&tshim_fdguard_forking, 0);
     atomic_store(&tshim_fdguard_busy, 0);
+    tshim_fdguard_forking_here = 0;
     for (int i = 0; i < TSHIM_FDGUARD_SLOTS; i++) {
         atomic_store(&tshim_fdguard_using[i], 0);
         int fd = atomic_exchange(&tshim_fdguard_fds[i], -1);
