@@ -162,13 +162,13 @@ TESTFLAGS = $(ALLFLAGS) -Isrc -Itests -DBUILD_DIR='"$(abspath $(B))"' -DSRC_DIR=
 
 # UNIT_EXTRA: more sources for the unit test programs (check-sanitize's TSan run).
 UNIT_EXTRA ?=
-$(T_UNIT): $(B)/tests/test_%: tests/test_%.c $(SHIM_NOINIT) $(COMMON_LIB) $(wildcard tests/*.h) $(UNIT_EXTRA) | $(B)/tests
-	$(call say,CC,$@)$(CC) $(TESTFLAGS) -rdynamic -o $@ $< $(UNIT_EXTRA) $(SHIM_NOINIT) $(COMMON_LIB) -ldl -lcriterion $(LDFLAGS)
+$(T_UNIT): $(B)/tests/test_%: tests/test_%.c tests/lsan.c $(SHIM_NOINIT) $(COMMON_LIB) $(wildcard tests/*.h) $(UNIT_EXTRA) | $(B)/tests
+	$(call say,CC,$@)$(CC) $(TESTFLAGS) -rdynamic -o $@ $< tests/lsan.c $(UNIT_EXTRA) $(SHIM_NOINIT) $(COMMON_LIB) -ldl -lcriterion $(LDFLAGS)
 # The dispatch test loads a library named libjvm.so after start.
 $(B)/tests/test_dispatch: $(B)/tests/hosts/libplugin.so
 
-$(T_INTEG): $(B)/tests/test_%: tests/test_%.c tests/harness.c tests/harness.h $(COMMON_LIB) $(LIB) $(CMD) $(HOSTS) $(EXAMPLES) | $(B)/tests
-	$(call say,CC,$@)$(CC) $(TESTFLAGS) -o $@ $< tests/harness.c $(COMMON_LIB) -lcriterion $(LDFLAGS)
+$(T_INTEG): $(B)/tests/test_%: tests/test_%.c tests/harness.c tests/harness.h tests/lsan.c $(COMMON_LIB) $(LIB) $(CMD) $(HOSTS) $(EXAMPLES) | $(B)/tests
+	$(call say,CC,$@)$(CC) $(TESTFLAGS) -o $@ $< tests/harness.c tests/lsan.c $(COMMON_LIB) -lcriterion $(LDFLAGS)
 
 # Hosts are the programs the shim is preloaded into; -rdynamic exports their hooks.
 HOSTFLAGS = $(CODEFLAGS) -Isrc -Itests/hosts -rdynamic

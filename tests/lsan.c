@@ -1,0 +1,11 @@
+/* lsan.c: LeakSanitizer's suppressions for the test programs themselves (not the hosts they start). */
+
+const char *__lsan_default_suppressions(void);
+
+/* Criterion's runner leaves a small allocation of its own behind now and then (seen
+ * once in CI: 48 bytes from calloc in libcriterion.so); it is not ours to fix, and
+ * a leak in the code under test still fails the run. */
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libcriterion.so\n";
+}
