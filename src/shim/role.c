@@ -2,12 +2,12 @@
 #include "role.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "common/fdguard.h"
 #include "common/proc.h"
 #include "real.h"
 
@@ -46,25 +46,28 @@ int tshim_role_started_by_holder(void)
 }
 
 /* The parent of process pid and its name (comm), from /proc/PID/stat; -1 if it
- * cannot be read. Through the fd guard, as every descriptor of the shim. */
+ * cannot be read. A plain descriptor, not the fd guard's: this runs in the
+ * constructor, before any code of the host's can close or reuse the number, and
+ * the guard's wait for descriptors 0-2 has no place on the start path. */
 static long tshim_role_parent(long pid, char *comm, size_t size)
 {
     char path[48], buf[512];
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, path) < 0)
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return -1;
-    ssize_t n = tshim_fdguard_read_slot(TSHIM_FDGUARD_SCAN, buf, sizeof buf - 1);
-    tshim_fdguard_release_slot(TSHIM_FDGUARD_SCAN);
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    tshim_real.close(fd);
     if (n <= 0)
         return -1;
     buf[n] = '\0';
     /* "pid (comm) S ppid ...": comm may hold spaces and parentheses; the last ')'
      * ends it. */
-    char *open = strchr(buf, '('), *close = strrchr(buf, ')');
-    if (!open || !close || close < open || close[1] != ' ' || !close[2] || close[3] != ' ')
+    char *from = strchr(buf, '('), *to = strrchr(buf, ')');
+    if (!from || !to || to < from || to[1] != ' ' || !to[2] || to[3] != ' ')
         return -1;
-    snprintf(comm, size, "%.*s", (int)(close - open - 1), open + 1);
-    return strtol(close + 4, NULL, 10);
+    snprintf(comm, size, "%.*s", (int)(to - from - 1), from + 1);
+    return strtol(to + 4, NULL, 10);
 }
 
 int tshim_role_eligible(const struct tshim_config *c)
