@@ -168,7 +168,7 @@ $(T_UNIT): $(B)/tests/test_%: tests/test_%.c tests/lsan.c $(SHIM_NOINIT) $(COMMO
 $(B)/tests/test_dispatch: $(B)/tests/hosts/libplugin.so
 
 $(T_INTEG): $(B)/tests/test_%: tests/test_%.c tests/harness.c tests/harness.h tests/lsan.c $(COMMON_LIB) $(LIB) $(CMD) $(HOSTS) $(EXAMPLES) | $(B)/tests
-	$(call say,CC,$@)$(CC) $(TESTFLAGS) -o $@ $< tests/harness.c tests/lsan.c $(COMMON_LIB) -lcriterion $(LDFLAGS)
+	$(call say,CC,$@)$(CC) $(TESTFLAGS) -Wl,--export-dynamic-symbol=__lsan_default_suppressions -o $@ $< tests/harness.c tests/lsan.c $(COMMON_LIB) -lcriterion $(LDFLAGS)
 
 # Hosts are the programs the shim is preloaded into; -rdynamic exports their hooks.
 HOSTFLAGS = $(CODEFLAGS) -Isrc -Itests/hosts -rdynamic
