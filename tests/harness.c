@@ -465,3 +465,16 @@ void h_send_events(int n)
     h_burst(b, sizeof b, n);
     h_server_send(&h_srv, b);
 }
+
+void h_skip_fork_under_sanitizers(void)
+{
+    if (getenv("TOKI_TEST_PRELOAD_FIRST"))
+        cr_skip_test("forks of a threaded process are tested in the plain build only: the "
+                     "sanitizer's allocator is not fork-safe");
+}
+
+void h_skip_under_sanitizers(void)
+{
+    if (getenv("TOKI_TEST_PRELOAD_FIRST"))
+        cr_skip_test("runtime hosts run in the plain build only, not under a preloaded sanitizer");
+}

@@ -117,4 +117,15 @@ void h_burst(char *buf, size_t size, int n);
 /* Broadcasts n AUTH_REFRESHED events from h_srv in one write. */
 void h_send_events(int n);
 
+/* gcc 12's ASan allocator takes no lock around fork(): a child of a multithreaded
+ * process may inherit it locked (held by any thread, ours or the host's) and hang in
+ * its first malloc. glibc's malloc is fork-safe, so such tests run in the plain build
+ * only; this skips the calling test under a preloaded sanitizer. */
+void h_skip_fork_under_sanitizers(void);
+
+/* Real runtimes and daemons (bash, Python, a JVM, nginx) run in the plain build only:
+ * a preloaded sanitizer wraps their sigaction and signal delivery, and the test would
+ * test that combination rather than the shim. */
+void h_skip_under_sanitizers(void);
+
 #endif

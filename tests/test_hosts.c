@@ -65,20 +65,11 @@ static void survives(int n, int shims, const char *why)
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d: %s", st, h_host.err.data);
 }
 
-/* Real runtimes and daemons are run in the plain build only: a sanitizer runtime
- * preloaded into bash, Python, a JVM or nginx wraps their sigaction and signal
- * delivery, and would test that combination rather than the shim. */
-static void skip_under_sanitizers(void)
-{
-    if (getenv("TOKI_TEST_PRELOAD_FIRST"))
-        cr_skip_test("runtime hosts run in the plain build only, not under a preloaded sanitizer");
-}
-
 #define PY "/usr/bin/python3"
 
 Test(hosts, python_with_a_sighup_handler_counts_every_refresh)
 {
-    skip_under_sanitizers();
+    h_skip_under_sanitizers();
     /* Python runs a handler in the main thread between bytecodes: a signal that
      * lands just before a blocking read(2) starts leaves it blocked (seen in CI with
      * the kernel's signal trace: delivered, handler never run). So the program
@@ -110,7 +101,7 @@ Test(hosts, python_with_a_sighup_handler_counts_every_refresh)
  * each must print `reloaded` with its number (printf format, %d for it). */
 static void python_example_reloads(const char *script, const char *started, const char *reloaded)
 {
-    skip_under_sanitizers();
+    h_skip_under_sanitizers();
     char path[512];
     snprintf(path, sizeof path, "%s/examples/%s", SRC_DIR, script);
     const char *argv[] = {PY, path, NULL};
@@ -140,7 +131,7 @@ Test(hosts, python_service_example_reloads_on_each_refresh)
 
 Test(hosts, python_without_a_handler_survives)
 {
-    skip_under_sanitizers();
+    h_skip_under_sanitizers();
     const char *argv[] = {PY, "-c", "import sys; print('ready', flush=True); sys.stdin.read()", NULL};
     start(argv, NULL, 1, "ready");
     survives(10, 1, "has no handler for it, nor a signalfd");
@@ -148,7 +139,7 @@ Test(hosts, python_without_a_handler_survives)
 
 Test(hosts, bash_trap_counts_every_refresh)
 {
-    skip_under_sanitizers();
+    h_skip_under_sanitizers();
     /* bash runs a trap between commands. A loop around `read -t` lost one SIGHUP
      * in about 40 runs under load (delivered, trap never run: inside bash), so the
      * script waits the way bash services should: on a background sleep with the
@@ -211,7 +202,7 @@ Test(hosts, the_one_thread_that_does_not_block_sighup_handles_it)
 
 Test(hosts, a_jvm_is_never_sent_sighup)
 {
-    skip_under_sanitizers();
+    h_skip_under_sanitizers();
     struct stat st;
     if (stat(H_HOST("Sleeper.class"), &st) != 0 || access("/usr/bin/java", X_OK) != 0)
         cr_skip_test("no JDK (javac and java) installed: the JVM test did not run");
@@ -222,7 +213,7 @@ Test(hosts, a_jvm_is_never_sent_sighup)
 
 Test(hosts, a_go_program_is_never_sent_sighup)
 {
-    skip_under_sanitizers();
+    h_skip_under_sanitizers();
     if (access(H_HOST("host_go"), X_OK) != 0)
         cr_skip_test("no Go toolchain (Debian's golang-go) installed: the Go test did not run");
     const char *argv[] = {H_HOST("host_go"), NULL};
@@ -241,7 +232,7 @@ static char *scratch(void)
 
 Test(hosts, nginx_reloads_on_refresh)
 {
-    skip_under_sanitizers();
+    h_skip_under_sanitizers();
     if (access("/usr/sbin/nginx", X_OK) != 0)
         cr_skip_test("nginx is not installed (Debian's nginx-light): the nginx test did not run");
     char *dir = scratch(), conf[128], body[1024], port[16];
@@ -272,7 +263,7 @@ Test(hosts, nginx_reloads_on_refresh)
 
 Test(hosts, dnsmasq_rereads_its_hosts_file_on_refresh)
 {
-    skip_under_sanitizers();
+    h_skip_under_sanitizers();
     if (access("/usr/sbin/dnsmasq", X_OK) != 0)
         cr_skip_test("dnsmasq is not installed (Debian's dnsmasq-base): the dnsmasq test did not run");
     char *dir = scratch(), hosts[128], hostsarg[160], pidarg[160], portarg[32];

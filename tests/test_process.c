@@ -12,16 +12,6 @@
 
 TestSuite(process, .fini = h_fini, .timeout = 300);
 
-/* gcc 12's ASan allocator takes no lock around fork(): a child of a multithreaded
- * process may inherit it locked (held by any thread, ours or the host's) and hang in
- * its first malloc. glibc's malloc is fork-safe, so these run in the plain build. */
-static void skip_fork_under_sanitizers(void)
-{
-    if (getenv("TOKI_TEST_PRELOAD_FIRST"))
-        cr_skip_test("forks of a threaded process are tested in the plain build only: the "
-                     "sanitizer's allocator is not fork-safe");
-}
-
 Test(process, prefork_workers_have_no_listener_and_the_master_reloads)
 {
     h_start_server(NULL);
@@ -43,7 +33,7 @@ Test(process, prefork_workers_have_no_listener_and_the_master_reloads)
 
 Test(process, follow_fork_gives_each_child_its_own_connection)
 {
-    skip_fork_under_sanitizers();
+    h_skip_fork_under_sanitizers();
     h_start_server(NULL);
     const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_FOLLOW_FORK=1", NULL};
     const char *argv[] = {H_HOST("host_fork"), "prefork", "2", NULL};
@@ -55,7 +45,7 @@ Test(process, follow_fork_gives_each_child_its_own_connection)
 
 Test(process, fork_storm_while_events_stream_never_hangs_a_child)
 {
-    skip_fork_under_sanitizers();
+    h_skip_fork_under_sanitizers();
     const char *every[] = {"--every", "0.001", "--quiet", NULL};
     h_start_server(every);
     /* The storm is over in well under a second: no settle delay, so that events

@@ -37,15 +37,6 @@ static int connections(void)
     return h_count(&h_srv.p, &h_srv.p.err, " connected", 0);
 }
 
-/* daemon() forks a process whose listener thread already exists: gcc 12's ASan
- * allocator is not fork-safe (see test_process.c), so these run in the plain build. */
-static void skip_fork_under_sanitizers(void)
-{
-    if (getenv("TOKI_TEST_PRELOAD_FIRST"))
-        cr_skip_test("forks of a threaded process are tested in the plain build only: the "
-                     "sanitizer's allocator is not fork-safe");
-}
-
 static void exits_with(int status)
 {
     int st = h_wait(&h_host, H_WAIT_MS);
@@ -134,7 +125,7 @@ Test(scope, two_services_started_by_one_shell_each_get_every_refresh)
 
 Test(scope, a_service_that_daemonizes_gets_every_refresh)
 {
-    skip_fork_under_sanitizers();
+    h_skip_fork_under_sanitizers();
     const char *argv[] = {H_HOST("host_daemon"), NULL};
     start(argv, NULL, 1); /* the daemon; its parent exits inside daemon() */
     refresh(3, &h_host.out, " refresh ");
@@ -201,7 +192,7 @@ Test(scope, a_launcher_whose_child_outlives_it_passes_the_role_on)
 
 Test(scope, a_daemon_with_follow_fork_still_listens)
 {
-    skip_fork_under_sanitizers();
+    h_skip_fork_under_sanitizers();
     const char *argv[] = {H_HOST("host_daemon"), NULL};
     start(argv, "TOKI_SHIM_FOLLOW_FORK=1", 1);
     refresh(3, &h_host.out, " refresh ");
