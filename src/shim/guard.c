@@ -3,12 +3,25 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
-static _Atomic int tshim_guard_exit_begun_flag;
-static _Atomic int tshim_guard_in_call; /* a futex word: 1 while a hook or signal runs */
+#include "common/clock.h"
+#include "common/log.h"
+
+/* Both words hold a process id, not a flag: the memory they live in may be shared
+ * with a vfork child, or copied into a child of _Fork() or a raw fork system call
+ * (neither runs the atfork handlers). Such a child sees its parent's number, not
+ * its own: its exit() neither waits for the parent's hook nor stops the parent's
+ * calls. */
+static _Atomic int tshim_guard_exiting_pid; /* the process whose exit has begun, or 0 */
+static _Atomic int tshim_guard_in_call;     /* a futex word: the process whose listener is
+                                               in a hook or signal, or 0 */
+static _Atomic int tshim_guard_thread_count;
 static __thread int tshim_guard_is_listener;
 
 void tshim_guard_mark_listener(void)
@@ -16,13 +29,21 @@ void tshim_guard_mark_listener(void)
     tshim_guard_is_listener = 1;
 }
 
+/* getpid(2) itself: glibc caches nothing since 2.25, and a vfork child must see its
+ * own number. */
+static int tshim_guard_pid(void)
+{
+    return (int)syscall(SYS_getpid);
+}
+
 /* Dekker-style, with sequentially consistent atomics and no lock: either the
  * listener sees the exit begun and skips, or tshim_guard_exiting sees the call in
  * flight and waits. No lock of ours can therefore be held across the host's fork. */
 int tshim_guard_begin_call(void)
 {
-    atomic_store(&tshim_guard_in_call, 1);
-    if (atomic_load(&tshim_guard_exit_begun_flag)) {
+    int pid = tshim_guard_pid();
+    atomic_store(&tshim_guard_in_call, pid);
+    if (atomic_load(&tshim_guard_exiting_pid) == pid) {
         tshim_guard_end_call();
         return 0;
     }
@@ -32,26 +53,80 @@ int tshim_guard_begin_call(void)
 void tshim_guard_end_call(void)
 {
     atomic_store(&tshim_guard_in_call, 0);
-    if (atomic_load(&tshim_guard_exit_begun_flag))
-        syscall(SYS_futex, &tshim_guard_in_call, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    if (atomic_load(&tshim_guard_exiting_pid))
+        syscall(SYS_futex, &tshim_guard_in_call, FUTEX_WAKE_PRIVATE, 1 << 30, NULL, NULL, 0);
 }
 
 void tshim_guard_exiting(void)
 {
-    int saved = errno;
-    atomic_store(&tshim_guard_exit_begun_flag, 1);
+    int saved = errno, pid = tshim_guard_pid();
+    atomic_store(&tshim_guard_exiting_pid, pid);
     /* A hook that calls exit() itself must not wait for its own return. */
-    while (!tshim_guard_is_listener && atomic_load(&tshim_guard_in_call))
-        syscall(SYS_futex, &tshim_guard_in_call, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+    if (tshim_guard_is_listener)
+        return;
+    long deadline = tshim_clock_now_ms() + TSHIM_GUARD_EXIT_WAIT_MS;
+    while (atomic_load(&tshim_guard_in_call) == pid) {
+        long left = deadline - tshim_clock_now_ms();
+        if (left <= 0) {
+            /* The hook may be waiting for something this thread holds (a mutex
+             * around exit, a signal handler's): exiting is what the host asked. */
+            tshim_log(TSHIM_LOG_INFO, "exit went ahead after %d ms with a hook still running",
+                      TSHIM_GUARD_EXIT_WAIT_MS);
+            break;
+        }
+        struct timespec ts = {left / 1000, (left % 1000) * 1000000L};
+        syscall(SYS_futex, &tshim_guard_in_call, FUTEX_WAIT_PRIVATE, pid, &ts, NULL, 0);
+    }
     errno = saved;
 }
 
 int tshim_guard_exit_begun(void)
 {
-    return atomic_load(&tshim_guard_exit_begun_flag);
+    return atomic_load(&tshim_guard_exiting_pid) == tshim_guard_pid();
 }
 
 void tshim_guard_fork_child(void)
 {
     atomic_store(&tshim_guard_in_call, 0);
+    atomic_store(&tshim_guard_thread_count, 0);
+    /* A child forked while its parent exits (from an atexit handler) is exiting too. */
+    if (atomic_load(&tshim_guard_exiting_pid))
+        atomic_store(&tshim_guard_exiting_pid, tshim_guard_pid());
+}
+
+void tshim_guard_thread_started(void)
+{
+    atomic_fetch_add(&tshim_guard_thread_count, 1);
+}
+
+void tshim_guard_thread_ended(void)
+{
+    atomic_fetch_sub(&tshim_guard_thread_count, 1);
+}
+
+int tshim_guard_threads(void)
+{
+    return atomic_load(&tshim_guard_thread_count);
+}
+
+int tshim_guard_spawn(void *(*fn)(void *), void *arg, size_t stack_bytes)
+{
+    pthread_attr_t attr;
+    pthread_t tid;
+    sigset_t all, old;
+    int r = pthread_attr_init(&attr);
+    if (r != 0)
+        return r;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (stack_bytes > 0)
+        r = pthread_attr_setstacksize(&attr, stack_bytes);
+    if (r == 0) {
+        /* The thread inherits this mask. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        r = pthread_create(&tid, &attr, fn, arg);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    pthread_attr_destroy(&attr);
+    return r;
 }
