@@ -190,9 +190,17 @@ int tshim_net_peer_uid(unsigned *uid)
         return -1;
     /* Seen from the server's end: its local port is our peer's, its remote ours. */
     unsigned lport = tshim_net_port_of(&peer), rport = tshim_net_port_of(&me);
-    int r = tshim_net_scan("/proc/net/tcp", lport, rport, uid);
-    if (r == 0)
-        r = tshim_net_scan("/proc/net/tcp6", lport, rport, uid);
+    /* The calling thread's view: /proc/net is the main thread's, and empty once main
+     * has ended with pthread_exit (a zombie has no network namespace). Kernels before
+     * 3.17 have no thread-self. */
+    const char *dir = access("/proc/thread-self/net", F_OK) == 0 ? "/proc/thread-self/net" : "/proc/net";
+    char path[40];
+    snprintf(path, sizeof path, "%s/tcp", dir);
+    int r = tshim_net_scan(path, lport, rport, uid);
+    if (r == 0) {
+        snprintf(path, sizeof path, "%s/tcp6", dir);
+        r = tshim_net_scan(path, lport, rport, uid);
+    }
     if (r > 0)
         return 0;
     if (r == 0)

@@ -12,6 +12,7 @@
 #include "events.h"
 #include "fork.h"
 #include "listener.h"
+#include "reaper.h"
 #include "real.h"
 #include "role.h"
 
@@ -71,10 +72,13 @@ static void tshim_init_activate(struct tshim_config *c)
     if (c->scrub_token)
         tshim_proc_scrub_token();
     tshim_fork_install(c);
+    tshim_dispatch_keep_mask();
     tshim_dispatch_refresh();
     tshim_events_activate(1);
     int e = tshim_listener_start(c);
-    if (e != 0) {
+    if (e == 0) {
+        tshim_reaper_arm();
+    } else {
         char msg[64];
         tshim_log(TSHIM_LOG_ERROR,
                   "cannot start the listener thread (%s); toki-shim is disabled "

@@ -151,6 +151,18 @@ out:
     return end;
 }
 
+/* The effective uid the process started with, recorded by the first listener start
+ * (a forked child's listener keeps its parent's). */
+static long tshim_listener_start_uid = -1;
+
+/* Whose server may have the token: ours; the uid we started with, for a daemon
+ * that has since dropped its privileges (its Toki did not); and root, who could
+ * read the token from our memory anyway. */
+static int tshim_listener_trusted(unsigned uid)
+{
+    return uid == (unsigned)geteuid() || uid == 0 || (long)uid == tshim_listener_start_uid;
+}
+
 /* What the peer check found. */
 enum tshim_listener_peer { TSHIM_LISTENER_OURS, TSHIM_LISTENER_NOT_OURS, TSHIM_LISTENER_UNKNOWN };
 
@@ -182,7 +194,7 @@ static enum tshim_listener_peer tshim_listener_peer_check(const struct tshim_con
                       c->port, err);
         return TSHIM_LISTENER_UNKNOWN;
     }
-    if (uid != (unsigned)geteuid()) {
+    if (!tshim_listener_trusted(uid)) {
         tshim_log(
             TSHIM_LOG_ERROR,
             "the server on port %d belongs to uid %u, not to us (uid %u): it is "
@@ -241,9 +253,8 @@ static int tshim_listener_rejected(int *rejections, unsigned long bytes, long si
     return 1;
 }
 
-static void *tshim_listener_main(void *arg)
+static void tshim_listener_run(const struct tshim_config *c)
 {
-    const struct tshim_config *c = arg;
     char err[160], where[80];
     unsigned failures = 0;
     int rejections = 0, said_down = 0;
@@ -269,7 +280,7 @@ static void *tshim_listener_main(void *arg)
     for (;;) {
         enum tshim_listener_try t = tshim_listener_handshake(c, err, sizeof err);
         if (t == TSHIM_LISTENER_REFUSED)
-            return NULL;
+            return;
         if (t == TSHIM_LISTENER_RETRY) {
             /* One line per outage at info; every attempt at debug. */
             tshim_log(said_down ? TSHIM_LOG_DEBUG : TSHIM_LOG_INFO,
@@ -287,10 +298,10 @@ static void *tshim_listener_main(void *arg)
         tshim_fdguard_release();
         if (end == TSHIM_LISTENER_FINISHED) {
             tshim_log(TSHIM_LOG_INFO, "Toki says the step has FINISHED; listener stopped");
-            return NULL;
+            return;
         }
         if (tshim_listener_rejected(&rejections, bytes, tshim_clock_now_ms() - t0))
-            return NULL;
+            return;
         if (events > 0)
             failures = 0;
         tshim_log(TSHIM_LOG_INFO, "Toki at %s closed the connection; reconnecting", where);
@@ -298,24 +309,18 @@ static void *tshim_listener_main(void *arg)
     }
 }
 
+/* The thread counts itself as the shim's for as long as it lives (see reaper.c). */
+static void *tshim_listener_main(void *arg)
+{
+    tshim_guard_thread_started();
+    tshim_listener_run(arg);
+    tshim_guard_thread_ended();
+    return NULL;
+}
+
 int tshim_listener_start(const struct tshim_config *c)
 {
-    pthread_attr_t attr;
-    pthread_t tid;
-    sigset_t all, old;
-    int r = pthread_attr_init(&attr);
-    if (r != 0)
-        return r;
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    r = pthread_attr_setstacksize(&attr, (size_t)c->stack_kb * 1024);
-    if (r == 0) {
-        /* The thread inherits this mask, so no signal meant for the host is ever
-         * delivered to it, from its first instruction on. */
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        r = pthread_create(&tid, &attr, tshim_listener_main, (void *)c);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-    }
-    pthread_attr_destroy(&attr);
-    return r;
+    if (tshim_listener_start_uid < 0)
+        tshim_listener_start_uid = (long)geteuid();
+    return tshim_guard_spawn(tshim_listener_main, (void *)c, (size_t)c->stack_kb * 1024);
 }
