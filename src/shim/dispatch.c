@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -66,17 +67,29 @@ static int tshim_dispatch_walk_object(struct dl_phdr_info *info, size_t size, vo
     return 0;
 }
 
+/* dl_iterate_phdr holds the loader's write lock, which glibc 2.36 does not reset in
+ * a forked child: a fork that copied the process meanwhile would leave a child
+ * whose first dlopen hangs. Inside the fd guard's window no fork copies the
+ * process; nothing in there allocates or takes another lock. */
+static void tshim_dispatch_walk(struct tshim_dispatch_walk *w, int go)
+{
+    sigset_t old;
+    tshim_fdguard_window_enter(&old);
+    dl_iterate_phdr(tshim_dispatch_walk_object, w);
+    if (go)
+        dl_iterate_phdr(tshim_dispatch_phdr_is_go, &tshim_dispatch_seen.go);
+    tshim_fdguard_window_leave(&old);
+}
+
 void tshim_dispatch_refresh(void)
 {
     struct tshim_dispatch_walk w = {0, 0, 1, 0, 0};
-    dl_iterate_phdr(tshim_dispatch_walk_object, &w);
+    tshim_dispatch_walk(&w, 0);
     if (tshim_dispatch_seen.known && w.adds == tshim_dispatch_seen.adds &&
         w.subs == tshim_dispatch_seen.subs)
         return;
     w.first_only = 0;
-    dl_iterate_phdr(tshim_dispatch_walk_object, &w);
-    if (!tshim_dispatch_seen.known)
-        dl_iterate_phdr(tshim_dispatch_phdr_is_go, &tshim_dispatch_seen.go);
+    tshim_dispatch_walk(&w, !tshim_dispatch_seen.known);
     tshim_dispatch_seen.adds = w.adds;
     tshim_dispatch_seen.subs = w.subs;
     tshim_dispatch_seen.jvm = w.jvm;
@@ -101,6 +114,30 @@ static int tshim_dispatch_has_handler(int signo)
     /* With SA_SIGINFO the same storage holds sa_sigaction; SIG_DFL and SIG_IGN are
      * the only values that mean "no handler" either way. */
     return sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN;
+}
+
+/* The signal mask of the thread that ran the constructor (the host's main thread),
+ * for hooks; the listener itself runs with every signal blocked. */
+static sigset_t tshim_dispatch_host_mask;
+
+void tshim_dispatch_keep_mask(void)
+{
+    pthread_sigmask(SIG_BLOCK, NULL, &tshim_dispatch_host_mask);
+}
+
+/* Hooks run with the host's mask: what a hook starts (a reload script, a helper)
+ * inherits it, and must not be left deaf to SIGTERM. A handler of the host's may
+ * then run on this thread during the hook, as on any thread of its own. */
+static void tshim_dispatch_call(void (*on_refresh)(void), void (*on_event)(const char *),
+                                const char *name)
+{
+    sigset_t mine;
+    pthread_sigmask(SIG_SETMASK, &tshim_dispatch_host_mask, &mine);
+    if (on_event)
+        on_event(name);
+    else
+        on_refresh();
+    pthread_sigmask(SIG_SETMASK, &mine, NULL);
 }
 
 /* Set by the constructor: the program is in TOKI_SHIM_NO_SIGNAL. */
@@ -257,7 +294,7 @@ int tshim_dispatch_event(const struct tshim_config *c, const char *name)
     tshim_dispatch_refresh();
     void (*on_event)(const char *) = tshim_dispatch_seen.on_event;
     if (on_event && tshim_guard_begin_call()) {
-        on_event(name);
+        tshim_dispatch_call(NULL, on_event, name);
         tshim_guard_end_call();
     }
     int trigger = tshim_config_is_trigger(c, name);
@@ -297,7 +334,7 @@ void tshim_dispatch_act(const struct tshim_config *c, const char *name, unsigned
         return;
     }
     if ((p.what & TSHIM_DECIDE_CALL_HOOK) && on_refresh)
-        on_refresh();
+        tshim_dispatch_call(on_refresh, NULL, NULL);
     if (p.what & TSHIM_DECIDE_SEND_SIGNAL)
         kill(getpid(), c->signo);
     if (host)

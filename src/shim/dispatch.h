@@ -5,6 +5,10 @@
 #include "common/config.h"
 #include "common/decide.h"
 
+/* The constructor keeps its thread's signal mask (the host's main thread's) for the
+ * hooks to run with. */
+void tshim_dispatch_keep_mask(void);
+
 /* The constructor says whether this program is in TOKI_SHIM_NO_SIGNAL. */
 void tshim_dispatch_program(int dies_on_signal);
 
