@@ -60,7 +60,7 @@ $(COMMON_LIB): $(COMMON_OBJS)
 
 $(LIB): $(SHIM_OBJS) $(COMMON_LIB) $(MAP)
 	$(call say,LD,$@)$(CC) $(CODEFLAGS) -shared -Wl,-soname,libtoki_shim.so -Wl,--version-script=$(MAP) \
-	    -Wl,-z,relro -Wl,-z,nodelete -o $@ $(SHIM_OBJS) $(COMMON_LIB) -ldl $(LDFLAGS)
+	    -Wl,-z,relro -Wl,-z,now -Wl,-z,nodelete -o $@ $(SHIM_OBJS) $(COMMON_LIB) -ldl $(LDFLAGS)
 
 $(CMD): $(CLI_OBJS) $(COMMON_LIB)
 	$(call say,LD,$@)$(CC) $(CODEFLAGS) -o $@ $(CLI_OBJS) $(COMMON_LIB) $(LDFLAGS)
@@ -147,13 +147,13 @@ check-fuzz: $(FUZZ_TARGETS:%=$(B)/tests/replay_%)
 
 # ---- tests ---------------------------------------------------------------
 UNIT     := config frame backoff pace decide dispatch events log net proc fdguard guard
-INTEG    := serve shim eventfd process scope hosts cli security faults
+INTEG    := serve shim eventfd process scope hosts cli security faults harm
 T_UNIT   := $(UNIT:%=$(B)/tests/test_%)
 T_INTEG  := $(INTEG:%=$(B)/tests/test_%)
 HOSTS    := $(addprefix $(B)/tests/hosts/,host_hook host_signal host_probe host_dlopen \
               host_fork host_fds host_threads host_exit host_static libplugin.so \
               host_epoll host_counter host_slow host_dlclose host_daemon host_signalfd \
-              host_spawn host_sigwait)
+              host_spawn host_sigwait host_harm)
 # Hosts in other runtimes, built when their toolchain is installed (tests skip,
 # saying so, when it is not).
 HOSTS    += $(if $(shell command -v javac),$(B)/tests/hosts/Sleeper.class)

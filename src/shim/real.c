@@ -132,6 +132,11 @@ static int tshim_real_sys_dup3(int oldfd, int newfd, int flags)
     return (int)syscall(SYS_dup3, oldfd, newfd, flags);
 }
 
+/* libc's own setenv and unsetenv: the host's may be another's (bash defines its
+ * own), and the role must reach the environment that exec passes on. */
+static int (*tshim_real_setenv)(const char *, const char *, int) = setenv;
+static int (*tshim_real_unsetenv)(const char *) = unsetenv;
+
 /* fork, exit and __libc_start_main are in every libc this library can be loaded
  * into (a program's _start calls the last); the stand-ins are for form's sake. */
 void tshim_real_init(void)
@@ -147,28 +152,17 @@ void tshim_real_init(void)
     tshim_real_resolve(&tshim_real.libc_start_main, "__libc_start_main",
                        (void *)tshim_real_no_start_main);
     tshim_real_resolve(&tshim_real.daemon, "daemon", (void *)tshim_real_no_daemon);
-    errno = saved;
-}
-
-static int (*tshim_real_setenv)(const char *, const char *, int);
-static int (*tshim_real_unsetenv)(const char *);
-
-static void tshim_real_env_init(void)
-{
-    if (tshim_real_setenv)
-        return;
-    tshim_real_resolve(&tshim_real_unsetenv, "unsetenv", (void *)unsetenv);
     tshim_real_resolve(&tshim_real_setenv, "setenv", (void *)setenv);
+    tshim_real_resolve(&tshim_real_unsetenv, "unsetenv", (void *)unsetenv);
+    errno = saved;
 }
 
 int tshim_real_env_set(const char *name, const char *value)
 {
-    tshim_real_env_init();
     return tshim_real_setenv(name, value, 1);
 }
 
 int tshim_real_env_unset(const char *name)
 {
-    tshim_real_env_init();
     return tshim_real_unsetenv(name);
 }

@@ -1,0 +1,187 @@
+/* host_harm.c: hosts that once hung, leaked or lost the shim: exit under a lock, forks during a hook, pthread_exit, setuid. */
+#include <dlfcn.h>
+#include <link.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "toki_shim.h"
+
+static const char *mode = "";
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int to_main[2], to_hook[2]; /* the hook and main tell each other where they are */
+
+static void say(const char *s)
+{
+    write(1, s, strlen(s));
+}
+
+/* A child of each kind of fork that bypasses the atfork handlers, made while the
+ * hook runs; it calls exit(7). */
+static pid_t fork_kind(const char *kind)
+{
+    if (strcmp(kind, "_Fork") == 0)
+        return _Fork();
+    if (strcmp(kind, "clone") == 0)
+        return (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+    return (pid_t)syscall(SYS_fork);
+}
+
+void toki_on_refresh(void)
+{
+    char c = 'h';
+    if (strcmp(mode, "exit-mutex") == 0 || strcmp(mode, "term-mutex") == 0) {
+        say("hook waiting\n");
+        write(to_main[1], &c, 1);
+        pthread_mutex_lock(&lock); /* main holds it, and exits */
+        pthread_mutex_unlock(&lock);
+    } else if (strcmp(mode, "fork-during-hook") == 0) {
+        write(to_main[1], &c, 1);
+        read(to_hook[0], &c, 1); /* main forked meanwhile */
+    } else if (strcmp(mode, "hook-mask") == 0) {
+        /* What a hook starts inherits its mask (a shell would clear it: exec grep). */
+        pid_t pid = fork();
+        if (pid == 0) {
+            execl("/bin/grep", "grep", "SigBlk", "/proc/self/status", (char *)NULL);
+            _exit(127);
+        }
+        waitpid(pid, NULL, 0);
+    }
+    say("refresh\n");
+}
+
+/* dlopen-after-fork: the shim's dl_iterate_phdr resolves to this one, which holds
+ * the loader's lock (inside the real one's callback) until main has forked or a
+ * second has passed, so that a fork that does not wait for it lands inside. */
+static int armed;
+static int (*stalled_cb)(struct dl_phdr_info *, size_t, void *);
+static void *stalled_data;
+
+static int stall_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)data;
+    if (armed) {
+        char c = 'l';
+        struct pollfd p = {.fd = to_hook[0], .events = POLLIN};
+        armed = 0;
+        write(to_main[1], &c, 1);
+        if (poll(&p, 1, 1000) == 1)
+            read(to_hook[0], &c, 1);
+    }
+    return stalled_cb(info, size, stalled_data);
+}
+
+typedef int (*phdr_cb)(struct dl_phdr_info *, size_t, void *);
+
+__attribute__((visibility("default"))) int dl_iterate_phdr(phdr_cb cb, void *data)
+{
+    int (*real)(phdr_cb, void *) = (int (*)(phdr_cb, void *))dlsym(RTLD_NEXT, "dl_iterate_phdr");
+    if (!armed || syscall(SYS_gettid) == getpid())
+        return real(cb, data);
+    stalled_cb = cb;
+    stalled_data = data;
+    return real(stall_cb, NULL);
+}
+
+static void term_exits(int sig)
+{
+    (void)sig;
+    exit(4);
+}
+
+static void *worker(void *arg)
+{
+    (void)arg;
+    char c;
+    while (read(0, &c, 1) > 0)
+        ;
+    say("worker done\n");
+    return NULL;
+}
+
+static int main_mode(int argc, char **argv)
+{
+    char c;
+    if (strcmp(mode, "exit-mutex") == 0) {
+        pthread_mutex_lock(&lock);
+        say("ready\n");
+        read(to_main[0], &c, 1);
+        exit(3);
+    }
+    if (strcmp(mode, "term-mutex") == 0) {
+        signal(SIGTERM, term_exits);
+        pthread_mutex_lock(&lock);
+        say("ready\n");
+        for (;;)
+            pause();
+    }
+    if (strcmp(mode, "fork-during-hook") == 0) {
+        say("ready\n");
+        read(to_main[0], &c, 1);
+        /* vfork's child must not return from the function that called it. */
+        pid_t pid = strcmp(argv[2], "vfork") == 0 ? vfork() : fork_kind(argv[2]);
+        if (pid == 0)
+            exit(7);
+        int st = 0;
+        waitpid(pid, &st, 0);
+        printf("child status %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        fflush(stdout);
+        write(to_hook[1], &c, 1);
+    } else if (strcmp(mode, "dlopen-after-fork") == 0) {
+        armed = 1;
+        say("ready\n");
+        read(to_main[0], &c, 1); /* the listener is inside dl_iterate_phdr */
+        pid_t pid = fork();
+        if (pid == 0) {
+            void *h = dlopen(argv[2], RTLD_NOW);
+            _exit(h ? 0 : 8);
+        }
+        write(to_hook[1], &c, 1);
+        int st = 0;
+        waitpid(pid, &st, 0);
+        printf("child status %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        fflush(stdout);
+    } else if (strcmp(mode, "vfork-exit") == 0) {
+        /* The child exits through exit(), not _exit(), in memory it shares with us. */
+        pid_t pid = vfork();
+        if (pid == 0)
+            exit(0);
+        waitpid(pid, NULL, 0);
+        say("vforked\n");
+    } else if (strcmp(mode, "pthread-exit") == 0) {
+        pthread_t t;
+        if (argc > 2 && strcmp(argv[2], "worker") == 0)
+            pthread_create(&t, NULL, worker, NULL);
+        say("ready\n");
+        pthread_exit(NULL);
+    } else if (strcmp(mode, "setuid") == 0) {
+        say("ready\n");
+        char line[16] = "";
+        read(0, line, sizeof line - 1);
+        if (setuid(65534) != 0)
+            return 9;
+        say("dropped\n");
+    } else {
+        say("ready\n");
+    }
+    while (read(0, &c, 1) > 0)
+        ;
+    say("bye\n");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        mode = argv[1];
+    if (pipe(to_main) != 0 || pipe(to_hook) != 0)
+        return 1;
+    return main_mode(argc, argv);
+}

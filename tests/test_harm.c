@@ -1,0 +1,146 @@
+/* test_harm.c: hosts the shim once hung or cut off: exit under a lock, forks during a hook, pthread_exit, a hook's mask, setuid. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+TestSuite(harm, .fini = h_fini, .timeout = 120);
+
+#define HOST H_HOST("host_harm")
+
+/* host_harm in mode (and arg) under the shim, connected and ready. */
+static void start(const char *mode, const char *arg, const char *extra)
+{
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_LOG=info", extra, NULL};
+    const char *argv[] = {HOST, mode, arg, NULL};
+    h_start_host(argv, env, 1, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0, "%s", h_host.err.data);
+}
+
+static void exits_with(int status)
+{
+    int st = h_wait(&h_host, H_WAIT_MS);
+    cr_assert(st != -1, "the host hangs: %s", h_signals(&h_host));
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == status, "wait status %#x; err: %s", st,
+              h_host.err.data);
+}
+
+Test(harm, exit_while_a_hook_waits_for_the_exiting_threads_mutex_exits)
+{
+    start("exit-mutex", NULL, NULL);
+    h_send_events(1);
+    exits_with(3);
+    cr_assert_eq(h_count(&h_host, &h_host.err, "exit went ahead", 0), 1, "%s", h_host.err.data);
+}
+
+Test(harm, a_sigterm_handler_that_exits_while_a_hook_waits_exits)
+{
+    start("term-mutex", NULL, NULL);
+    h_send_events(1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "hook waiting", H_WAIT_MS), 0);
+    kill(h_host.pid, SIGTERM);
+    exits_with(4);
+}
+
+/* A child made while a hook runs, by a fork that runs no atfork handler, exits. */
+static void fork_during_hook(const char *kind)
+{
+    start("fork-during-hook", kind, NULL);
+    h_send_events(1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "child status 7", H_WAIT_MS), 0, "%s: %s", kind,
+                 h_signals(&h_host));
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh", H_WAIT_MS), 0);
+    h_close_stdin(&h_host);
+    exits_with(0);
+}
+
+Test(harm, a_child_of_underscore_fork_during_a_hook_exits)
+{
+    fork_during_hook("_Fork");
+}
+
+Test(harm, a_child_of_the_fork_system_call_during_a_hook_exits)
+{
+    fork_during_hook("sysfork");
+}
+
+Test(harm, a_child_of_clone_during_a_hook_exits)
+{
+    fork_during_hook("clone");
+}
+
+Test(harm, a_vfork_child_during_a_hook_exits)
+{
+    fork_during_hook("vfork");
+}
+
+Test(harm, a_vfork_child_that_calls_exit_leaves_the_parents_hooks_alone)
+{
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, NULL};
+    const char *argv[] = {HOST, "vfork-exit", NULL};
+    h_start_host(argv, env, 1, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "vforked", H_WAIT_MS), 0);
+    h_send_events(1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh", H_WAIT_MS), 0, "%s", h_host.err.data);
+}
+
+Test(harm, a_child_forked_while_the_listener_walks_the_loaded_objects_can_dlopen)
+{
+    start("dlopen-after-fork", H_HOST("libplugin.so"), NULL);
+    h_send_events(1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "child status 0", H_WAIT_MS), 0, "%s",
+                 h_signals(&h_host));
+}
+
+Test(harm, main_ending_with_pthread_exit_ends_the_process)
+{
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, NULL};
+    const char *argv[] = {HOST, "pthread-exit", "none", NULL};
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+    exits_with(0);
+}
+
+Test(harm, main_ending_with_pthread_exit_ends_when_its_last_thread_does)
+{
+    /* Main is gone before the listener connects: the peer check must still see the
+     * connection (a zombie main thread has an empty /proc/self/net). */
+    start("pthread-exit", "worker", NULL);
+    h_send_events(1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh", H_WAIT_MS), 0, "%s", h_host.err.data);
+    cr_assert(h_alive(&h_host), "the worker still runs");
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "worker done", H_WAIT_MS), 0);
+    exits_with(0);
+}
+
+Test(harm, what_a_hook_starts_has_the_hosts_signal_mask)
+{
+    start("hook-mask", NULL, NULL);
+    h_send_events(1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "SigBlk:", H_WAIT_MS), 0, "%s", h_host.err.data);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "SigBlk:\t0000000000000000", 0), 1, "%s",
+                 h_host.out.data);
+}
+
+Test(harm, a_root_daemon_that_drops_to_nobody_reconnects_to_roots_toki)
+{
+    if (geteuid() != 0)
+        cr_skip_test("not root: cannot test a daemon that drops root");
+    start("setuid", NULL, "TOKI_SHIM_RETRY_MAX_MS=200");
+    h_write(&h_host, "drop\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "dropped", H_WAIT_MS), 0, "%s", h_host.err.data);
+    /* Toki restarts on the same port (as root): the next connection is made as nobody. */
+    int port = h_srv.port;
+    h_stop(&h_srv.p);
+    h_server_start(&h_srv, port, NULL);
+    h_expect_authenticated(1);
+    h_send_events(1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh", H_WAIT_MS), 0, "%s", h_host.err.data);
+}
