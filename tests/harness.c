@@ -478,3 +478,22 @@ void h_skip_under_sanitizers(void)
     if (getenv("TOKI_TEST_PRELOAD_FIRST"))
         cr_skip_test("runtime hosts run in the plain build only, not under a preloaded sanitizer");
 }
+
+int h_wait_file(const char *path, const char *needle, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        char buf[65536];
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (n > 0) {
+            buf[n] = '\0';
+            if (strstr(buf, needle))
+                return 0;
+        }
+        struct timespec ms = {0, 10000000};
+        nanosleep(&ms, NULL);
+    }
+    return -1;
+}

@@ -117,6 +117,10 @@ void h_burst(char *buf, size_t size, int n);
 /* Broadcasts n AUTH_REFRESHED events from h_srv in one write. */
 void h_send_events(int n);
 
+/* Waits until the file at path contains needle (a log file the shim writes);
+ * returns 0, or -1 on timeout. */
+int h_wait_file(const char *path, const char *needle, int timeout_ms);
+
 /* gcc 12's ASan allocator takes no lock around fork(): a child of a multithreaded
  * process may inherit it locked (held by any thread, ours or the host's) and hang in
  * its first malloc. glibc's malloc is fork-safe, so such tests run in the plain build

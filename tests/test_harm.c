@@ -144,3 +144,37 @@ Test(harm, a_root_daemon_that_drops_to_nobody_reconnects_to_roots_toki)
     h_send_events(1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh", H_WAIT_MS), 0, "%s", h_host.err.data);
 }
+
+/* The smallest stack TOKI_SHIM_STACK_KB accepts serves the deepest paths: the peer
+ * check, debug logging to a file, a hook, and the search for a signalfd or sigwait
+ * of a program that has no handler. */
+static void smallest_stack(const char *host, const char *seen)
+{
+    char log[64];
+    snprintf(log, sizeof log, "TOKI_SHIM_LOG_FILE=/tmp/toki-shim-stack-%d.log", (int)getpid());
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_STACK_KB=16", "TOKI_SHIM_LOG=debug",
+                         log, NULL};
+    const char *argv[] = {host, NULL};
+    h_start_host(argv, env, 1, 1);
+    h_send_events(3);
+    h_server_send(&h_srv, "FINISHED\n");
+    const char *path = log + strlen("TOKI_SHIM_LOG_FILE=");
+    cr_assert_eq(h_wait_file(path, "listener stopped", H_WAIT_MS), 0, "%s", h_signals(&h_host));
+    if (seen)
+        cr_assert_eq(h_wait_count(&h_host, &h_host.out, seen, 3, H_WAIT_MS), 3, "%s",
+                     h_signals(&h_host));
+    h_close_stdin(&h_host);
+    exits_with(0);
+    unlink(path);
+}
+
+Test(harm, the_smallest_stack_runs_hooks_and_logs_to_a_file)
+{
+    smallest_stack(H_HOST("host_hook"), "refresh");
+}
+
+Test(harm, the_smallest_stack_looks_for_a_signalfd)
+{
+    smallest_stack(H_HOST("host_probe"), NULL);
+}

@@ -160,7 +160,7 @@ static int tshim_dispatch_list(const char *dir, long skip, long *out, int max)
         unsigned char type;
         char name[];
     };
-    char buf[4096];
+    static char buf[4096]; /* the listener's alone; its stack may be small */
     int n = 0;
     if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, dir) < 0)
         return -1;
@@ -225,7 +225,8 @@ static int tshim_dispatch_takes_blocked(int signo)
     /* Static: read on the listener thread only, and only its pages that are used
      * count in memory (a thread or descriptor each). */
     static long ids[65536];
-    char path[64], text[4096];
+    static char text[4096];
+    char path[64];
     int n = tshim_dispatch_list("/proc/self/task", syscall(SYS_gettid), ids, 65536);
     int waits = 0;
     for (int i = 0; i < n; i++) {

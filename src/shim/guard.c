@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "real.h"
 
 /* Both words hold a process id, not a flag: the memory they live in may be shared
  * with a vfork child, or copied into a child of _Fork() or a raw fork system call
@@ -118,8 +119,10 @@ int tshim_guard_spawn(void *(*fn)(void *), void *arg, size_t stack_bytes)
     if (r != 0)
         return r;
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* The size asked for is the shim's own: glibc carves the thread's static TLS
+     * out of the same stack, and a host with much TLS would leave it too little. */
     if (stack_bytes > 0)
-        r = pthread_attr_setstacksize(&attr, stack_bytes);
+        r = pthread_attr_setstacksize(&attr, stack_bytes + tshim_real_min_stack(&attr));
     if (r == 0) {
         /* The thread inherits this mask. */
         sigfillset(&all);

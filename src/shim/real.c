@@ -137,6 +137,20 @@ static int tshim_real_sys_dup3(int oldfd, int newfd, int flags)
 static int (*tshim_real_setenv)(const char *, const char *, int) = setenv;
 static int (*tshim_real_unsetenv)(const char *) = unsetenv;
 
+static size_t tshim_real_no_min_stack(const pthread_attr_t *attr)
+{
+    (void)attr;
+    long m = sysconf(_SC_THREAD_STACK_MIN);
+    return m > 0 ? (size_t)m : 16384;
+}
+
+static size_t (*tshim_real_min_stack_fn)(const pthread_attr_t *) = tshim_real_no_min_stack;
+
+size_t tshim_real_min_stack(const pthread_attr_t *attr)
+{
+    return tshim_real_min_stack_fn(attr);
+}
+
 /* fork, exit and __libc_start_main are in every libc this library can be loaded
  * into (a program's _start calls the last); the stand-ins are for form's sake. */
 void tshim_real_init(void)
@@ -154,6 +168,8 @@ void tshim_real_init(void)
     tshim_real_resolve(&tshim_real.daemon, "daemon", (void *)tshim_real_no_daemon);
     tshim_real_resolve(&tshim_real_setenv, "setenv", (void *)setenv);
     tshim_real_resolve(&tshim_real_unsetenv, "unsetenv", (void *)unsetenv);
+    tshim_real_resolve(&tshim_real_min_stack_fn, "__pthread_get_minstack",
+                       (void *)tshim_real_no_min_stack);
     errno = saved;
 }
 

@@ -2,6 +2,7 @@
 #ifndef TSHIM_REAL_H
 #define TSHIM_REAL_H
 
+#include <pthread.h>
 #include <sys/types.h>
 
 typedef int (*tshim_real_main_fn)(int, char **, char **);
@@ -32,9 +33,13 @@ extern struct tshim_real tshim_real __attribute__((visibility("hidden")));
 void tshim_real_init(void);
 
 /* libc's setenv and unsetenv, not a host's: bash defines its own, which do nothing
- * before its main has run. Resolved at the first call, which is the constructor's
- * (the role is recorded there first). Return what libc returns. */
+ * before its main has run. Resolved with the table. Return what libc returns. */
 int tshim_real_env_set(const char *name, const char *value);
 int tshim_real_env_unset(const char *name);
+
+/* What glibc itself takes from a thread's stack (its static TLS, a guard), which a
+ * requested stack size does not cover: glibc's private __pthread_get_minstack,
+ * which Java's launcher asks for too; PTHREAD_STACK_MIN where it is missing. */
+size_t tshim_real_min_stack(const pthread_attr_t *attr);
 
 #endif
