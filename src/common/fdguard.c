@@ -346,6 +346,25 @@ ssize_t tshim_fdguard_getdents_slot(int slot, void *buf, size_t len)
     return tshim_fdguard_io_slot(slot, buf, len, TSHIM_FDGUARD_GETDENTS);
 }
 
+ssize_t tshim_fdguard_read_file(int slot, const char *path, char *buf, size_t size)
+{
+    size_t have = 0;
+    ssize_t r = 0;
+    buf[0] = '\0';
+    if (tshim_fdguard_open(slot, path) < 0)
+        return -1;
+    while (have < size - 1 && (r = tshim_fdguard_read_slot(slot, buf + have, size - 1 - have)) > 0)
+        have += (size_t)r;
+    int e = errno;
+    tshim_fdguard_release_slot(slot);
+    buf[have] = '\0';
+    if (r < 0 && have == 0) {
+        errno = e;
+        return -1;
+    }
+    return (ssize_t)have;
+}
+
 void tshim_fdguard_release(void)
 {
     tshim_fdguard_release_slot(TSHIM_FDGUARD_SOCKET);

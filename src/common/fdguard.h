@@ -71,6 +71,11 @@ ssize_t tshim_fdguard_read_slot(int slot, void *buf, size_t len);
 /* getdents64(2) on a directory opened into slot: the kernel's linux_dirent64 records. */
 ssize_t tshim_fdguard_getdents_slot(int slot, void *buf, size_t len);
 
+/* A small file (of /proc, mostly) read whole into buf through slot, which it opens
+ * and releases again: NUL-terminated, cut at size - 1 bytes. Returns the length,
+ * or -1 with errno (buf then holds ""). For the thread that owns the slot. */
+ssize_t tshim_fdguard_read_file(int slot, const char *path, char *buf, size_t size);
+
 /* The descriptor in slot now, or -1. */
 int tshim_fdguard_get(int slot);
 
