@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "common/config.h"
@@ -93,6 +94,13 @@ __attribute__((constructor)) static void tshim_init(void)
     /* The overrides of close() and friends work even when the shim is inert. */
     tshim_real_init();
     tshim_fdguard_use_close(tshim_real.close);
+    /* A setuid, setgid or file-capability program (AT_SECURE) runs for a user who
+     * does not own it: it may load us only through /etc/ld.so.preload, and its
+     * caller's environment must not choose where a privileged process writes a log
+     * file, whether it exits, or where it connects. Inert before any variable is
+     * read; the loader strips LD_PRELOAD there for the same reason. */
+    if (getauxval(AT_SECURE) != 0)
+        goto out;
     if (tshim_init_started_by_service())
         goto out;
     struct tshim_config *c = &tshim_init_config;
