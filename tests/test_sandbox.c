@@ -14,6 +14,48 @@
 
 TestSuite(sandbox, .fini = h_fini, .timeout = 120);
 
+/* ---- seccomp: a program that forbids socket(2) after start ----------------- */
+
+/* host_sandbox in mode under the shim, connected to a bare server the test holds;
+ * returns the connection. */
+static int sandbox_host(const char *mode, int *listener)
+{
+    int port;
+    *listener = h_raw_listen(&port);
+    char p[32];
+    snprintf(p, sizeof p, "TOKI_PORT=%d", port);
+    const char *env[] = {p, "TOKI_TOKEN=" H_TOKEN, "TOKI_SHIM_SETTLE_MS=0", "TOKI_SHIM_LOG=info",
+                         "TOKI_SHIM_RETRY_MAX_MS=200", NULL};
+    const char *argv[] = {H_HOST("host_sandbox"), mode, NULL};
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+    int c = h_raw_accept(*listener, H_WAIT_MS);
+    cr_assert_geq(c, 0, "no connection: %s", h_host.err.data ? h_host.err.data : "");
+    return c;
+}
+
+Test(sandbox, a_program_that_forbids_socket_after_start_lives_and_the_listener_stops)
+{
+    int l, c = sandbox_host("socket", &l);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0, "%s", h_host.out.data);
+    /* Every thread, the listener's too, dies at its next socket(2) from here on. */
+    h_write(&h_host, "\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "sandboxed", H_WAIT_MS), 0, "%s", h_host.out.data);
+    close(c); /* the shim would reconnect now */
+    if (h_expect(&h_host, &h_host.err, "seccomp filter after start", H_WAIT_MS) != 0)
+        cr_assert_fail("no warning; the host %s: %s",
+                       h_wait(&h_host, 1000) == -1 ? "is alive" : "has exited (killed by SIGSYS?)",
+                       h_host.err.data);
+    cr_assert_eq(h_count(&h_host, &h_host.err, "makes none; listener stopped", 0), 1, "%s",
+                 h_host.err.data);
+    h_write(&h_host, "\n");
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0, "%s", h_host.err.data);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "status active=1 error=a seccomp filter was "
+                                               "installed after start; the listener stopped", 0),
+                 1, "%s", h_host.out.data);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "alive", 0), 1, "%s", h_host.out.data);
+    close(l);
+}
+
 /* ---- AT_SECURE: a setgid program that loads the shim through /etc/ld.so.preload */
 
 /* A scratch folder with a copy of host_epoll (setgid root, or plain), a folder

@@ -15,6 +15,7 @@
 #include "listener.h"
 #include "real.h"
 #include "role.h"
+#include "sandbox.h"
 
 /* Written only here, before the listener exists; the listener only reads it. */
 static struct tshim_config tshim_init_config;
@@ -72,6 +73,7 @@ static void tshim_init_activate(struct tshim_config *c)
     if (c->scrub_token)
         tshim_proc_scrub_token();
     tshim_fork_install(c);
+    tshim_sandbox_start();
     tshim_dispatch_refresh();
     tshim_events_activate(1);
     int e = tshim_listener_start(c);
