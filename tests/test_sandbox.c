@@ -56,6 +56,31 @@ Test(sandbox, a_program_that_forbids_socket_after_start_lives_and_the_listener_s
     close(l);
 }
 
+/* ---- kcmp denied: a forked child and the event fd ---------------------------- */
+
+Test(sandbox, with_kcmp_denied_a_forked_child_does_not_share_the_parents_event_fd)
+{
+    h_start_server(NULL);
+    const char *argv[] = {H_HOST("host_sandbox"), "kcmp", NULL};
+    const char *env[] = {h_env_port, h_env_token, NULL};
+    h_start_host(argv, env, 1, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "asked", H_WAIT_MS), 0, "%s", h_host.out.data);
+    h_write(&h_host, "\n"); /* deny kcmp, fork */
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0, "%s%s", h_host.out.data,
+                 h_host.err.data);
+    /* The child's number names a fresh eventfd, which the parent's post missed. */
+    cr_assert_eq(h_count(&h_host, &h_host.out, "child fd anon_inode:[eventfd], sees 0", 0), 1, "%s",
+                 h_host.out.data);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "parent sees 1", 0), 1, "%s", h_host.out.data);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "parent event fd same", 0), 1, "%s", h_host.out.data);
+    /* The parent's number is still ours, to the listener (kcmp denied there too). */
+    h_send_events(3);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "parent refreshes 3", H_WAIT_MS), 0, "%s",
+                 h_host.out.data);
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0, "%s", h_host.err.data);
+}
+
 /* ---- AT_SECURE: a setgid program that loads the shim through /etc/ld.so.preload */
 
 /* A scratch folder with a copy of host_epoll (setgid root, or plain), a folder

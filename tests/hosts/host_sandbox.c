@@ -79,9 +79,11 @@ static int kcmp_child(int efd, int to_parent, int from_parent)
     _exit(0);
 }
 
-/* "kcmp": a container's default seccomp profile denies kcmp(2) with EPERM. The
- * program asks for the event fd, then forks; the parent posts its own event fd
- * once, and only the parent may see that. */
+/* "kcmp": a container's default seccomp profile denies kcmp(2) with EPERM, to
+ * every thread. The program asks for the event fd, then, once told, forks; the
+ * parent posts its own event fd once, and only the parent may see that. The
+ * filter comes only after the shim has connected, which it would not do under a
+ * filter added after start (see forbid_socket). */
 static int deny_kcmp(void)
 {
     int efd = toki_shim_try_event_fd(), down[2], up[2];
@@ -89,7 +91,10 @@ static int deny_kcmp(void)
         printf("no event fd: %s\n", strerror(errno));
         return 3;
     }
-    if (seccomp_filter_one(SYS_kcmp, SECCOMP_RET_ERRNO | EPERM, 0) != 0) {
+    say("asked");
+    if (!next_line())
+        return 1;
+    if (seccomp_filter_one(SYS_kcmp, SECCOMP_RET_ERRNO | EPERM, SECCOMP_FILTER_FLAG_TSYNC) != 0) {
         printf("seccomp: %s\n", strerror(errno));
         return 3;
     }
@@ -103,13 +108,16 @@ static int deny_kcmp(void)
         read(up[0], &c, 1) != 1)
         return 4;
     printf("parent sees %llu\n", (unsigned long long)drain(efd));
+    printf("parent event fd %s\n", toki_shim_try_event_fd() == efd ? "same" : "other");
     say("ready");
     /* The shim's events still reach the parent's event fd. */
     struct pollfd p[2] = {{.fd = efd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
     char buf[64];
+    unsigned long long total = 0;
     while (poll(p, 2, -1) > 0) {
         if (p[0].revents) {
-            printf("parent refreshes %llu\n", (unsigned long long)drain(efd));
+            total += drain(efd);
+            printf("parent refreshes %llu\n", total);
             fflush(stdout);
         }
         if (p[1].revents && read(0, buf, sizeof buf) <= 0)
