@@ -153,7 +153,7 @@ T_INTEG  := $(INTEG:%=$(B)/tests/test_%)
 HOSTS    := $(addprefix $(B)/tests/hosts/,host_hook host_signal host_probe host_dlopen \
               host_fork host_fds host_threads host_exit host_static libplugin.so \
               host_epoll host_counter host_slow host_dlclose host_daemon host_signalfd \
-              host_spawn host_sigwait ns_preload host_sandbox)
+              host_spawn host_sigwait ns_preload host_sandbox host_stale)
 # Hosts in other runtimes, built when their toolchain is installed (tests skip,
 # saying so, when it is not).
 HOSTS    += $(if $(shell command -v javac),$(B)/tests/hosts/Sleeper.class)
@@ -166,8 +166,8 @@ $(T_UNIT): $(B)/tests/test_%: tests/test_%.c tests/lsan.c $(SHIM_NOINIT) $(COMMO
 	$(call say,CC,$@)$(CC) $(TESTFLAGS) -rdynamic -o $@ $< tests/lsan.c $(UNIT_EXTRA) $(SHIM_NOINIT) $(COMMON_LIB) -ldl -lcriterion $(LDFLAGS)
 # The dispatch test loads a library named libjvm.so after start.
 $(B)/tests/test_dispatch: $(B)/tests/hosts/libplugin.so
-# The sandbox module's test installs filters as the hosts do.
-$(B)/tests/test_seccomp: tests/hosts/seccomp_filter.h
+# These install seccomp filters as the hosts do.
+$(B)/tests/test_seccomp $(B)/tests/test_events: tests/hosts/seccomp_filter.h
 
 $(T_INTEG): $(B)/tests/test_%: tests/test_%.c tests/harness.c tests/harness.h tests/lsan.c $(COMMON_LIB) $(LIB) $(CMD) $(HOSTS) $(EXAMPLES) | $(B)/tests
 	$(call say,CC,$@)$(CC) $(TESTFLAGS) -Wl,--export-dynamic-symbol=__lsan_default_suppressions -o $@ $< tests/harness.c tests/lsan.c $(COMMON_LIB) -lcriterion $(LDFLAGS)

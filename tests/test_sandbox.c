@@ -81,6 +81,46 @@ Test(sandbox, with_kcmp_denied_a_forked_child_does_not_share_the_parents_event_f
     cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0, "%s", h_host.err.data);
 }
 
+/* ---- the event fd's number closed by closefrom(3) and reused ----------------- */
+
+/* host_stale in mode: it has asked for the event fd, closed every descriptor
+ * above 2 and put /dev/null at the event fd's number. */
+static void stale_host(const char *mode)
+{
+    h_start_server(NULL);
+    const char *argv[] = {H_HOST("host_stale"), mode, NULL};
+    const char *env[] = {h_env_port, h_env_token, NULL};
+    h_start_host(argv, env, 1, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0, "%s", h_host.out.data);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "is /dev/null", 0), 1, "%s", h_host.out.data);
+}
+
+Test(sandbox, once_the_event_fds_number_is_reused_the_auto_action_signals_again)
+{
+    stale_host("signal");
+    h_send_events(1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "sighup", H_WAIT_MS), 0, "no signal: %s%s",
+                 h_host.out.data, h_host.err.data);
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "total 0 sighup 1", 0), 1, "%s", h_host.out.data);
+}
+
+Test(sandbox, once_the_event_fds_number_is_reused_event_fd_returns_a_new_eventfd)
+{
+    stale_host("again");
+    h_write(&h_host, "\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "again ", H_WAIT_MS), 0, "%s", h_host.out.data);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "again a new number: anon_inode:[eventfd], and ", 0),
+                 1, "%s", h_host.out.data);
+    cr_assert_eq(h_count(&h_host, &h_host.out, " is still /dev/null", 0), 1, "%s", h_host.out.data);
+    h_send_events(2);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refreshes 2", H_WAIT_MS), 0, "%s", h_host.out.data);
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "total 2 sighup 0", 0), 1, "%s", h_host.out.data);
+}
+
 /* ---- AT_SECURE: a setgid program that loads the shim through /etc/ld.so.preload */
 
 /* A scratch folder with a copy of host_epoll (setgid root, or plain), a folder

@@ -60,7 +60,9 @@ void tshim_fdguard_window_enter(sigset_t *old);
 void tshim_fdguard_window_leave(const sigset_t *old);
 
 /* Inside the window: records a close-on-exec duplicate of fd, placed high like the
- * socket, as the descriptor of slot. Returns it, or -1 with errno. */
+ * socket, as the descriptor of slot. A descriptor the slot held before is closed,
+ * once the slot's owner has no read or write in flight on it. Returns the
+ * duplicate, or -1 with errno (the slot unchanged). */
 int tshim_fdguard_adopt_copy(int slot, int fd);
 
 /* write(2) to, or read(2) from, the descriptor in slot, for the one thread that

@@ -104,6 +104,20 @@ static int tshim_events_names_ours(int pub, int copy)
     return tshim_events_marked(pub, copy);
 }
 
+/* The program's number still names our eventfd (or cannot be told not to: then,
+ * as it was before it could be told, it is taken as ours). A "no" is asked again
+ * inside the window, where our copy cannot be moved by a host's dup2 meanwhile. */
+static int tshim_events_still_ours(int pub)
+{
+    if (tshim_events_names_ours(pub, tshim_fdguard_get(TSHIM_FDGUARD_EVENT)) != 0)
+        return 1;
+    sigset_t old;
+    tshim_fdguard_window_enter(&old);
+    int r = tshim_events_names_ours(pub, tshim_fdguard_get(TSHIM_FDGUARD_EVENT));
+    tshim_fdguard_window_leave(&old);
+    return r != 0;
+}
+
 void tshim_events_activate(int on)
 {
     atomic_store(&tshim_events_on, on);
@@ -154,7 +168,8 @@ void tshim_events_fail(const char *what, int err)
 
 int tshim_events_requested(void)
 {
-    return atomic_load_explicit(&tshim_events_public, memory_order_relaxed) >= 0;
+    int pub = atomic_load_explicit(&tshim_events_public, memory_order_relaxed);
+    return pub >= 0 && tshim_events_still_ours(pub);
 }
 
 void tshim_events_post(unsigned long n)
@@ -201,7 +216,7 @@ void tshim_events_follow(void)
 }
 
 /* Inside the window: a new eventfd for the program, marked, with its copy in the
- * slot. Returns it, or -1 with errno. */
+ * slot in place of any older one. Returns it, or -1 with errno. */
 static int tshim_events_make(void)
 {
     int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -226,15 +241,25 @@ int toki_shim_event_fd(void)
         errno = ENOTSUP;
         return -1;
     }
-    int fd = atomic_load_explicit(&tshim_events_public, memory_order_acquire);
-    if (fd >= 0)
-        return fd;
     int saved = errno, e = 0;
+    int fd = atomic_load_explicit(&tshim_events_public, memory_order_acquire);
+    /* The number is the program's to close (closefrom(3) does) and to reuse: it is
+     * handed out again only while it names our eventfd. */
+    if (fd >= 0 && tshim_events_names_ours(fd, tshim_fdguard_get(TSHIM_FDGUARD_EVENT)) != 0) {
+        errno = saved;
+        return fd;
+    }
     sigset_t old;
     /* Made inside the window, so that no fork copies the pair before both are
-     * recorded; two threads asking at once get the same one. */
+     * recorded; two threads asking at once get the same one. One that is no longer
+     * the program's is forgotten first: even if no new one can be made, the
+     * automatic action goes back to the signal. */
     tshim_fdguard_window_enter(&old);
     fd = atomic_load(&tshim_events_public);
+    if (fd >= 0 && tshim_events_names_ours(fd, tshim_fdguard_get(TSHIM_FDGUARD_EVENT)) == 0) {
+        atomic_store(&tshim_events_public, -1);
+        fd = -1;
+    }
     if (fd < 0 && (fd = tshim_events_make()) < 0)
         e = errno;
     tshim_fdguard_window_leave(&old);
