@@ -146,14 +146,14 @@ check-fuzz: $(FUZZ_TARGETS:%=$(B)/tests/replay_%)
 	@for t in $(FUZZ_TARGETS); do $(B)/tests/replay_$$t tests/fuzz/corpus/$$t/* || exit 1; done
 
 # ---- tests ---------------------------------------------------------------
-UNIT     := config frame backoff pace decide dispatch events log net proc fdguard guard
-INTEG    := serve shim eventfd process scope hosts cli security faults harm
+UNIT     := config frame backoff pace decide dispatch events log net proc fdguard guard seccomp
+INTEG    := serve shim eventfd process scope hosts cli security faults harm sandbox
 T_UNIT   := $(UNIT:%=$(B)/tests/test_%)
 T_INTEG  := $(INTEG:%=$(B)/tests/test_%)
 HOSTS    := $(addprefix $(B)/tests/hosts/,host_hook host_signal host_probe host_dlopen \
               host_fork host_fds host_threads host_exit host_static libplugin.so \
               host_epoll host_counter host_slow host_dlclose host_daemon host_signalfd \
-              host_spawn host_sigwait host_harm)
+              host_spawn host_sigwait host_harm ns_preload host_sandbox host_stale)
 # Hosts in other runtimes, built when their toolchain is installed (tests skip,
 # saying so, when it is not).
 HOSTS    += $(if $(shell command -v javac),$(B)/tests/hosts/Sleeper.class)
@@ -166,6 +166,8 @@ $(T_UNIT): $(B)/tests/test_%: tests/test_%.c tests/lsan.c $(SHIM_NOINIT) $(COMMO
 	$(call say,CC,$@)$(CC) $(TESTFLAGS) -rdynamic -o $@ $< tests/lsan.c $(UNIT_EXTRA) $(SHIM_NOINIT) $(COMMON_LIB) -ldl -lcriterion $(LDFLAGS)
 # The dispatch test loads a library named libjvm.so after start.
 $(B)/tests/test_dispatch: $(B)/tests/hosts/libplugin.so
+# These install seccomp filters as the hosts do.
+$(B)/tests/test_seccomp $(B)/tests/test_events: tests/hosts/seccomp_filter.h
 
 $(T_INTEG): $(B)/tests/test_%: tests/test_%.c tests/harness.c tests/harness.h tests/lsan.c $(COMMON_LIB) $(LIB) $(CMD) $(HOSTS) $(EXAMPLES) | $(B)/tests
 	$(call say,CC,$@)$(CC) $(TESTFLAGS) -Wl,--export-dynamic-symbol=__lsan_default_suppressions -o $@ $< tests/harness.c tests/lsan.c $(COMMON_LIB) -lcriterion $(LDFLAGS)
@@ -181,7 +183,7 @@ $(B)/tests/hosts/host_static: tests/hosts/host_probe.c tests/hosts/proc_count.h 
 # Linked with the library, as a program that calls its functions directly is.
 $(B)/tests/hosts/host_counter: tests/hosts/host_counter.c src/toki_shim.h $(LIB) | $(B)/tests/hosts
 	$(call say,CC,$@)$(CC) $(HOSTFLAGS) -o $@ $< -L$(B) -ltoki_shim -Wl,-rpath,$(abspath $(B)) $(LDFLAGS)
-$(B)/tests/hosts/%: tests/hosts/%.c src/toki_shim.h tests/hosts/proc_count.h | $(B)/tests/hosts
+$(B)/tests/hosts/%: tests/hosts/%.c src/toki_shim.h tests/hosts/proc_count.h tests/hosts/seccomp_filter.h | $(B)/tests/hosts
 	$(call say,CC,$@)$(CC) $(HOSTFLAGS) -o $@ $< -ldl $(LDFLAGS)
 # The C++ host takes only the optimisation and sanitizer flags of the C build.
 CXXHOSTFLAGS = -std=gnu++17 -Wall -Wextra -fPIC -pthread -Isrc -rdynamic \

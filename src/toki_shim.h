@@ -41,9 +41,11 @@ TOKI_SHIM_VISIBLE void toki_on_event(const char *name);
  * event was acted on: add it to epoll/poll/libuv/asyncio and read 8 bytes to
  * acknowledge; the value read is how many trigger events arrived since the last
  * read. The same descriptor every call, created at the first, kept across
- * reconnects; do not close it. In a forked child the number names a new eventfd
- * that only a TOKI_SHIM_FOLLOW_FORK=1 listener writes to. Once a program has asked
- * for it, TOKI_SHIM_ACTION=auto sends it no signal.
+ * reconnects; do not close it. If the program closes it all the same (closefrom),
+ * the next call returns a new one, never the old number, which may name another
+ * file by then. In a forked child the number names a new eventfd that only a
+ * TOKI_SHIM_FOLLOW_FORK=1 listener writes to. Once a program has asked for it, and
+ * while it keeps it, TOKI_SHIM_ACTION=auto sends it no signal.
  * Returns -1 with errno ENOTSUP when the shim is inert in this process, or with the
  * errno of eventfd() (EMFILE...) if it cannot be made. */
 TOKI_SHIM_VISIBLE int toki_shim_event_fd(void);

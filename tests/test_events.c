@@ -6,10 +6,12 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hosts/seccomp_filter.h"
 #include "shim/dispatch.h"
 #include "shim/events.h"
 #include "common/fdguard.h"
@@ -172,6 +174,95 @@ Test(events, a_number_the_program_reused_is_left_alone_in_a_forked_child)
     char c;
     cr_assert_eq(read(p[0], &c, 1), 1);
     cr_assert_eq(c, 'k');
+}
+
+static void *posts(void *arg);
+
+/* A number the program closed (closefrom(3) does) is no longer its event fd: the
+ * listener takes it as not asked for, and the next call makes a new one in place
+ * of the shim's copy of the old. */
+Test(events, a_closed_and_reused_number_is_forgotten_and_a_new_one_made)
+{
+    tshim_events_activate(1);
+    int fd = toki_shim_event_fd(), copy = tshim_fdguard_get(TSHIM_FDGUARD_EVENT), p[2];
+    cr_assert_eq(pipe2(p, O_NONBLOCK), 0);
+    cr_assert(tshim_events_requested());
+    cr_assert_eq(close(fd), 0);
+    cr_assert_not(tshim_events_requested(), "a closed number still counts as asked for");
+    cr_assert_eq(dup2(p[1], fd), fd);
+    cr_assert_not(tshim_events_requested(), "a reused number still counts as asked for");
+    errno = EXDEV;
+    int again = toki_shim_event_fd();
+    cr_assert_geq(again, 0);
+    cr_assert_neq(again, fd);
+    cr_assert_eq(errno, EXDEV);
+    cr_assert(tshim_events_requested());
+    cr_assert_eq(toki_shim_event_fd(), again);
+    cr_assert_neq(tshim_fdguard_get(TSHIM_FDGUARD_EVENT), copy);
+    cr_assert_eq(fcntl(copy, F_GETFD), -1, "the copy of the old eventfd is still open");
+    tshim_events_post(2);
+    cr_assert_eq(drain(again), 2);
+    char c;
+    cr_assert_eq(read(p[0], &c, 1), -1, "the shim wrote into the host's pipe");
+    cr_assert_eq(errno, EAGAIN);
+}
+
+/* Where kcmp is denied, the shim knows its eventfd by the owner it gave it: not a
+ * socket of the program's at the same number that this process owns too (for
+ * SIGIO). */
+Test(events, with_kcmp_denied_the_mark_tells_ours_from_a_reused_number)
+{
+    tshim_events_activate(1);
+    int fd = toki_shim_event_fd();
+    cr_assert_eq(seccomp_filter_one(SYS_kcmp, SECCOMP_RET_ERRNO | EPERM, 0), 0, "%s", strerror(errno));
+    cr_assert_eq(toki_shim_event_fd(), fd);
+    cr_assert(tshim_events_requested());
+    int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(sock, 0);
+    cr_assert_eq(fcntl(sock, F_SETOWN, getpid()), 0);
+    cr_assert_eq(dup2(sock, fd), fd);
+    cr_assert_not(tshim_events_requested());
+    int again = toki_shim_event_fd();
+    cr_assert_neq(again, fd);
+    cr_assert_geq(again, 0);
+    cr_assert_eq(toki_shim_event_fd(), again, "the new one is known by its mark too");
+    pid_t pid = fork();
+    if (pid == 0) {
+        tshim_events_fork_child();
+        struct stat st;
+        int sock_kept = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+        _exit(sock_kept && drain(again) == 0 ? 0 : 1);
+    }
+    tshim_events_post(1); /* the parent's, before or after the child's drain */
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert_eq(status, 0, "the child lost its socket, or shares the parent's eventfd");
+    cr_assert_eq(drain(again), 1);
+}
+
+/* The listener posts while the program's number is reused and a new one made,
+ * again and again, and the host takes the number of the old copy at once: no
+ * post may land in the host's pipe (the old copy is closed only after a post
+ * that loaded it). */
+Test(events, posts_racing_a_new_event_fd_never_reach_the_hosts_files)
+{
+    int p[2];
+    tshim_events_activate(1);
+    cr_assert_eq(pipe2(p, O_NONBLOCK), 0);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, posts, NULL), 0);
+    for (int i = 0; i < 2000; i++) {
+        int fd = toki_shim_event_fd(), old = tshim_fdguard_get(TSHIM_FDGUARD_EVENT);
+        cr_assert_eq(dup2(p[1], fd), fd);
+        cr_assert_neq(toki_shim_event_fd(), fd);
+        cr_assert_eq(dup2(p[1], old), old, "the old copy's number is not free");
+        cr_assert_eq(close(old), 0);
+        cr_assert_eq(close(fd), 0);
+    }
+    pthread_join(t, NULL);
+    char c;
+    cr_assert_eq(read(p[0], &c, 1), -1, "a post landed in the host's pipe");
+    cr_assert_eq(errno, EAGAIN);
 }
 
 static volatile sig_atomic_t hups;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <sys/socket.h>
@@ -169,6 +170,23 @@ Test(fdguard, a_file_the_shim_reads_is_opened_high_and_hidden)
     cr_assert_eq(errno, EBADF);
     cr_assert_eq(tshim_fdguard_open(TSHIM_FDGUARD_SCAN, "/nonexistent/file"), -1);
     cr_assert_eq(errno, ENOENT);
+}
+
+Test(fdguard, read_file_reads_a_proc_file_whole_and_holds_nothing_after)
+{
+    char buf[8192];
+    ssize_t n = tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, "/proc/self/status", buf, sizeof buf);
+    cr_assert_gt(n, 0);
+    cr_assert_eq((size_t)n, strlen(buf));
+    cr_assert_not_null(strstr(buf, "\nSigBlk:"), "%s", buf); /* well past the first read's worth */
+    cr_assert_eq(tshim_fdguard_get(TSHIM_FDGUARD_SCAN), -1);
+    char small[8];
+    cr_assert_eq(tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, "/proc/self/status", small, sizeof small), 7);
+    cr_assert_str_eq(small, "Name:\tt");
+    errno = 0;
+    cr_assert_eq(tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, "/nonexistent/file", buf, sizeof buf), -1);
+    cr_assert_eq(errno, ENOENT);
+    cr_assert_str_eq(buf, "");
 }
 
 /* A host whose signal handler dup2()s onto the shim's number, while the thread it

@@ -50,6 +50,7 @@ Test(harm, a_sigterm_handler_that_exits_while_a_hook_waits_exits)
 /* A child made while a hook runs, by a fork that runs no atfork handler, exits. */
 static void fork_during_hook(const char *kind)
 {
+    h_skip_fork_under_sanitizers();
     start("fork-during-hook", kind, NULL);
     h_send_events(1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "child status 7", H_WAIT_MS), 0, "%s: %s", kind,
@@ -81,6 +82,7 @@ Test(harm, a_vfork_child_during_a_hook_exits)
 
 Test(harm, a_vfork_child_that_calls_exit_leaves_the_parents_hooks_alone)
 {
+    h_skip_fork_under_sanitizers();
     h_start_server(NULL);
     const char *env[] = {h_env_port, h_env_token, NULL};
     const char *argv[] = {HOST, "vfork-exit", NULL};
@@ -92,6 +94,7 @@ Test(harm, a_vfork_child_that_calls_exit_leaves_the_parents_hooks_alone)
 
 Test(harm, a_child_forked_while_the_listener_walks_the_loaded_objects_can_dlopen)
 {
+    h_skip_fork_under_sanitizers();
     start("dlopen-after-fork", H_HOST("libplugin.so"), NULL);
     h_send_events(1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "child status 0", H_WAIT_MS), 0, "%s",
@@ -122,6 +125,7 @@ Test(harm, main_ending_with_pthread_exit_ends_when_its_last_thread_does)
 
 Test(harm, what_a_hook_starts_has_the_hosts_signal_mask)
 {
+    h_skip_fork_under_sanitizers();
     start("hook-mask", NULL, NULL);
     h_send_events(1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "SigBlk:", H_WAIT_MS), 0, "%s", h_host.err.data);

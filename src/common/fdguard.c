@@ -287,11 +287,29 @@ int tshim_fdguard_open(int slot, const char *path)
     return fd;
 }
 
+/* Until the slot's owner has no read or write in flight on a number it loaded
+ * before the caller changed the slot: a descriptor that such a call may still use
+ * is closed, or its number given to the host, only after this. */
+static void tshim_fdguard_wait_unused(int slot)
+{
+    int u;
+    while ((u = atomic_load(&tshim_fdguard_using[slot])) != 0) {
+        if (u == 1 && !atomic_compare_exchange_strong(&tshim_fdguard_using[slot], &u, 2))
+            continue;
+        tshim_fdguard_futex(&tshim_fdguard_using[slot], FUTEX_WAIT_PRIVATE, 2);
+    }
+}
+
 int tshim_fdguard_adopt_copy(int slot, int fd)
 {
     int copy = tshim_fdguard_dup_high(fd);
-    if (copy >= 0)
-        atomic_store_explicit(&tshim_fdguard_fds[slot], copy, memory_order_release);
+    if (copy < 0)
+        return -1;
+    int old = atomic_exchange(&tshim_fdguard_fds[slot], copy);
+    if (old >= 0) {
+        tshim_fdguard_wait_unused(slot);
+        tshim_fdguard_close(old);
+    }
     return copy;
 }
 
@@ -346,6 +364,25 @@ ssize_t tshim_fdguard_getdents_slot(int slot, void *buf, size_t len)
     return tshim_fdguard_io_slot(slot, buf, len, TSHIM_FDGUARD_GETDENTS);
 }
 
+ssize_t tshim_fdguard_read_file(int slot, const char *path, char *buf, size_t size)
+{
+    size_t have = 0;
+    ssize_t r = 0;
+    buf[0] = '\0';
+    if (tshim_fdguard_open(slot, path) < 0)
+        return -1;
+    while (have < size - 1 && (r = tshim_fdguard_read_slot(slot, buf + have, size - 1 - have)) > 0)
+        have += (size_t)r;
+    int e = errno;
+    tshim_fdguard_release_slot(slot);
+    buf[have] = '\0';
+    if (r < 0 && have == 0) {
+        errno = e;
+        return -1;
+    }
+    return (ssize_t)have;
+}
+
 void tshim_fdguard_release(void)
 {
     tshim_fdguard_release_slot(TSHIM_FDGUARD_SOCKET);
@@ -373,12 +410,7 @@ void tshim_fdguard_step_aside(int slot, int newfd)
         tshim_fdguard_close(moved); /* the owner let go meanwhile */
     /* A write that loaded the old number before the exchange must land before the
      * host's call puts its own file there. */
-    int u;
-    while ((u = atomic_load(&tshim_fdguard_using[slot])) != 0) {
-        if (u == 1 && !atomic_compare_exchange_strong(&tshim_fdguard_using[slot], &u, 2))
-            continue;
-        tshim_fdguard_futex(&tshim_fdguard_using[slot], FUTEX_WAIT_PRIVATE, 2);
-    }
+    tshim_fdguard_wait_unused(slot);
     tshim_fdguard_window_leave(&old);
     errno = saved;
 }

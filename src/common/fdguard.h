@@ -60,7 +60,9 @@ void tshim_fdguard_window_enter(sigset_t *old);
 void tshim_fdguard_window_leave(const sigset_t *old);
 
 /* Inside the window: records a close-on-exec duplicate of fd, placed high like the
- * socket, as the descriptor of slot. Returns it, or -1 with errno. */
+ * socket, as the descriptor of slot. A descriptor the slot held before is closed,
+ * once the slot's owner has no read or write in flight on it. Returns the
+ * duplicate, or -1 with errno (the slot unchanged). */
 int tshim_fdguard_adopt_copy(int slot, int fd);
 
 /* write(2) to, or read(2) from, the descriptor in slot, for the one thread that
@@ -70,6 +72,11 @@ ssize_t tshim_fdguard_write_slot(int slot, const void *buf, size_t len);
 ssize_t tshim_fdguard_read_slot(int slot, void *buf, size_t len);
 /* getdents64(2) on a directory opened into slot: the kernel's linux_dirent64 records. */
 ssize_t tshim_fdguard_getdents_slot(int slot, void *buf, size_t len);
+
+/* A small file (of /proc, mostly) read whole into buf through slot, which it opens
+ * and releases again: NUL-terminated, cut at size - 1 bytes. Returns the length,
+ * or -1 with errno (buf then holds ""). For the thread that owns the slot. */
+ssize_t tshim_fdguard_read_file(int slot, const char *path, char *buf, size_t size);
 
 /* The descriptor in slot now, or -1. */
 int tshim_fdguard_get(int slot);

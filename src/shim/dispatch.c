@@ -178,21 +178,6 @@ static int tshim_dispatch_list(const char *dir, long skip, long *out, int max)
     return n;
 }
 
-/* A small /proc file, NUL-terminated, into buf; "" if it cannot be read. */
-static void tshim_dispatch_read(const char *path, char *buf, size_t size)
-{
-    size_t have = 0;
-    ssize_t r;
-    buf[0] = '\0';
-    if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, path) < 0)
-        return;
-    while (have < size - 1 &&
-           (r = tshim_fdguard_read_slot(TSHIM_FDGUARD_SCAN, buf + have, size - 1 - have)) > 0)
-        have += (size_t)r;
-    tshim_fdguard_release_slot(TSHIM_FDGUARD_SCAN);
-    buf[have] = '\0';
-}
-
 /* Whether the hexadecimal mask after `field` in text has signo's bit. */
 static int tshim_dispatch_mask_has(const char *text, const char *field, int signo)
 {
@@ -231,11 +216,11 @@ static int tshim_dispatch_takes_blocked(int signo)
     int waits = 0;
     for (int i = 0; i < n; i++) {
         snprintf(path, sizeof path, "/proc/self/task/%ld/status", ids[i]);
-        tshim_dispatch_read(path, text, sizeof text);
+        tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, sizeof text);
         if (!tshim_dispatch_mask_has(text, "\nSigBlk:", signo))
             return 0;
         snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", ids[i]);
-        tshim_dispatch_read(path, text, sizeof text);
+        tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, sizeof text);
         waits |= tshim_dispatch_waits_for(text, signo);
     }
     if (n <= 0 || waits)
@@ -243,7 +228,7 @@ static int tshim_dispatch_takes_blocked(int signo)
     n = tshim_dispatch_list("/proc/self/fdinfo", -1, ids, 65536);
     for (int i = 0; i < n; i++) {
         snprintf(path, sizeof path, "/proc/self/fdinfo/%ld", ids[i]);
-        tshim_dispatch_read(path, text, sizeof text);
+        tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, sizeof text);
         if (tshim_dispatch_mask_has(text, "\nsigmask:", signo))
             return 1;
     }

@@ -29,6 +29,95 @@ static char tshim_events_disabled_why[256];
  * its number and the number is reused, nothing of ours is ever written there. */
 static _Atomic int tshim_events_public = -1;
 
+/* The owner (F_SETOWN_EX, a pid) that the shim gives each eventfd it makes, 0 until
+ * one is made: the mark by which it knows its eventfd where kcmp(2) is denied. An
+ * eventfd has no fasync, so no signal ever goes to that owner. */
+static _Atomic int tshim_events_mark;
+
+/* Marks a new eventfd of ours with this process as owner. Raw system calls: a
+ * forked child marks its new one before fork has returned. */
+static void tshim_events_mark_fd(int fd)
+{
+    struct f_owner_ex o = {.type = F_OWNER_PID, .pid = (pid_t)syscall(SYS_getpid)};
+    if (syscall(SYS_fcntl, fd, F_SETOWN_EX, &o) == 0)
+        atomic_store(&tshim_events_mark, o.pid);
+}
+
+/* The owner of fd's open file as a pid, 0 if it has none of type F_OWNER_PID,
+ * -1 with errno if it cannot be read. */
+static long tshim_events_owner(int fd)
+{
+    struct f_owner_ex o = {0, 0};
+    if (syscall(SYS_fcntl, fd, F_GETOWN_EX, &o) != 0)
+        return -1;
+    return o.type == F_OWNER_PID ? o.pid : 0;
+}
+
+/* Whether descriptor fd is an eventfd: 1, 0, or -1 if /proc cannot say. */
+static int tshim_events_is_eventfd(int fd)
+{
+    static const char want[] = "anon_inode:[eventfd]";
+    char path[32] = "/proc/self/fd/", digits[12], link[sizeof want];
+    int n = 0, at = 14; /* strlen("/proc/self/fd/") */
+    do
+        digits[n++] = (char)('0' + fd % 10);
+    while ((fd /= 10) > 0);
+    while (n > 0)
+        path[at++] = digits[--n];
+    path[at] = '\0';
+    long len = syscall(SYS_readlinkat, AT_FDCWD, path, link, sizeof link);
+    if (len < 0)
+        return -1;
+    return len == (long)sizeof want - 1 && memcmp(link, want, sizeof want - 1) == 0;
+}
+
+/* Without kcmp: the mark on our copy's file must be on pub's too, and pub must be
+ * an eventfd (a program may own its own sockets, for SIGIO, and the number may
+ * have been reused for one). -1 when the marks cannot be read or ours is gone. */
+static int tshim_events_marked(int pub, int copy)
+{
+    long mark = atomic_load(&tshim_events_mark), own = tshim_events_owner(pub);
+    if (own < 0)
+        return errno == EBADF ? 0 : -1;
+    if (mark <= 0 || tshim_events_owner(copy) != mark)
+        return -1;
+    return own == mark ? tshim_events_is_eventfd(pub) : 0;
+}
+
+/* Whether the program's number pub still names the open file of copy, the shim's
+ * eventfd: 1 yes, 0 no (closed, or reused for another file), -1 cannot tell.
+ * kcmp(2) says it; where it is denied (container profiles deny it without
+ * CAP_SYS_PTRACE) or absent, the mark says it. Raw system calls only: a forked
+ * child asks before fork has returned there. errno may change. */
+static int tshim_events_names_ours(int pub, int copy)
+{
+    if (pub < 0 || copy < 0)
+        return 0;
+    long me = syscall(SYS_getpid);
+    long r = syscall(SYS_kcmp, me, me, KCMP_FILE, pub, copy);
+    if (r >= 0)
+        return r == 0;
+    if (errno == EBADF)
+        return 0; /* pub is closed: copy is ours, and open */
+    if (errno != EPERM && errno != ENOSYS && errno != EACCES)
+        return -1;
+    return tshim_events_marked(pub, copy);
+}
+
+/* The program's number still names our eventfd (or cannot be told not to: then,
+ * as it was before it could be told, it is taken as ours). A "no" is asked again
+ * inside the window, where our copy cannot be moved by a host's dup2 meanwhile. */
+static int tshim_events_still_ours(int pub)
+{
+    if (tshim_events_names_ours(pub, tshim_fdguard_get(TSHIM_FDGUARD_EVENT)) != 0)
+        return 1;
+    sigset_t old;
+    tshim_fdguard_window_enter(&old);
+    int r = tshim_events_names_ours(pub, tshim_fdguard_get(TSHIM_FDGUARD_EVENT));
+    tshim_fdguard_window_leave(&old);
+    return r != 0;
+}
+
 void tshim_events_activate(int on)
 {
     atomic_store(&tshim_events_on, on);
@@ -79,7 +168,8 @@ void tshim_events_fail(const char *what, int err)
 
 int tshim_events_requested(void)
 {
-    return atomic_load_explicit(&tshim_events_public, memory_order_relaxed) >= 0;
+    int pub = atomic_load_explicit(&tshim_events_public, memory_order_relaxed);
+    return pub >= 0 && tshim_events_still_ours(pub);
 }
 
 void tshim_events_post(unsigned long n)
@@ -96,16 +186,18 @@ void tshim_events_fork_child(void)
     if (pub < 0)
         return;
     /* The program may have closed its number and reused it for a file of its own:
-     * only if it still names our eventfd is it replaced. Otherwise (or if kcmp is
-     * not allowed) the child is left as it is and has no event fd of ours. Raw
-     * syscalls: this runs between fork and its return, where only
+     * only if it still names our eventfd is it replaced. If that cannot be told
+     * (neither kcmp nor the mark can be read), the number is left alone: it may be
+     * the program's file now, and replacing that would break the program; the child
+     * then shares the parent's eventfd, as a child of a program that made its own
+     * would. Raw syscalls: this runs between fork and its return, where only
      * async-signal-safe calls may be made. */
     atomic_store(&tshim_events_public, -1);
-    long me = syscall(SYS_getpid);
-    if (copy < 0 || syscall(SYS_kcmp, me, me, KCMP_FILE, pub, copy) != 0)
+    if (tshim_events_names_ours(pub, copy) != 1)
         return;
     int fresh = (int)syscall(SYS_eventfd2, 0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fresh >= 0) {
+        tshim_events_mark_fd(fresh);
         if (syscall(SYS_dup3, fresh, pub, O_CLOEXEC) == pub)
             atomic_store(&tshim_events_public, pub);
         syscall(SYS_close, fresh);
@@ -123,6 +215,24 @@ void tshim_events_follow(void)
     tshim_fdguard_window_leave(&old);
 }
 
+/* Inside the window: a new eventfd for the program, marked, with its copy in the
+ * slot in place of any older one. Returns it, or -1 with errno. */
+static int tshim_events_make(void)
+{
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    tshim_events_mark_fd(fd);
+    if (tshim_fdguard_adopt_copy(TSHIM_FDGUARD_EVENT, fd) < 0) {
+        int e = errno;
+        tshim_real.close(fd);
+        errno = e;
+        return -1;
+    }
+    atomic_store_explicit(&tshim_events_public, fd, memory_order_release);
+    return fd;
+}
+
 int toki_shim_event_fd(void)
 {
     /* Inert first: in a forked child that does not listen, the number the parent
@@ -131,27 +241,27 @@ int toki_shim_event_fd(void)
         errno = ENOTSUP;
         return -1;
     }
-    int fd = atomic_load_explicit(&tshim_events_public, memory_order_acquire);
-    if (fd >= 0)
-        return fd;
     int saved = errno, e = 0;
+    int fd = atomic_load_explicit(&tshim_events_public, memory_order_acquire);
+    /* The number is the program's to close (closefrom(3) does) and to reuse: it is
+     * handed out again only while it names our eventfd. */
+    if (fd >= 0 && tshim_events_names_ours(fd, tshim_fdguard_get(TSHIM_FDGUARD_EVENT)) != 0) {
+        errno = saved;
+        return fd;
+    }
     sigset_t old;
     /* Made inside the window, so that no fork copies the pair before both are
-     * recorded; two threads asking at once get the same one. */
+     * recorded; two threads asking at once get the same one. One that is no longer
+     * the program's is forgotten first: even if no new one can be made, the
+     * automatic action goes back to the signal. */
     tshim_fdguard_window_enter(&old);
     fd = atomic_load(&tshim_events_public);
-    if (fd < 0) {
-        fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (fd < 0) {
-            e = errno;
-        } else if (tshim_fdguard_adopt_copy(TSHIM_FDGUARD_EVENT, fd) < 0) {
-            e = errno;
-            tshim_real.close(fd);
-            fd = -1;
-        } else {
-            atomic_store_explicit(&tshim_events_public, fd, memory_order_release);
-        }
+    if (fd >= 0 && tshim_events_names_ours(fd, tshim_fdguard_get(TSHIM_FDGUARD_EVENT)) == 0) {
+        atomic_store(&tshim_events_public, -1);
+        fd = -1;
     }
+    if (fd < 0 && (fd = tshim_events_make()) < 0)
+        e = errno;
     tshim_fdguard_window_leave(&old);
     errno = fd >= 0 ? saved : e;
     return fd;

@@ -23,7 +23,11 @@ void tshim_events_down(void);
 /* The last failure: what (a static sentence) and an errno value, 0 if none applies. */
 void tshim_events_fail(const char *what, int err);
 
-/* 1 if the program has asked for the event fd. */
+/* 1 if the program has asked for the event fd and its number still names the
+ * shim's eventfd: once the program has closed it (and perhaps reused the number),
+ * 0, so that the automatic action signals again. When that cannot be told (kcmp
+ * denied and the shim's mark unreadable), 1, as before it could be. For the
+ * listener thread; may take the fd guard's window for a moment. */
 int tshim_events_requested(void);
 
 /* Adds n to the event fd, if the program has one. */
@@ -32,8 +36,10 @@ void tshim_events_post(unsigned long n);
 /* In a forked child (atfork, async-signal-safe): the shim is inert here until a
  * listener starts, and the program's event fd number now names a fresh eventfd of
  * its own, so that the child neither sees the parent's events nor takes them; if
- * the program had closed that number and reused it, the number is left alone.
- * Call before tshim_fdguard_fork_child, which closes the copy it compares with. */
+ * the program had closed that number and reused it, or if that cannot be told
+ * (kcmp denied, and the shim's mark on its eventfd unreadable), the number is left
+ * alone. Call before tshim_fdguard_fork_child, which closes the copy it compares
+ * with. */
 void tshim_events_fork_child(void);
 
 /* In a forked child that listens (TOKI_SHIM_FOLLOW_FORK): the shim's own copy of

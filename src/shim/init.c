@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "common/config.h"
@@ -15,6 +16,7 @@
 #include "reaper.h"
 #include "real.h"
 #include "role.h"
+#include "sandbox.h"
 
 /* Written only here, before the listener exists; the listener only reads it. */
 static struct tshim_config tshim_init_config;
@@ -73,6 +75,7 @@ static void tshim_init_activate(struct tshim_config *c)
         tshim_proc_scrub_token();
     tshim_fork_install(c);
     tshim_dispatch_keep_mask();
+    tshim_sandbox_start();
     tshim_dispatch_refresh();
     tshim_events_activate(1);
     int e = tshim_listener_start(c);
@@ -97,6 +100,13 @@ __attribute__((constructor)) static void tshim_init(void)
     /* The overrides of close() and friends work even when the shim is inert. */
     tshim_real_init();
     tshim_fdguard_use_close(tshim_real.close);
+    /* A setuid, setgid or file-capability program (AT_SECURE) runs for a user who
+     * does not own it: it may load us only through /etc/ld.so.preload, and its
+     * caller's environment must not choose where a privileged process writes a log
+     * file, whether it exits, or where it connects. Inert before any variable is
+     * read; the loader strips LD_PRELOAD there for the same reason. */
+    if (getauxval(AT_SECURE) != 0)
+        goto out;
     if (tshim_init_started_by_service())
         goto out;
     struct tshim_config *c = &tshim_init_config;

@@ -22,6 +22,7 @@
 #include "events.h"
 #include "guard.h"
 #include "pace.h"
+#include "sandbox.h"
 
 #define TSHIM_LISTENER_REJECT_WINDOW_MS 1000 /* EOF this soon after the token, with no byte */
 #define TSHIM_LISTENER_REJECT_LIMIT 3
@@ -207,14 +208,40 @@ static enum tshim_listener_peer tshim_listener_peer_check(const struct tshim_con
     return TSHIM_LISTENER_OURS;
 }
 
-/* What one attempt to reach Toki came to. */
-enum tshim_listener_try { TSHIM_LISTENER_CONNECTED, TSHIM_LISTENER_RETRY, TSHIM_LISTENER_REFUSED };
+/* What one attempt to reach Toki came to: STOP is final (the listener ends). */
+enum tshim_listener_try { TSHIM_LISTENER_CONNECTED, TSHIM_LISTENER_RETRY, TSHIM_LISTENER_STOP };
 
-/* Connects, checks who owns the server, and sends the token: the socket stays
- * open only when it all went through. */
+/* A program may sandbox itself after start: a seccomp filter that forbids socket(2),
+ * with SECCOMP_FILTER_FLAG_TSYNC, covers our thread too, and may kill the whole
+ * process at our next socket. Which calls a filter forbids cannot be read, only
+ * that one was added; so once one was, no socket is made again. Returns
+ * CONNECTED when nothing stands in the way of a connection. */
+static enum tshim_listener_try tshim_listener_sandboxed(char *err, size_t err_size)
+{
+    switch (tshim_sandbox_check(err, err_size)) {
+    case TSHIM_SANDBOX_CHANGED:
+        tshim_log(TSHIM_LOG_WARN, "%s: a new socket could be fatal to the program, so toki-shim "
+                  "makes none; listener stopped", err);
+        tshim_events_fail("a seccomp filter was installed after start; the listener stopped", 0);
+        return TSHIM_LISTENER_STOP;
+    case TSHIM_SANDBOX_UNKNOWN:
+        tshim_events_fail("cannot tell whether a seccomp filter was installed; no connection "
+                          "until it can", errno);
+        return TSHIM_LISTENER_RETRY;
+    case TSHIM_SANDBOX_SAME:
+        break;
+    }
+    return TSHIM_LISTENER_CONNECTED;
+}
+
+/* Checks the sandbox, connects, checks who owns the server, and sends the token:
+ * the socket stays open only when it all went through. */
 static enum tshim_listener_try tshim_listener_handshake(const struct tshim_config *c, char *err,
                                                         size_t err_size)
 {
+    enum tshim_listener_try t = tshim_listener_sandboxed(err, err_size);
+    if (t != TSHIM_LISTENER_CONNECTED)
+        return t;
     if (tshim_net_connect((const struct sockaddr *)&c->addr, c->addr_len, c->connect_timeout_ms,
                           err, err_size) < 0) {
         tshim_events_fail("cannot connect to Toki", errno);
@@ -224,7 +251,7 @@ static enum tshim_listener_try tshim_listener_handshake(const struct tshim_confi
     if (peer != TSHIM_LISTENER_OURS) {
         tshim_fdguard_release();
         /* Not ours is final: another user's listener got Toki's port. */
-        return peer == TSHIM_LISTENER_NOT_OURS ? TSHIM_LISTENER_REFUSED : TSHIM_LISTENER_RETRY;
+        return peer == TSHIM_LISTENER_NOT_OURS ? TSHIM_LISTENER_STOP : TSHIM_LISTENER_RETRY;
     }
     if (tshim_net_send_token(c->token, c->token_len, err, err_size) < 0) {
         tshim_events_fail("cannot send the token to Toki", errno);
@@ -279,7 +306,7 @@ static void tshim_listener_run(const struct tshim_config *c)
         tshim_clock_sleep_ms(c->settle_ms);
     for (;;) {
         enum tshim_listener_try t = tshim_listener_handshake(c, err, sizeof err);
-        if (t == TSHIM_LISTENER_REFUSED)
+        if (t == TSHIM_LISTENER_STOP)
             return;
         if (t == TSHIM_LISTENER_RETRY) {
             /* One line per outage at info; every attempt at debug. */

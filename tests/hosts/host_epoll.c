@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/epoll.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,6 +55,9 @@ static int loop(const char *who, int efd)
 
 int main(int argc, char **argv)
 {
+    /* "secure": says whether the loader ran it as a secure (setuid/setgid) program. */
+    if (argc > 1 && strcmp(argv[1], "secure") == 0)
+        printf("at_secure %lu\n", getauxval(AT_SECURE));
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_hup;
