@@ -4,6 +4,11 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <sys/socket.h>
@@ -222,4 +227,108 @@ Test(fdguard, a_handler_that_dup2s_onto_ours_during_a_fork_never_waits_for_it, .
 {
     pthread_atfork(tshim_fdguard_fork_prepare, tshim_fdguard_fork_parent, tshim_fdguard_fork_child);
     storm(1);
+}
+
+/* ---- calls in flight: a host's dup2, or a release, waits until they are over ---- */
+
+/* The system call the thread is in, from /proc: its number, or -1 while it runs. */
+static long syscall_of(pid_t tid)
+{
+    char path[64], buf[64] = "";
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    cr_assert_geq(fd, 0);
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    char *end;
+    long nr = strtol(buf, &end, 10);
+    return end == buf ? -1 : nr;
+}
+
+/* A thread and what the test knows of it: its id once it started, 1 in done once
+ * its call has returned. */
+struct party {
+    pthread_t thread;
+    _Atomic pid_t tid;
+    _Atomic int done;
+    int fd; /* for dup2: the host's descriptor to put at our number */
+};
+
+static void *write_into_full_pipe(void *arg)
+{
+    struct party *p = arg;
+    p->tid = (pid_t)syscall(SYS_gettid);
+    cr_assert_eq(tshim_fdguard_write_slot(TSHIM_FDGUARD_EVENT, "a", 1), 1);
+    p->done = 1;
+    return NULL;
+}
+
+static void *dup2_onto_event_copy(void *arg)
+{
+    struct party *p = arg;
+    p->tid = (pid_t)syscall(SYS_gettid);
+    int n = tshim_fdguard_get(TSHIM_FDGUARD_EVENT);
+    cr_assert_eq(dup2(p->fd, n), n);
+    p->done = 1;
+    return NULL;
+}
+
+static void *release_event_copy(void *arg)
+{
+    struct party *p = arg;
+    p->tid = (pid_t)syscall(SYS_gettid);
+    tshim_fdguard_release_slot(TSHIM_FDGUARD_EVENT);
+    p->done = 1;
+    return NULL;
+}
+
+/* Until the thread has returned, or sleeps in the given system call. */
+static void until_done_or_in(struct party *p, long nr)
+{
+    while (p->tid == 0)
+        sched_yield();
+    while (!p->done && syscall_of(p->tid) != nr)
+        sched_yield();
+}
+
+/* The event slot holds a pipe that is full, and a write to it is in flight (it
+ * blocks until the test reads); then a second call on the slot starts and ends
+ * (if overlap), and then `then` runs on a thread of its own: it must wait for the
+ * write, however many calls came and went meanwhile. */
+static void while_a_write_is_in_flight(void *(*then)(void *), int overlap)
+{
+    int p[2], host[2];
+    char buf[4096] = "";
+    cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(pipe(host), 0);
+    cr_assert_eq(fcntl(p[1], F_SETPIPE_SZ, 4096), 4096);
+    cr_assert_eq(write(p[1], buf, sizeof buf), (ssize_t)sizeof buf, "the pipe is full");
+    cr_assert_geq(tshim_fdguard_adopt_copy(TSHIM_FDGUARD_EVENT, p[1]), 0);
+    struct party writer = {0}, other = {.fd = host[1]};
+    pthread_create(&writer.thread, NULL, write_into_full_pipe, &writer);
+    until_done_or_in(&writer, SYS_write);
+    cr_assert_not(writer.done, "the write did not block");
+    if (overlap)
+        cr_assert_eq(tshim_fdguard_read_slot(TSHIM_FDGUARD_EVENT, buf, 1), -1,
+                     "a read on a pipe's write end fails, once through the guard");
+    pthread_create(&other.thread, NULL, then, &other);
+    until_done_or_in(&other, SYS_futex);
+    cr_assert_not(other.done, "it did not wait for the write in flight");
+    cr_assert_eq(read(p[0], buf, sizeof buf), (ssize_t)sizeof buf);
+    pthread_join(writer.thread, NULL);
+    pthread_join(other.thread, NULL);
+    cr_assert_eq(read(p[0], buf, 1), 1);
+    cr_assert_eq(buf[0], 'a', "the write went to our pipe");
+}
+
+Test(fdguard, a_dup2_onto_ours_waits_for_a_write_in_flight_when_another_call_came_and_went)
+{
+    while_a_write_is_in_flight(dup2_onto_event_copy, 1);
+}
+
+Test(fdguard, a_release_waits_for_a_call_in_flight)
+{
+    while_a_write_is_in_flight(release_event_copy, 1);
+    cr_assert_eq(tshim_fdguard_get(TSHIM_FDGUARD_EVENT), -1);
 }

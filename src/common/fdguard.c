@@ -36,11 +36,15 @@ void tshim_fdguard_use_close(int (*real_close)(int))
 
 /* The shim's descriptors by slot (see fdguard.h), -1 where it holds none: then
  * close() is four loads, four compares and a tail call. */
-_Static_assert(TSHIM_FDGUARD_SLOTS == 4, "tshim_fdguard_fds' initialiser names every slot");
+_Static_assert(TSHIM_FDGUARD_SLOTS == 4, "tshim_fdguard_fds' initialiser and tshim_fdguard_is_ours "
+                                         "name every slot");
 _Atomic int tshim_fdguard_fds[TSHIM_FDGUARD_SLOTS] = {-1, -1, -1, -1};
 
-/* Futex words: 1 while the owner of a slot writes to its fd, 2 if a host thread
- * waits for that write to end (see tshim_fdguard_write_slot). */
+/* Futex words, one a slot: the number of calls on its descriptor in flight (see
+ * tshim_fdguard_call), plus TSHIM_FDGUARD_WAITER while a thread waits for them to
+ * end before it moves or closes the descriptor. A count, not a flag: log lines may
+ * be written from more than one thread at once. */
+#define TSHIM_FDGUARD_WAITER (1 << 30)
 static _Atomic int tshim_fdguard_using[TSHIM_FDGUARD_SLOTS];
 
 /* A fork must not copy a descriptor of ours that is not yet (or no longer) in
@@ -295,55 +299,102 @@ int tshim_fdguard_adopt_copy(int slot, int fd)
     return copy;
 }
 
-void tshim_fdguard_release_slot(int slot)
+/* One call on the descriptor in slot. Sequentially consistent, Dekker-style with
+ * tshim_fdguard_wait_calls: either the load below sees the number the descriptor
+ * moved to, or the mover sees the count and waits until the call is over, so the
+ * call never lands in a file the host put at the old number. */
+ssize_t tshim_fdguard_call(int slot, tshim_fdguard_fn fn, void *arg)
 {
-    tshim_fdguard_enter();
-    int fd = atomic_load(&tshim_fdguard_fds[slot]);
-    if (fd >= 0)
-        tshim_fdguard_close(fd);
-    atomic_store(&tshim_fdguard_fds[slot], -1);
-    tshim_fdguard_leave();
-}
-
-/* One read or write on the descriptor in slot, by the one thread that owns the
- * slot. Sequentially consistent, Dekker-style with tshim_fdguard_step_aside: either the
- * load below sees the moved number, or the host's dup2 sees the flag and waits
- * until the call is over, so the call never lands in the host's file. */
-enum tshim_fdguard_io { TSHIM_FDGUARD_READ, TSHIM_FDGUARD_WRITE, TSHIM_FDGUARD_GETDENTS };
-
-static ssize_t tshim_fdguard_io_slot(int slot, void *buf, size_t len, enum tshim_fdguard_io op)
-{
-    atomic_store(&tshim_fdguard_using[slot], 1);
+    atomic_fetch_add(&tshim_fdguard_using[slot], 1);
     int fd = atomic_load(&tshim_fdguard_fds[slot]);
     ssize_t r = -1;
-    if (fd >= 0 && op == TSHIM_FDGUARD_READ)
-        r = read(fd, buf, len);
-    else if (fd >= 0 && op == TSHIM_FDGUARD_WRITE)
-        r = write(fd, buf, len);
-    else if (fd >= 0)
-        r = syscall(SYS_getdents64, fd, buf, len);
-    if (fd < 0)
+    if (fd >= 0)
+        r = fn(fd, arg);
+    else
         errno = EBADF;
     int e = errno;
-    if (atomic_exchange(&tshim_fdguard_using[slot], 0) == 2)
+    /* The call that brings the count to zero under a waiter clears the bit and
+     * wakes it; a call that began meanwhile has the waiter set the bit again. */
+    if (atomic_fetch_sub(&tshim_fdguard_using[slot], 1) == (1 | TSHIM_FDGUARD_WAITER)) {
+        atomic_fetch_and(&tshim_fdguard_using[slot], ~TSHIM_FDGUARD_WAITER);
         tshim_fdguard_futex(&tshim_fdguard_using[slot], FUTEX_WAKE_PRIVATE, 1 << 30);
+    }
     errno = e;
     return r;
 }
 
+/* Until no call on slot's descriptor is in flight. Inside the window, so there is
+ * one waiter at a time; a call that starts meanwhile sees the slot as it is now. */
+static void tshim_fdguard_wait_calls(int slot)
+{
+    int u;
+    while (((u = atomic_load(&tshim_fdguard_using[slot])) & ~TSHIM_FDGUARD_WAITER) != 0) {
+        if (!(u & TSHIM_FDGUARD_WAITER) &&
+            !atomic_compare_exchange_strong(&tshim_fdguard_using[slot], &u,
+                                            u | TSHIM_FDGUARD_WAITER))
+            continue;
+        tshim_fdguard_futex(&tshim_fdguard_using[slot], FUTEX_WAIT_PRIVATE,
+                            u | TSHIM_FDGUARD_WAITER);
+    }
+}
+
+/* The buffer of a read, write or getdents64 made through tshim_fdguard_call. */
+struct tshim_fdguard_buf {
+    void *buf;
+    size_t len;
+};
+
+static ssize_t tshim_fdguard_do_read(int fd, void *arg)
+{
+    struct tshim_fdguard_buf *b = arg;
+    return read(fd, b->buf, b->len);
+}
+
+static ssize_t tshim_fdguard_do_write(int fd, void *arg)
+{
+    struct tshim_fdguard_buf *b = arg;
+    return write(fd, b->buf, b->len);
+}
+
+static ssize_t tshim_fdguard_do_getdents(int fd, void *arg)
+{
+    struct tshim_fdguard_buf *b = arg;
+    return syscall(SYS_getdents64, fd, b->buf, b->len);
+}
+
 ssize_t tshim_fdguard_write_slot(int slot, const void *buf, size_t len)
 {
-    return tshim_fdguard_io_slot(slot, (void *)(uintptr_t)buf, len, TSHIM_FDGUARD_WRITE);
+    struct tshim_fdguard_buf b = {(void *)(uintptr_t)buf, len};
+    return tshim_fdguard_call(slot, tshim_fdguard_do_write, &b);
 }
 
 ssize_t tshim_fdguard_read_slot(int slot, void *buf, size_t len)
 {
-    return tshim_fdguard_io_slot(slot, buf, len, TSHIM_FDGUARD_READ);
+    struct tshim_fdguard_buf b = {buf, len};
+    return tshim_fdguard_call(slot, tshim_fdguard_do_read, &b);
 }
 
 ssize_t tshim_fdguard_getdents_slot(int slot, void *buf, size_t len)
 {
-    return tshim_fdguard_io_slot(slot, buf, len, TSHIM_FDGUARD_GETDENTS);
+    struct tshim_fdguard_buf b = {buf, len};
+    return tshim_fdguard_call(slot, tshim_fdguard_do_getdents, &b);
+}
+
+void tshim_fdguard_release_slot(int slot)
+{
+    tshim_fdguard_enter();
+    /* Calls that start from here on find no descriptor; one that had loaded the
+     * number already (another thread's log line) must be over before the number is
+     * free for the host to reuse. Meanwhile it is held as the low slot, so that a
+     * host's close of it still waits for the window. */
+    int fd = atomic_load(&tshim_fdguard_fds[slot]);
+    atomic_store(&tshim_fdguard_fds[TSHIM_FDGUARD_LOW], fd);
+    atomic_store(&tshim_fdguard_fds[slot], -1);
+    tshim_fdguard_wait_calls(slot);
+    if (fd >= 0)
+        tshim_fdguard_close(fd);
+    atomic_store(&tshim_fdguard_fds[TSHIM_FDGUARD_LOW], -1);
+    tshim_fdguard_leave();
 }
 
 void tshim_fdguard_release(void)
@@ -371,14 +422,9 @@ void tshim_fdguard_step_aside(int slot, int newfd)
     int expected = newfd;
     if (!atomic_compare_exchange_strong(&tshim_fdguard_fds[slot], &expected, moved) && moved >= 0)
         tshim_fdguard_close(moved); /* the owner let go meanwhile */
-    /* A write that loaded the old number before the exchange must land before the
-     * host's call puts its own file there. */
-    int u;
-    while ((u = atomic_load(&tshim_fdguard_using[slot])) != 0) {
-        if (u == 1 && !atomic_compare_exchange_strong(&tshim_fdguard_using[slot], &u, 2))
-            continue;
-        tshim_fdguard_futex(&tshim_fdguard_using[slot], FUTEX_WAIT_PRIVATE, 2);
-    }
+    /* A call that loaded the old number before the exchange must be over before
+     * the host's call puts its own file there. */
+    tshim_fdguard_wait_calls(slot);
     tshim_fdguard_window_leave(&old);
     errno = saved;
 }

@@ -63,9 +63,16 @@ void tshim_fdguard_window_leave(const sigset_t *old);
  * socket, as the descriptor of slot. Returns it, or -1 with errno. */
 int tshim_fdguard_adopt_copy(int slot, int fd);
 
-/* write(2) to, or read(2) from, the descriptor in slot, for the one thread that
- * owns the slot; a host's dup2 onto its number waits until the call is done, so it
- * must not block for long. -1 with EBADF if there is none. */
+/* One call on the descriptor in slot: fn(fd, arg), with the number read afresh.
+ * Every call the shim makes on a descriptor of its own goes through here: a
+ * host's dup2 onto that number waits until fn has returned (so fn lands in the
+ * shim's file, never in the one the host puts there), and therefore fn must not
+ * block for long. Several threads may be in calls on one slot at once. Returns
+ * what fn returns, with its errno; -1 with EBADF if the slot holds none. */
+typedef ssize_t (*tshim_fdguard_fn)(int fd, void *arg);
+ssize_t tshim_fdguard_call(int slot, tshim_fdguard_fn fn, void *arg);
+
+/* write(2) to, or read(2) from, the descriptor in slot, through tshim_fdguard_call. */
 ssize_t tshim_fdguard_write_slot(int slot, const void *buf, size_t len);
 ssize_t tshim_fdguard_read_slot(int slot, void *buf, size_t len);
 /* getdents64(2) on a directory opened into slot: the kernel's linux_dirent64 records. */
@@ -74,8 +81,9 @@ ssize_t tshim_fdguard_getdents_slot(int slot, void *buf, size_t len);
 /* The descriptor in slot now, or -1. */
 int tshim_fdguard_get(int slot);
 
-/* Closes the descriptor in slot and forgets it, inside the window: a host's close of
- * that number meanwhile waits, then finds it no longer ours. Async-signal-safe. */
+/* Closes the descriptor in slot and forgets it, inside the window, once the calls
+ * on it in flight are over: a host's close of that number meanwhile waits, then
+ * finds it no longer ours. Async-signal-safe. */
 void tshim_fdguard_release_slot(int slot);
 
 /* pthread_atfork handlers: fork waits while a descriptor of ours is being made or
