@@ -147,13 +147,13 @@ check-fuzz: $(FUZZ_TARGETS:%=$(B)/tests/replay_%)
 
 # ---- tests ---------------------------------------------------------------
 UNIT     := config frame backoff pace decide dispatch events log net proc fdguard guard
-INTEG    := serve shim eventfd process scope hosts cli security faults
+INTEG    := serve shim eventfd process scope hosts cli security faults hostfds
 T_UNIT   := $(UNIT:%=$(B)/tests/test_%)
 T_INTEG  := $(INTEG:%=$(B)/tests/test_%)
 HOSTS    := $(addprefix $(B)/tests/hosts/,host_hook host_signal host_probe host_dlopen \
               host_fork host_fds host_threads host_exit host_static libplugin.so \
               host_epoll host_counter host_slow host_dlclose host_daemon host_signalfd \
-              host_spawn host_sigwait)
+              host_spawn host_sigwait host_fdops)
 # Hosts in other runtimes, built when their toolchain is installed (tests skip,
 # saying so, when it is not).
 HOSTS    += $(if $(shell command -v javac),$(B)/tests/hosts/Sleeper.class)

@@ -10,6 +10,7 @@
 static _Atomic int tshim_guard_exit_begun_flag;
 static _Atomic int tshim_guard_in_call; /* a futex word: 1 while a hook or signal runs */
 static __thread int tshim_guard_is_listener;
+static _Atomic int tshim_guard_thread_count; /* the shim's own threads that run now */
 
 void tshim_guard_mark_listener(void)
 {
@@ -54,4 +55,20 @@ int tshim_guard_exit_begun(void)
 void tshim_guard_fork_child(void)
 {
     atomic_store(&tshim_guard_in_call, 0);
+    atomic_store(&tshim_guard_thread_count, 0); /* fork copies only the thread that forks */
+}
+
+void tshim_guard_thread_started(void)
+{
+    atomic_fetch_add(&tshim_guard_thread_count, 1);
+}
+
+void tshim_guard_thread_ended(void)
+{
+    atomic_fetch_sub(&tshim_guard_thread_count, 1);
+}
+
+int tshim_guard_threads(void)
+{
+    return atomic_load(&tshim_guard_thread_count);
 }

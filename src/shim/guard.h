@@ -19,7 +19,13 @@ void tshim_guard_exiting(void);
 int tshim_guard_exit_begun(void);
 
 /* In the child of a fork (async-signal-safe): the parent's call in flight is not
- * in this process. */
+ * in this process, nor are the parent's threads. */
 void tshim_guard_fork_child(void);
+
+/* The threads the shim itself runs (the listener): each says when it starts and
+ * when it ends, so that the overrides can tell the host's threads from ours. */
+void tshim_guard_thread_started(void);
+void tshim_guard_thread_ended(void);
+int tshim_guard_threads(void);
 
 #endif

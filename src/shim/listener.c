@@ -249,9 +249,8 @@ static int tshim_listener_rejected(int *rejections, unsigned long bytes, long si
     return 1;
 }
 
-static void *tshim_listener_main(void *arg)
+static void tshim_listener_run(const struct tshim_config *c)
 {
-    const struct tshim_config *c = arg;
     char err[160], where[80];
     unsigned failures = 0;
     int rejections = 0, said_down = 0;
@@ -277,7 +276,7 @@ static void *tshim_listener_main(void *arg)
     for (;;) {
         enum tshim_listener_try t = tshim_listener_handshake(c, err, sizeof err);
         if (t == TSHIM_LISTENER_REFUSED)
-            return NULL;
+            return;
         if (t == TSHIM_LISTENER_RETRY) {
             /* One line per outage at info; every attempt at debug. */
             tshim_log(said_down ? TSHIM_LOG_DEBUG : TSHIM_LOG_INFO,
@@ -295,15 +294,25 @@ static void *tshim_listener_main(void *arg)
         tshim_fdguard_release();
         if (end == TSHIM_LISTENER_FINISHED) {
             tshim_log(TSHIM_LOG_INFO, "Toki says the step has FINISHED; listener stopped");
-            return NULL;
+            return;
         }
         if (tshim_listener_rejected(&rejections, bytes, tshim_clock_now_ms() - t0))
-            return NULL;
+            return;
         if (events > 0)
             failures = 0;
         tshim_log(TSHIM_LOG_INFO, "Toki at %s closed the connection; reconnecting", where);
         tshim_clock_sleep_ms(tshim_backoff_delay_ms(failures++, c->retry_max_ms, &rng));
     }
+}
+
+/* The thread counts itself as the shim's while it runs (see guard.h): from its
+ * first instruction to its last, whichever way the loop ends. */
+static void *tshim_listener_main(void *arg)
+{
+    tshim_guard_thread_started();
+    tshim_listener_run(arg);
+    tshim_guard_thread_ended();
+    return NULL;
 }
 
 int tshim_listener_start(const struct tshim_config *c)

@@ -1,10 +1,12 @@
 /* overrides.c: every libc function the library overrides, each a thin layer over a guard. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "common/fdguard.h"
+#include "common/proc.h"
 #include "common/tshim.h"
 #include "fork.h"
 #include "guard.h"
@@ -54,6 +56,36 @@ static int tshim_overrides_close_range_in(unsigned first, unsigned last, int fla
     return r;
 }
 
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1) /* linux/close_range.h, for older headers */
+#endif
+
+/* CLOSE_RANGE_UNSHARE first gives the calling thread a table of its own, a copy,
+ * and closes in that. The shim's threads share the table too, so with the flag
+ * what a host alone in its table closes would live on in the table they keep (a
+ * pipe's write end, whose reader then never sees the end). So when the host has no
+ * thread but the caller, the flag goes and the range is closed in the shared
+ * table: what the host gets without the shim, where unsharing a table that has one
+ * user changes nothing. A host with threads of its own asked for a copy, and libc
+ * makes it: ours in the copy may be closed, which is harmless, as the shim's
+ * threads go on with the shared table. The count is read inside the window, so
+ * that no fork copies its descriptor. */
+static int tshim_overrides_close_range_unshare(unsigned first, unsigned last, int flags)
+{
+    sigset_t old;
+    tshim_fdguard_window_enter(&old);
+    int all = tshim_proc_threads();
+    if (all < 0 || all - tshim_guard_threads() > 1) {
+        tshim_fdguard_window_leave(&old);
+        return tshim_real.close_range(first, last, flags);
+    }
+    int r = tshim_overrides_close_range_in(first, last, flags & ~(int)CLOSE_RANGE_UNSHARE);
+    int e = errno;
+    tshim_fdguard_window_leave(&old);
+    errno = e;
+    return r;
+}
+
 /* close_range and closefrom are rare, and a range can hold a descriptor of ours
  * that is being moved: while the shim holds any, they run inside the window, so
  * that what they skip is what is ours. With none (always so when inert) they go
@@ -63,6 +95,8 @@ static int tshim_overrides_close_range_in(unsigned first, unsigned last, int fla
 TSHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
     sigset_t old;
+    if ((flags & (int)CLOSE_RANGE_UNSHARE) && tshim_guard_threads() > 0)
+        return tshim_overrides_close_range_unshare(first, last, flags);
     if (!tshim_fdguard_holds_any())
         return tshim_real.close_range(first, last, flags);
     tshim_fdguard_window_enter(&old);

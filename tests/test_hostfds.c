@@ -1,0 +1,41 @@
+/* test_hostfds.c: a host's descriptor calls that touch the shim's numbers or its table do what they do without it. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+
+TestSuite(hostfds, .fini = h_fini, .timeout = 120);
+
+/* host_fdops in mode under the shim, connected to h_srv, and ready for "go". */
+static void start(const char *mode, const char *extra_env)
+{
+    h_start_server(NULL);
+    const char *argv[] = {H_HOST("host_fdops"), mode, NULL};
+    const char *env[] = {h_env_port, h_env_token, extra_env, NULL};
+    h_start_host(argv, env, 1, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0, "%s", h_host.err.data);
+}
+
+/* The shim still delivers: one more event runs the hook the nth time. */
+static void still_listens(int n)
+{
+    char want[32];
+    snprintf(want, sizeof want, "refresh %d\n", n);
+    h_send_events(1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, want, H_WAIT_MS), 0, "%s / %s",
+                 h_host.out.data ? h_host.out.data : "", h_host.err.data ? h_host.err.data : "");
+}
+
+Test(hostfds, close_range_with_unshare_closes_in_the_table_the_shim_shares)
+{
+    start("unshare", NULL);
+    h_write(&h_host, "go\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "closed", H_WAIT_MS), 0, "%s", h_host.out.data);
+    /* The reader, a child forked before, holds the read end: it sees the end only
+     * if no table the host's process uses still holds the write end. */
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "reader saw the end", H_WAIT_MS), 0,
+                 "the write end stayed open in the table the shim's thread kept: %s",
+                 h_host.out.data);
+    still_listens(1);
+}
