@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sched.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <sys/socket.h>
@@ -97,6 +98,46 @@ Test(fdguard, dup2_onto_ours_moves_it_aside)
     errno = 0;
     cr_assert_eq(dup2(tshim_fdguard_current(), tshim_fdguard_current()), -1, "dup2(ours, ours) as for a closed fd");
     cr_assert_eq(errno, EBADF);
+}
+
+/* A dup2 onto ours that the kernel refuses after ours has stepped aside (here:
+ * the number is above a limit lowered meanwhile) leaves no copy of ours behind at
+ * the number, and ours works where it moved to. */
+Test(fdguard, a_dup2_that_fails_after_the_step_aside_leaves_no_copy_behind)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    struct rlimit rl = {.rlim_cur = 100, .rlim_max = RLIM_INFINITY};
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    rl.rlim_cur = 100;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    errno = 0;
+    cr_assert_eq(dup2(p[1], ours), -1);
+    cr_assert_eq(errno, EBADF);
+    cr_assert_not(is_open(ours), "a copy of ours stayed at %d", ours);
+    int moved = tshim_fdguard_current(), type = 0;
+    socklen_t len = sizeof type;
+    cr_assert_lt(moved, 100);
+    cr_assert_eq(getsockopt(moved, SOL_SOCKET, SO_TYPE, &type, &len), 0, "the socket moved");
+}
+
+/* A call the kernel refuses before it looks at the target changes nothing. */
+Test(fdguard, a_dup_bound_to_fail_leaves_ours_in_place)
+{
+    errno = 0;
+    cr_assert_eq(dup3(0, ours, O_NONBLOCK), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(dup3(-1, ours, -1), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(dup2(999, ours), -1);
+    cr_assert_eq(errno, EBADF);
+    cr_assert_eq(tshim_fdguard_current(), ours);
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    int copy = tshim_fdguard_adopt_copy(TSHIM_FDGUARD_EVENT, p[1]);
+    cr_assert_eq(dup2(copy, ours), -1, "ours is no open descriptor to the host");
+    cr_assert_eq(errno, EBADF);
+    cr_assert_eq(tshim_fdguard_current(), ours);
 }
 
 Test(fdguard, release_closes_and_forgets)

@@ -39,3 +39,20 @@ Test(hostfds, close_range_with_unshare_closes_in_the_table_the_shim_shares)
                  h_host.out.data);
     still_listens(1);
 }
+
+Test(hostfds, a_failing_dup2_or_dup3_onto_the_shims_number_leaves_nothing_behind)
+{
+    start("dupfail", NULL);
+    h_write(&h_host, "go\n");
+    /* The call fails as it would without the shim, with no second connection to
+     * Toki left open, and the number is still none of the host's. */
+    cr_assert_eq(h_expect(&h_host, &h_host.out,
+                          "dup2: -1 Bad file descriptor; connections 1; close: Bad file descriptor",
+                          H_WAIT_MS),
+                 0, "%s", h_host.out.data);
+    cr_assert_eq(h_expect(&h_host, &h_host.out,
+                          "dup3: -1 Invalid argument; connections 1; close: Bad file descriptor",
+                          H_WAIT_MS),
+                 0, "%s", h_host.out.data);
+    still_listens(1);
+}

@@ -405,10 +405,12 @@ void tshim_fdguard_release(void)
 /* The host is about to put something at newfd, which is ours: move our socket out
  * of the way first, or, if no descriptor is free, let it go (the listener notices
  * and reconnects later). Either way the host's call then proceeds unchanged. */
-void tshim_fdguard_step_aside(int slot, int newfd)
+void tshim_fdguard_step_aside(int slot, int newfd, struct tshim_fdguard_aside *was)
 {
     int saved = errno;
     sigset_t old;
+    struct stat st;
+    was->known = 0;
     /* A host thread, whose signal handler may dup2 onto our number too: the window
      * is held with signals blocked, so no handler waits for its own thread. */
     tshim_fdguard_window_enter(&old);
@@ -418,6 +420,8 @@ void tshim_fdguard_step_aside(int slot, int newfd)
         errno = saved;
         return;
     }
+    if (fstat(newfd, &st) == 0)
+        *was = (struct tshim_fdguard_aside){1, st.st_dev, st.st_ino};
     int moved = tshim_fdguard_dup_high(newfd);
     int expected = newfd;
     if (!atomic_compare_exchange_strong(&tshim_fdguard_fds[slot], &expected, moved) && moved >= 0)
@@ -425,6 +429,24 @@ void tshim_fdguard_step_aside(int slot, int newfd)
     /* A call that loaded the old number before the exchange must be over before
      * the host's call puts its own file there. */
     tshim_fdguard_wait_calls(slot);
+    tshim_fdguard_window_leave(&old);
+    errno = saved;
+}
+
+/* Inside the window, so that no fork copies the leftover between the look and the
+ * close. Another host thread may have put a file of its own at newfd meanwhile:
+ * only the very file that was ours is closed. */
+void tshim_fdguard_drop_left(int newfd, const struct tshim_fdguard_aside *was)
+{
+    int saved = errno;
+    sigset_t old;
+    struct stat st;
+    if (!was->known)
+        return;
+    tshim_fdguard_window_enter(&old);
+    if (tshim_fdguard_slot_of(newfd) < 0 && fstat(newfd, &st) == 0 && st.st_dev == was->dev &&
+        st.st_ino == was->ino)
+        tshim_fdguard_close(newfd);
     tshim_fdguard_window_leave(&old);
     errno = saved;
 }

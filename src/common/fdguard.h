@@ -108,10 +108,23 @@ int tshim_fdguard_slot_of(int fd);
  * shim's: to the host it is not open). errno is kept. */
 int tshim_fdguard_wait_moving(int fd);
 
+/* The file that was the shim's at a number it stepped aside from. */
+struct tshim_fdguard_aside {
+    int known; /* 0: nothing stepped aside (the number was no longer ours) */
+    dev_t dev;
+    ino_t ino;
+};
+
 /* The host is about to put a file at newfd, the shim's number in slot: the shim's
  * descriptor moves out of the way (or is let go if no number is free, and the
- * listener reconnects later), after any read or write on it has finished. */
-void tshim_fdguard_step_aside(int slot, int newfd);
+ * listener reconnects later), after any call on it has finished. *was records the
+ * file that is left at newfd until the host's call replaces it. */
+void tshim_fdguard_step_aside(int slot, int newfd, struct tshim_fdguard_aside *was);
+
+/* The host's call onto newfd failed after all, and did not replace what step_aside
+ * left there: if newfd still holds that file (*was), it is closed, so that no
+ * copy of the shim's descriptor lingers at a number the host can see. */
+void tshim_fdguard_drop_left(int newfd, const struct tshim_fdguard_aside *was);
 
 /* The shim's numbers within [first, last], in increasing order; returns how many. */
 int tshim_fdguard_ours_in(unsigned first, unsigned last, unsigned out[TSHIM_FDGUARD_SLOTS]);

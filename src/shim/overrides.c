@@ -138,19 +138,73 @@ TSHIM_EXPORT void closefrom(int lowfd)
     errno = saved; /* closefrom returns nothing and sets no errno */
 }
 
+/* dup2's and dup3's arguments, as the overrides pass them on. */
+struct tshim_overrides_dup {
+    int oldfd, newfd, flags;
+    int three; /* dup3 (with flags), not dup2 */
+};
+
+/* What the kernel says of the call before it changes anything: 0 if it can go
+ * ahead, else -1 with its errno, in the kernel's order. Onto a number of ours this
+ * is checked first, so that a call bound to fail leaves the shim where it was. */
+static int tshim_overrides_dup_check(const struct tshim_overrides_dup *d)
+{
+    int oldfd = d->oldfd;
+    if (d->three && (d->flags & ~O_CLOEXEC) != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (d->three && oldfd == d->newfd) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* A number of ours is no open descriptor to the host, unless it was being made
+     * or moved: then look again once that is over. */
+    while (tshim_fdguard_is_ours(oldfd))
+        if (!tshim_fdguard_wait_moving(oldfd)) {
+            errno = EBADF;
+            return -1;
+        }
+    if (fcntl(oldfd, F_GETFD) < 0) {
+        errno = EBADF;
+        return -1;
+    }
+    return 0;
+}
+
+/* dup2 or dup3 onto the shim's number in slot, off the fast path: ours steps
+ * aside, and if the call fails after all (a race with another thread of the
+ * host's), what was left at the number goes too. */
+__attribute__((noinline, cold)) static int
+tshim_overrides_dup_onto(int slot, const struct tshim_overrides_dup *d)
+{
+    struct tshim_fdguard_aside was;
+    if (tshim_overrides_dup_check(d) != 0)
+        return -1;
+    tshim_fdguard_step_aside(slot, d->newfd, &was);
+    int r = d->three ? tshim_real.dup3(d->oldfd, d->newfd, d->flags)
+                     : tshim_real.dup2(d->oldfd, d->newfd);
+    if (r < 0) {
+        int e = errno;
+        tshim_fdguard_drop_left(d->newfd, &was);
+        errno = e;
+    }
+    return r;
+}
+
 /* dup2() onto a number that is ours, off the fast path. */
 __attribute__((noinline, cold)) static int tshim_overrides_dup2_ours(int oldfd, int newfd)
 {
     int slot = tshim_fdguard_slot_of(newfd);
-    if (slot >= 0) {
-        if (oldfd == newfd) {
-            /* dup2(fd, fd) checks that fd is open; to the host, ours is not. */
-            errno = EBADF;
-            return -1;
-        }
-        tshim_fdguard_step_aside(slot, newfd);
+    if (slot < 0)
+        return tshim_real.dup2(oldfd, newfd);
+    if (oldfd == newfd) {
+        /* dup2(fd, fd) checks that fd is open; to the host, ours is not. */
+        errno = EBADF;
+        return -1;
     }
-    return tshim_real.dup2(oldfd, newfd);
+    struct tshim_overrides_dup d = {oldfd, newfd, 0, 0};
+    return tshim_overrides_dup_onto(slot, &d);
 }
 
 TSHIM_EXPORT int dup2(int oldfd, int newfd)
@@ -163,8 +217,10 @@ TSHIM_EXPORT int dup2(int oldfd, int newfd)
 TSHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
     int slot = newfd >= 0 ? tshim_fdguard_slot_of(newfd) : -1;
-    if (__builtin_expect(slot >= 0 && oldfd != newfd, 0))
-        tshim_fdguard_step_aside(slot, newfd);
+    if (__builtin_expect(slot >= 0, 0)) {
+        struct tshim_overrides_dup d = {oldfd, newfd, flags, 1};
+        return tshim_overrides_dup_onto(slot, &d);
+    }
     return tshim_real.dup3(oldfd, newfd, flags);
 }
 

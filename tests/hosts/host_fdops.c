@@ -1,8 +1,14 @@
 /* host_fdops.c: a host whose descriptor calls the shim must pass on unchanged: close_range with
- * CLOSE_RANGE_UNSHARE. */
+ * CLOSE_RANGE_UNSHARE, a failing dup2 or dup3 onto the shim's number. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "toki_shim.h"
@@ -18,6 +24,31 @@ void toki_on_refresh(void)
     char b[32];
     int n = snprintf(b, sizeof b, "refresh %d\n", ++refreshes);
     (void)!write(1, b, (size_t)n);
+}
+
+/* The sockets in this process connected to TOKI_PORT on loopback: how many, and
+ * the number of the last one (the shim's, as the host has none of its own). */
+static int toki_connections(int *last)
+{
+    long port = strtol(getenv("TOKI_PORT") ? getenv("TOKI_PORT") : "0", NULL, 10);
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof peer;
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        if (end == e->d_name || *end || fd == dirfd(d) ||
+            getpeername((int)fd, (struct sockaddr *)&peer, &len) != 0 || peer.ss_family != AF_INET ||
+            ntohs(((struct sockaddr_in *)&peer)->sin_port) != port)
+            continue;
+        n++;
+        *last = (int)fd;
+    }
+    closedir(d);
+    return n;
 }
 
 /* close_range(3, ~0U, CLOSE_RANGE_UNSHARE) with a pipe whose reader is a child:
@@ -42,6 +73,32 @@ static int unshare_close(void)
     return 0;
 }
 
+/* What a failing dup2 or dup3 onto the shim's number leaves: the error, how many
+ * connections to Toki there are, and whether the host can close the number. */
+static void say_after(const char *what, int r, int e, int n)
+{
+    int last = -1, conns = toki_connections(&last);
+    errno = 0;
+    int c = close(n);
+    printf("%s: %d %s; connections %d; close: %s\n", what, r, strerror(e), conns,
+           c == 0 ? "closed" : strerror(errno));
+}
+
+static int dup_fails(void)
+{
+    int n = -1;
+    if (toki_connections(&n) != 1 || fcntl(999, F_GETFD) >= 0)
+        return 5;
+    int r = dup2(999, n), e = errno;
+    say_after("dup2", r, e, n);
+    if (toki_connections(&n) != 1)
+        return 6;
+    r = dup3(0, n, O_NONBLOCK);
+    e = errno;
+    say_after("dup3", r, e, n);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -53,6 +110,8 @@ int main(int argc, char **argv)
         return 1;
     if (strcmp(mode, "unshare") == 0)
         r = unshare_close();
+    else if (strcmp(mode, "dupfail") == 0)
+        r = dup_fails();
     if (r != 0)
         return r;
     while (fgets(line, sizeof line, stdin))
