@@ -104,7 +104,9 @@ int main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "";
     char line[64];
     int r = 2;
-    setvbuf(stdout, NULL, _IONBF, 0);
+    /* Each line in one write: unbuffered, puts writes the text and the newline
+     * apart, and the lines of the hook's thread or of a child could come between. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     printf("ready\n");
     if (!fgets(line, sizeof line, stdin))
         return 1;
