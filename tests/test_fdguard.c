@@ -197,7 +197,7 @@ Test(fdguard, a_file_the_shim_reads_is_opened_high_and_hidden)
     int before = fcntl(0, F_DUPFD, 0); /* the lowest free number now */
     cr_assert_geq(before, 0);
     close(before);
-    int fd = tshim_fdguard_open(TSHIM_FDGUARD_SCAN, "/proc/self/stat");
+    int fd = tshim_fdguard_open(TSHIM_FDGUARD_SCAN, "/proc/self/stat", O_RDONLY, 0);
     cr_assert_gt(fd, 900, "fd %d", fd);
     cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
     cr_assert_not(is_open(before), "the low number it was made at is still held");
@@ -213,7 +213,7 @@ Test(fdguard, a_file_the_shim_reads_is_opened_high_and_hidden)
     errno = 0;
     cr_assert_eq(tshim_fdguard_read_slot(TSHIM_FDGUARD_SCAN, buf, sizeof buf), -1);
     cr_assert_eq(errno, EBADF);
-    cr_assert_eq(tshim_fdguard_open(TSHIM_FDGUARD_SCAN, "/nonexistent/file"), -1);
+    cr_assert_eq(tshim_fdguard_open(TSHIM_FDGUARD_SCAN, "/nonexistent/file", O_RDONLY, 0), -1);
     cr_assert_eq(errno, ENOENT);
 }
 

@@ -275,17 +275,36 @@ int tshim_fdguard_socket(int domain, int type, int protocol)
     return fd;
 }
 
-int tshim_fdguard_open(int slot, const char *path)
+/* The file at path, as it is before the open: what the descriptor that open(2)
+ * returns is checked against. With O_CREAT a missing file is made first, by mknod,
+ * which needs no descriptor. */
+static int tshim_fdguard_stat_for_open(const char *path, int flags, mode_t mode, struct stat *want)
+{
+    if (stat(path, want) == 0)
+        return 0;
+    if (errno != ENOENT || !(flags & O_CREAT))
+        return -1;
+    if (mknod(path, S_IFREG | (mode & 07777), 0) != 0 && errno != EEXIST)
+        return -1;
+    return stat(path, want);
+}
+
+int tshim_fdguard_open(int slot, const char *path, int flags, mode_t mode)
 {
     int saved = errno, e = 0;
     struct stat want;
-    if (stat(path, &want) != 0)
+    if (tshim_fdguard_stat_for_open(path, flags, mode, &want) != 0)
         return -1;
     tshim_fdguard_settle();
     tshim_fdguard_enter();
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || (fd = tshim_fdguard_move_high(slot, fd, tshim_fdguard_same_file, &want)) < 0)
-        e = errno;
+    /* Two threads may open the same slot (log lines): the second keeps the first's. */
+    int fd = atomic_load(&tshim_fdguard_fds[slot]);
+    if (fd < 0) {
+        fd = open(path, flags | O_CLOEXEC, mode);
+        if (fd < 0 ||
+            (fd = tshim_fdguard_move_high(slot, fd, tshim_fdguard_same_file, &want)) < 0)
+            e = errno;
+    }
     tshim_fdguard_leave();
     errno = fd >= 0 ? saved : e;
     return fd;

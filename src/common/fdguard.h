@@ -48,10 +48,11 @@ void tshim_fdguard_settle(void);
  * fd (also tshim_fdguard_current()), or -1 with errno. */
 int tshim_fdguard_socket(int domain, int type, int protocol);
 
-/* open(2), read-only and close-on-exec, of a file or directory the shim reads for
- * a while (the peer check's table, the program's threads), made the same way into slot. Returns the fd or -1 with
- * errno; tshim_fdguard_release_slot(slot) closes it. */
-int tshim_fdguard_open(int slot, const char *path);
+/* open(2) of path with flags (and mode, for O_CREAT), always close-on-exec, of a
+ * file the shim uses for a while (the peer check's table, the program's threads),
+ * made the same way into slot; if slot holds a descriptor already, that one.
+ * Returns the fd or -1 with errno; tshim_fdguard_release_slot(slot) closes it. */
+int tshim_fdguard_open(int slot, const char *path, int flags, mode_t mode);
 
 /* The window in which descriptors of ours are made: no fork copies the process
  * while a thread is inside it. For the host's threads (signals blocked meanwhile;

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -220,7 +221,7 @@ static int tshim_net_scan(const char *path, unsigned lport, unsigned rport, unsi
      * a host closing every descriptor meanwhile must neither close this one nor
      * have its own closed or read in its place. */
     int found = 0;
-    if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, path) < 0)
+    if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, path, O_RDONLY, 0) < 0)
         return errno == EMFILE || errno == ENFILE || errno == ENOMEM ? -1 : 0;
     for (;;) {
         ssize_t n = tshim_fdguard_read_slot(TSHIM_FDGUARD_SCAN, buf + have, sizeof buf - 1 - have);

@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <link.h>
 #include <signal.h>
 #include <stddef.h>
@@ -125,7 +126,7 @@ static int tshim_dispatch_list(const char *dir, long skip, long *out, int max)
     };
     char buf[4096];
     int n = 0;
-    if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, dir) < 0)
+    if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, dir, O_RDONLY, 0) < 0)
         return -1;
     ssize_t r;
     while (n >= 0 && (r = tshim_fdguard_getdents_slot(TSHIM_FDGUARD_SCAN, buf, sizeof buf)) > 0)
@@ -147,7 +148,7 @@ static void tshim_dispatch_read(const char *path, char *buf, size_t size)
     size_t have = 0;
     ssize_t r;
     buf[0] = '\0';
-    if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, path) < 0)
+    if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, path, O_RDONLY, 0) < 0)
         return;
     while (have < size - 1 &&
            (r = tshim_fdguard_read_slot(TSHIM_FDGUARD_SCAN, buf + have, size - 1 - have)) > 0)
