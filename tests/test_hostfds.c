@@ -2,17 +2,18 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
 TestSuite(hostfds, .fini = h_fini, .timeout = 120);
 
 /* host_fdops in mode under the shim, connected to h_srv, and ready for "go". */
-static void start(const char *mode, const char *extra_env)
+static void start(const char *mode, const char *extra_env, const char *more_env)
 {
     h_start_server(NULL);
     const char *argv[] = {H_HOST("host_fdops"), mode, NULL};
-    const char *env[] = {h_env_port, h_env_token, extra_env, NULL};
+    const char *env[] = {h_env_port, h_env_token, extra_env, more_env, NULL};
     h_start_host(argv, env, 1, 1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0, "%s", h_host.err.data);
 }
@@ -29,7 +30,7 @@ static void still_listens(int n)
 
 Test(hostfds, close_range_with_unshare_closes_in_the_table_the_shim_shares)
 {
-    start("unshare", NULL);
+    start("unshare", NULL, NULL);
     h_write(&h_host, "go\n");
     cr_assert_eq(h_expect(&h_host, &h_host.out, "closed", H_WAIT_MS), 0, "%s", h_host.out.data);
     /* The reader, a child forked before, holds the read end: it sees the end only
@@ -42,7 +43,7 @@ Test(hostfds, close_range_with_unshare_closes_in_the_table_the_shim_shares)
 
 Test(hostfds, a_failing_dup2_or_dup3_onto_the_shims_number_leaves_nothing_behind)
 {
-    start("dupfail", NULL);
+    start("dupfail", NULL, NULL);
     h_write(&h_host, "go\n");
     /* The call fails as it would without the shim, with no second connection to
      * Toki left open, and the number is still none of the host's. */
@@ -55,4 +56,36 @@ Test(hostfds, a_failing_dup2_or_dup3_onto_the_shims_number_leaves_nothing_behind
                           H_WAIT_MS),
                  0, "%s", h_host.out.data);
     still_listens(1);
+}
+
+/* A daemon that closes fd 0 and opens a file expects that file at 0; the shim
+ * writes log lines meanwhile, to a file that must never be at 0. */
+Test(hostfds, the_log_file_never_takes_the_stdin_a_daemon_reopens)
+{
+    char log_dir[] = "/tmp/toki-hostfds-XXXXXX", env[96], path[128], buf[256];
+    cr_assert_not_null(mkdtemp(log_dir));
+    snprintf(env, sizeof env, "TOKI_SHIM_LOG_FILE=%s/log", log_dir);
+    start("reopen0", "TOKI_SHIM_LOG=info", env);
+    /* The first line, "connected", is written before the first event runs the hook. */
+    still_listens(1);
+    h_write(&h_host, "go\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "spinning", H_WAIT_MS), 0, "%s", h_host.out.data);
+    /* While the host closes and reopens fd 0 over and over, each event writes a line. */
+    h_send_events(300);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 301\n", H_WAIT_MS), 0, "%s", h_host.err.data);
+    h_write(&h_host, "stop\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "reopened stdin", H_WAIT_MS), 0, "%s", h_host.out.data);
+    const char *said = strstr(h_host.out.data, "reopened stdin");
+    cr_assert_not_null(strstr(said, " 0 not at 0"),
+                       "the host's open got another number than the 0 it had closed: %s", said);
+    snprintf(path, sizeof path, "%s/log", log_dir);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    int events = 0;
+    while (fgets(buf, sizeof buf, f))
+        events += strstr(buf, "]: event AUTH_REFRESHED: called toki_on_refresh") != NULL;
+    fclose(f);
+    cr_assert_eq(events, 301, "%d lines for 301 events", events);
+    unlink(path);
+    rmdir(log_dir);
 }

@@ -1,12 +1,18 @@
 /* test_log.c: quoting, path patterns, levels, the file sink, and errno preservation. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/fdguard.h"
 #include "common/log.h"
+#include "unit.h"
 
 Test(log, quote_escapes_and_truncates)
 {
@@ -94,4 +100,104 @@ Test(log, strerror_is_plain_english)
 {
     char buf[32];
     cr_assert_str_eq(tshim_log_strerror(ECONNREFUSED, buf, sizeof buf), "Connection refused");
+}
+
+/* The file is opened once, at the first line, and held high and guarded like the
+ * shim's socket: the host's low numbers stay free, and the host cannot close it. */
+Test(log, the_file_is_held_high_and_guarded)
+{
+    char dir[] = "/tmp/toki-log-XXXXXX", path[64];
+    unit_resolve_libc();
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/l", dir);
+    tshim_log_setup(TSHIM_LOG_INFO, path);
+    cr_assert_eq(tshim_fdguard_get(TSHIM_FDGUARD_LOG), -1, "opened only when a line comes");
+    int lowest = dup(0);
+    close(lowest);
+    tshim_log(TSHIM_LOG_INFO, "one");
+    int fd = tshim_fdguard_get(TSHIM_FDGUARD_LOG);
+    cr_assert_gt(fd, 900, "fd %d", fd);
+    cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    cr_assert_eq(dup(0), lowest, "the low number it was made at is free again");
+    close(lowest);
+    errno = 0;
+    cr_assert_eq(close(fd), -1);
+    cr_assert_eq(errno, EBADF);
+    tshim_log(TSHIM_LOG_INFO, "two");
+    cr_assert_eq(tshim_fdguard_get(TSHIM_FDGUARD_LOG), fd, "the same descriptor for every line");
+    char *text = read_file(path);
+    cr_assert_not_null(strstr(text, "]: one\n"), "%s", text);
+    cr_assert_not_null(strstr(text, "]: two\n"), "%s", text);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* A rotated log (renamed away, or removed) is followed: the next line makes the
+ * file anew. A file that cannot be opened is tried again at the next line. */
+Test(log, a_rotated_or_missing_file_is_opened_again_at_the_next_line)
+{
+    char dir[] = "/tmp/toki-log-XXXXXX", path[64], old[64], sub[64];
+    unit_resolve_libc();
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/l", dir);
+    snprintf(old, sizeof old, "%s/l.1", dir);
+    tshim_log_setup(TSHIM_LOG_INFO, path);
+    tshim_log(TSHIM_LOG_INFO, "before");
+    cr_assert_eq(rename(path, old), 0);
+    tshim_log(TSHIM_LOG_INFO, "after");
+    char *text = read_file(path);
+    cr_assert_not_null(text, "no new file");
+    cr_assert_null(strstr(text, "before"), "%s", text);
+    cr_assert_not_null(strstr(text, "]: after\n"), "%s", text);
+    unlink(path);
+    unlink(old);
+
+    snprintf(sub, sizeof sub, "%s/later", dir);
+    snprintf(path, sizeof path, "%s/later/l", dir);
+    tshim_log_setup(TSHIM_LOG_INFO, path);
+    tshim_log(TSHIM_LOG_INFO, "nowhere"); /* to stderr: the folder is not there yet */
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    tshim_log(TSHIM_LOG_INFO, "here");
+    text = read_file(path);
+    cr_assert_not_null(text);
+    cr_assert_not_null(strstr(text, "]: here\n"), "%s", text);
+    unlink(path);
+    rmdir(sub);
+    rmdir(dir);
+}
+
+/* A forked child has no descriptor of the parent's (the fork handlers close them
+ * all), and its first line opens its own file: "%p" names it after the child. */
+Test(log, a_forked_child_writes_to_its_own_file)
+{
+    char dir[] = "/tmp/toki-log-XXXXXX", pattern[64], path[64];
+    unit_resolve_libc();
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(pattern, sizeof pattern, "%s/l-%%p", dir);
+    pthread_atfork(tshim_fdguard_fork_prepare, tshim_fdguard_fork_parent, tshim_fdguard_fork_child);
+    tshim_log_setup(TSHIM_LOG_INFO, pattern);
+    tshim_log(TSHIM_LOG_INFO, "parent");
+    pid_t pid = fork();
+    if (pid == 0) {
+        tshim_log(TSHIM_LOG_INFO, "child");
+        _exit(tshim_fdguard_get(TSHIM_FDGUARD_LOG) >= 0 ? 0 : 1);
+    }
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    snprintf(path, sizeof path, "%s/l-%d", dir, (int)pid);
+    char *text = read_file(path);
+    cr_assert_not_null(text);
+    cr_assert_not_null(strstr(text, "]: child\n"), "%s", text);
+    cr_assert_null(strstr(text, "parent"), "%s", text);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/l-%d", dir, (int)getpid());
+    text = read_file(path);
+    cr_assert_not_null(text);
+    cr_assert_null(strstr(text, "child"), "%s", text);
+    unlink(path);
+    rmdir(dir);
 }

@@ -35,10 +35,10 @@ void tshim_fdguard_use_close(int (*real_close)(int))
 }
 
 /* The shim's descriptors by slot (see fdguard.h), -1 where it holds none: then
- * close() is four loads, four compares and a tail call. */
-_Static_assert(TSHIM_FDGUARD_SLOTS == 4, "tshim_fdguard_fds' initialiser and tshim_fdguard_is_ours "
+ * close() is five loads, five compares and a tail call. */
+_Static_assert(TSHIM_FDGUARD_SLOTS == 5, "tshim_fdguard_fds' initialiser and tshim_fdguard_is_ours "
                                          "name every slot");
-_Atomic int tshim_fdguard_fds[TSHIM_FDGUARD_SLOTS] = {-1, -1, -1, -1};
+_Atomic int tshim_fdguard_fds[TSHIM_FDGUARD_SLOTS] = {-1, -1, -1, -1, -1};
 
 /* Futex words, one a slot: the number of calls on its descriptor in flight (see
  * tshim_fdguard_call), plus TSHIM_FDGUARD_WAITER while a thread waits for them to
@@ -479,7 +479,7 @@ int tshim_fdguard_ours_in(unsigned first, unsigned last, unsigned out[TSHIM_FDGU
         if (fd >= 0 && (unsigned)fd >= first && (unsigned)fd <= last)
             out[n++] = (unsigned)fd;
     }
-    for (int i = 1; i < n; i++) /* insertion sort: at most four */
+    for (int i = 1; i < n; i++) /* insertion sort: at most five */
         for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
             unsigned t = out[j];
             out[j] = out[j - 1];

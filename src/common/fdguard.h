@@ -8,11 +8,13 @@
 
 /* What the shim keeps a descriptor for: its connection to Toki; its own copy of the
  * event fd that it hands to the program (see shim/events.h); the table it reads for the
- * peer check; and, for a moment, a descriptor just made at a low number. */
+ * peer check; the log file (TOKI_SHIM_LOG_FILE); and, for a moment, a descriptor just
+ * made at a low number. */
 enum tshim_fdguard_slot {
     TSHIM_FDGUARD_SOCKET,
     TSHIM_FDGUARD_EVENT,
     TSHIM_FDGUARD_SCAN,
+    TSHIM_FDGUARD_LOG,
     TSHIM_FDGUARD_LOW,
     TSHIM_FDGUARD_SLOTS
 };
@@ -22,12 +24,12 @@ enum tshim_fdguard_slot {
 extern _Atomic int tshim_fdguard_fds[TSHIM_FDGUARD_SLOTS] __attribute__((visibility("hidden")));
 
 /* Whether fd is one of the shim's, for the libc overrides' fast path: inline and
- * written out, so that it compiles to four loads and compares with no call. */
+ * written out, so that it compiles to five loads and compares with no call. */
 static inline int tshim_fdguard_is_ours(int fd)
 {
 #define TSHIM_FDGUARD_AT(i) atomic_load_explicit(&tshim_fdguard_fds[i], memory_order_relaxed)
     return (fd == TSHIM_FDGUARD_AT(0)) | (fd == TSHIM_FDGUARD_AT(1)) | (fd == TSHIM_FDGUARD_AT(2)) |
-           (fd == TSHIM_FDGUARD_AT(3));
+           (fd == TSHIM_FDGUARD_AT(3)) | (fd == TSHIM_FDGUARD_AT(4));
 #undef TSHIM_FDGUARD_AT
 }
 
@@ -49,9 +51,10 @@ void tshim_fdguard_settle(void);
 int tshim_fdguard_socket(int domain, int type, int protocol);
 
 /* open(2) of path with flags (and mode, for O_CREAT), always close-on-exec, of a
- * file the shim uses for a while (the peer check's table, the program's threads),
- * made the same way into slot; if slot holds a descriptor already, that one.
- * Returns the fd or -1 with errno; tshim_fdguard_release_slot(slot) closes it. */
+ * file the shim uses for a while (the peer check's table, the program's threads,
+ * the log file), made the same way into slot; if slot holds a descriptor already,
+ * that one. Returns the fd or -1 with errno; tshim_fdguard_release_slot(slot)
+ * closes it. */
 int tshim_fdguard_open(int slot, const char *path, int flags, mode_t mode);
 
 /* The window in which descriptors of ours are made: no fork copies the process

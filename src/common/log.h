@@ -22,6 +22,9 @@ extern const char *const tshim_log_level_names[TSHIM_LOG_LEVELS];
  * another file (the host closed its stderr and reused the number). */
 void tshim_log_setup(enum tshim_log_level level, const char *path_pattern);
 int tshim_log_enabled(enum tshim_log_level level);
+
+/* Closes the log file, if a line opened it (the next line would open it again). */
+void tshim_log_close(void);
 void tshim_log(enum tshim_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -1,10 +1,11 @@
 /* host_fdops.c: a host whose descriptor calls the shim must pass on unchanged: close_range with
- * CLOSE_RANGE_UNSHARE, a failing dup2 or dup3 onto the shim's number. */
+ * CLOSE_RANGE_UNSHARE, a failing dup2 or dup3 onto the shim's number, stdin closed and reopened. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,35 @@ static int dup_fails(void)
     return 0;
 }
 
+/* A daemon's idiom, again and again: fd 0 closed, then reopened, which must give
+ * 0 every time, while the shim writes its log lines. Commands come on a copy of
+ * stdin from here on; a line on it ends the loop. */
+static int reopen_stdin(void)
+{
+    int cmd = fcntl(0, F_DUPFD_CLOEXEC, 10);
+    long rounds = 0, missed = 0;
+    int first = -1;
+    if (cmd < 0 || close(0) != 0)
+        return 7;
+    printf("spinning\n");
+    for (;; rounds++) {
+        int fd = open("/dev/null", O_RDONLY);
+        if (fd != 0 && missed++ == 0)
+            first = fd;
+        close(fd);
+        struct pollfd p = {.fd = cmd, .events = POLLIN};
+        if (rounds % 256 == 0 && poll(&p, 1, 0) == 1)
+            break;
+    }
+    printf("reopened stdin %ld times: %ld not at 0 (the first at %d)\n", rounds, missed, first);
+    if (open("/dev/null", O_RDONLY) != 0)
+        return 8;
+    char c;
+    while (read(cmd, &c, 1) > 0)
+        ;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -114,6 +144,8 @@ int main(int argc, char **argv)
         r = unshare_close();
     else if (strcmp(mode, "dupfail") == 0)
         r = dup_fails();
+    else if (strcmp(mode, "reopen0") == 0)
+        r = reopen_stdin();
     if (r != 0)
         return r;
     while (fgets(line, sizeof line, stdin))
