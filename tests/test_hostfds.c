@@ -89,3 +89,43 @@ Test(hostfds, the_log_file_never_takes_the_stdin_a_daemon_reopens)
     unlink(path);
     rmdir(log_dir);
 }
+
+/* The host forks again and again while the shim writes log lines, and each child
+ * asks for the local time: no child may inherit a lock that a line held (glibc's
+ * gmtime_r takes the time zone lock, which its fork does not reset). At debug,
+ * an event that is no trigger costs the shim little but its log line; a raw
+ * server sends them by the ten thousand, which toki-shim serve would not queue. */
+Test(hostfds, a_child_forked_while_a_log_line_is_written_gets_the_local_time)
+{
+    static char notes[10000 * 5 + 16];
+    char log_dir[] = "/tmp/toki-hostfds-XXXXXX", env_log[96], env_port[32], path[128];
+    int port, l = h_raw_listen(&port);
+    cr_assert_not_null(mkdtemp(log_dir));
+    snprintf(env_log, sizeof env_log, "TOKI_SHIM_LOG_FILE=%s/log", log_dir);
+    snprintf(env_port, sizeof env_port, "TOKI_PORT=%d", port);
+    const char *argv[] = {H_HOST("host_fdops"), "forks", NULL};
+    const char *env[] = {env_port, "TOKI_TOKEN=" H_TOKEN, "TOKI_SHIM_LOG=debug", env_log, NULL};
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+    int c = h_raw_accept(l, H_WAIT_MS);
+    cr_assert_geq(c, 0, "%s", h_host.err.data);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0, "%s", h_host.err.data);
+    h_write(&h_host, "go\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "forking", H_WAIT_MS), 0, "%s", h_host.out.data);
+    for (int i = 0; i < 10000; i++)
+        memcpy(notes + 5 * i, "NOTE\n", 5);
+    strcpy(notes + 5 * 10000, "AUTH_REFRESHED\n");
+    for (int i = 1; i <= 30; i++) {
+        char want[32];
+        h_raw_send(c, notes);
+        snprintf(want, sizeof want, "refresh %d\n", i);
+        cr_assert_eq(h_expect(&h_host, &h_host.out, want, H_WAIT_MS), 0, "%s", h_host.out.data);
+    }
+    h_write(&h_host, "stop\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "forked", H_WAIT_MS), 0,
+                 "a child hung, or failed: %s", h_signals(&h_host));
+    snprintf(path, sizeof path, "%s/log", log_dir);
+    unlink(path);
+    rmdir(log_dir);
+    close(c);
+    close(l);
+}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -200,4 +201,42 @@ Test(log, a_forked_child_writes_to_its_own_file)
     cr_assert_null(strstr(text, "child"), "%s", text);
     unlink(path);
     rmdir(dir);
+}
+
+/* The computed UTC calendar agrees with gmtime_r: the epoch, the ends of months
+ * and years, leap days (2000 is a leap year, 1900 and 2100 are not), times before
+ * 1970, and a spread of others over a few thousand years. */
+static void same_as_gmtime(time_t t)
+{
+    struct tm want, got;
+    memset(&got, 0, sizeof got);
+    cr_assert_not_null(gmtime_r(&t, &want));
+    tshim_log_utc(t, &got);
+    cr_assert(got.tm_year == want.tm_year && got.tm_mon == want.tm_mon &&
+                  got.tm_mday == want.tm_mday && got.tm_hour == want.tm_hour &&
+                  got.tm_min == want.tm_min && got.tm_sec == want.tm_sec,
+              "%lld: %04d-%02d-%02dT%02d:%02d:%02d, not %04d-%02d-%02dT%02d:%02d:%02d", (long long)t,
+              got.tm_year + 1900, got.tm_mon + 1, got.tm_mday, got.tm_hour, got.tm_min, got.tm_sec,
+              want.tm_year + 1900, want.tm_mon + 1, want.tm_mday, want.tm_hour, want.tm_min,
+              want.tm_sec);
+}
+
+Test(log, utc_calendar_matches_gmtime)
+{
+    static const long long fixed[] = {0, -1, 1, 59, 60, 86399, 86400, -86400, -86401,
+                                      951782399, 951782400, 951868800, /* 2000-02-28..03-01 */
+                                      4107456000, 4107542400,          /* 2100-02-28, 03-01 */
+                                      -2203977600, -2203891200,        /* 1900-02-28, 03-01 */
+                                      1709164800, 1709251200,          /* 2024-02-29, 03-01 */
+                                      946684799, 946684800, 253402300799, -62135596800};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        same_as_gmtime((time_t)fixed[i]);
+    /* Every ten hours and a bit from 1600 to 2400, and random seconds in +-10000 years. */
+    for (long long t = -11676096000; t < 13569465600; t += 36007)
+        same_as_gmtime((time_t)t);
+    unsigned long long x = 88172645463325252ULL;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        same_as_gmtime((time_t)((long long)(x % 630720000000ULL) - 315360000000LL));
+    }
 }

@@ -1,5 +1,6 @@
 /* host_fdops.c: a host whose descriptor calls the shim must pass on unchanged: close_range with
- * CLOSE_RANGE_UNSHARE, a failing dup2 or dup3 onto the shim's number, stdin closed and reopened. */
+ * CLOSE_RANGE_UNSHARE, a failing dup2 or dup3 onto the shim's number, stdin closed and reopened,
+ * forks whose children use the C library's time zone. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -10,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "toki_shim.h"
@@ -129,6 +132,30 @@ static int reopen_stdin(void)
     return 0;
 }
 
+/* Forks until a line comes on stdin; each child asks for the local time, which
+ * takes the C library's time zone lock, and exits. */
+static int fork_and_localtime(void)
+{
+    long n = 0;
+    printf("forking\n");
+    for (;; n++) {
+        struct pollfd p = {.fd = 0, .events = POLLIN};
+        if (poll(&p, 1, 0) == 1)
+            break;
+        pid_t pid = fork();
+        if (pid == 0) {
+            struct tm tm;
+            time_t t = time(NULL);
+            _exit(localtime_r(&t, &tm) ? 0 : 1);
+        }
+        int st;
+        if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            return 9;
+    }
+    printf("forked %ld children\n", n);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -146,6 +173,8 @@ int main(int argc, char **argv)
         r = dup_fails();
     else if (strcmp(mode, "reopen0") == 0)
         r = reopen_stdin();
+    else if (strcmp(mode, "forks") == 0)
+        r = fork_and_localtime();
     if (r != 0)
         return r;
     while (fgets(line, sizeof line, stdin))
