@@ -106,6 +106,19 @@ TSHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
     return r;
 }
 
+/* Closes [lo, hi], a range below one of ours. A kernel before 5.9 has no
+ * close_range (glibc 2.34 and later call it all the same, and say ENOSYS): then
+ * one descriptor at a time, as glibc's own closefrom falls back to doing. The
+ * range ends below our number, itself below 1024 or the descriptor limit, so the
+ * loop is bounded. */
+static void tshim_overrides_close_below(unsigned lo, unsigned hi)
+{
+    if (tshim_real.close_range(lo, hi, 0) == 0 || errno != ENOSYS)
+        return;
+    for (unsigned fd = lo; fd <= hi; fd++)
+        tshim_real.close((int)fd);
+}
+
 static void tshim_overrides_closefrom_in(int lowfd)
 {
     unsigned low = lowfd < 0 ? 0u : (unsigned)lowfd, ours[TSHIM_FDGUARD_SLOTS];
@@ -117,7 +130,7 @@ static void tshim_overrides_closefrom_in(int lowfd)
     unsigned lo = low;
     for (int i = 0; i < n; i++) {
         if (ours[i] > lo)
-            tshim_real.close_range(lo, ours[i] - 1, 0);
+            tshim_overrides_close_below(lo, ours[i] - 1);
         lo = ours[i] + 1;
     }
     tshim_real.closefrom((int)lo);

@@ -1,16 +1,23 @@
 /* host_fdops.c: a host whose descriptor calls the shim must pass on unchanged: close_range with
  * CLOSE_RANGE_UNSHARE, a failing dup2 or dup3 onto the shim's number, stdin closed and reopened,
- * forks whose children use the C library's time zone. */
+ * forks whose children use the C library's time zone, closefrom on a kernel without close_range. */
 #include <arpa/inet.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -156,6 +163,60 @@ static int fork_and_localtime(void)
     return 0;
 }
 
+#if defined(__x86_64__)
+#define HOST_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define HOST_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/* This thread's close_range fails with ENOSYS from now on, as on a kernel before
+ * 5.9: a seccomp filter that checks the architecture and the system call. */
+static int without_close_range(void)
+{
+#ifdef HOST_AUDIT_ARCH
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, HOST_AUDIT_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_close_range, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {(unsigned short)(sizeof f / sizeof f[0]), f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
+        return -1;
+    return close_range(1000000, 1000000, 0) == -1 && errno == ENOSYS ? 0 : -1;
+#else
+    errno = ENOTSUP;
+    return -1;
+#endif
+}
+
+/* closefrom(3) with close_range gone: descriptors below the shim's and above it
+ * must all be closed, and none of the shim's. */
+static int closefrom_without_close_range(void)
+{
+    struct rlimit rl;
+    int fds[4], open_after = 0;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (without_close_range() != 0) {
+        printf("closefrom not tried: no seccomp filter (%s)\n", strerror(errno));
+        return 0;
+    }
+    for (int i = 0; i < 3; i++)
+        fds[i] = open("/dev/null", O_RDONLY);
+    fds[3] = fcntl(0, F_DUPFD, 2000);
+    closefrom(3);
+    for (int i = 0; i < 4; i++)
+        open_after += fds[i] >= 0 && fcntl(fds[i], F_GETFD) >= 0;
+    printf("closefrom without close_range: %d of 4 still open\n", open_after);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -175,6 +236,8 @@ int main(int argc, char **argv)
         r = reopen_stdin();
     else if (strcmp(mode, "forks") == 0)
         r = fork_and_localtime();
+    else if (strcmp(mode, "closefrom") == 0)
+        r = closefrom_without_close_range();
     if (r != 0)
         return r;
     while (fgets(line, sizeof line, stdin))
