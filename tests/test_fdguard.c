@@ -373,3 +373,43 @@ Test(fdguard, a_release_waits_for_a_call_in_flight)
     while_a_write_is_in_flight(release_event_copy, 1);
     cr_assert_eq(tshim_fdguard_get(TSHIM_FDGUARD_EVENT), -1);
 }
+
+/* Several threads write through the guard to the event slot while the host dup2s
+ * its own pipe onto the slot's number, again and again: no byte of theirs may land
+ * in the host's pipe, however their calls overlap. */
+static _Atomic int writing;
+
+static void *keep_writing(void *arg)
+{
+    (void)arg;
+    while (writing) {
+        tshim_fdguard_write_slot(TSHIM_FDGUARD_EVENT, "w", 1);
+        sched_yield(); /* a pause: a slot kept busy without one would starve the dup2 */
+    }
+    return NULL;
+}
+
+Test(fdguard, overlapping_writes_never_land_in_the_hosts_file, .timeout = 30)
+{
+    int p[2], host[2];
+    char c;
+    cr_assert_eq(pipe2(p, O_NONBLOCK), 0);
+    cr_assert_eq(pipe2(host, O_NONBLOCK), 0);
+    cr_assert_geq(tshim_fdguard_adopt_copy(TSHIM_FDGUARD_EVENT, p[1]), 0);
+    pthread_t t[3];
+    writing = 1;
+    for (int i = 0; i < 3; i++)
+        pthread_create(&t[i], NULL, keep_writing, NULL);
+    for (int i = 0; i < 20000; i++) {
+        int n = tshim_fdguard_get(TSHIM_FDGUARD_EVENT);
+        cr_assert_eq(dup2(host[1], n), n);
+        close(n);
+        while (read(p[0], &c, 1) == 1)
+            ;
+    }
+    writing = 0;
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    cr_assert_eq(read(host[0], &c, 1), -1, "a write landed in the host's pipe");
+    cr_assert_eq(errno, EAGAIN);
+}

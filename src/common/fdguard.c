@@ -332,12 +332,15 @@ ssize_t tshim_fdguard_call(int slot, tshim_fdguard_fn fn, void *arg)
     else
         errno = EBADF;
     int e = errno;
-    /* The call that brings the count to zero under a waiter clears the bit and
-     * wakes it; a call that began meanwhile has the waiter set the bit again. */
-    if (atomic_fetch_sub(&tshim_fdguard_using[slot], 1) == (1 | TSHIM_FDGUARD_WAITER)) {
-        atomic_fetch_and(&tshim_fdguard_using[slot], ~TSHIM_FDGUARD_WAITER);
+    /* The call that brings the count to zero clears the waiter bit in the same
+     * step, and wakes the waiter if the bit was set: the bit is only ever set
+     * while calls are in flight, so a later waiter never sleeps on a stale one. */
+    int u = atomic_load(&tshim_fdguard_using[slot]), next;
+    do
+        next = (u & ~TSHIM_FDGUARD_WAITER) == 1 ? 0 : u - 1;
+    while (!atomic_compare_exchange_weak(&tshim_fdguard_using[slot], &u, next));
+    if (u == (1 | TSHIM_FDGUARD_WAITER))
         tshim_fdguard_futex(&tshim_fdguard_using[slot], FUTEX_WAKE_PRIVATE, 1 << 30);
-    }
     errno = e;
     return r;
 }
