@@ -122,7 +122,7 @@ format:
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := frame config
 FUZZ_SRC_frame := src/common/frame.c
-FUZZ_SRC_config := src/common/config.c src/common/log.c
+FUZZ_SRC_config := src/common/config.c src/common/log.c src/common/fdguard.c
 CLANG ?= clang
 
 fuzz:
@@ -147,13 +147,13 @@ check-fuzz: $(FUZZ_TARGETS:%=$(B)/tests/replay_%)
 
 # ---- tests ---------------------------------------------------------------
 UNIT     := config frame backoff pace decide dispatch events log net proc fdguard guard seccomp
-INTEG    := serve shim eventfd process scope hosts cli security faults harm sandbox
+INTEG    := serve shim eventfd process scope hosts cli security faults harm sandbox hostfds
 T_UNIT   := $(UNIT:%=$(B)/tests/test_%)
 T_INTEG  := $(INTEG:%=$(B)/tests/test_%)
 HOSTS    := $(addprefix $(B)/tests/hosts/,host_hook host_signal host_probe host_dlopen \
               host_fork host_fds host_threads host_exit host_static libplugin.so \
               host_epoll host_counter host_slow host_dlclose host_daemon host_signalfd \
-              host_spawn host_sigwait host_harm ns_preload host_sandbox host_stale)
+              host_spawn host_sigwait host_harm ns_preload host_sandbox host_stale host_fdops)
 # Hosts in other runtimes, built when their toolchain is installed (tests skip,
 # saying so, when it is not).
 HOSTS    += $(if $(shell command -v javac),$(B)/tests/hosts/Sleeper.class)

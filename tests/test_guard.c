@@ -81,3 +81,16 @@ Test(guard, a_forked_child_has_no_call_in_flight)
     pthread_join(t, NULL);
     cr_assert(atomic_load(&exiter_returned));
 }
+
+/* The shim's own threads are counted while they run; a forked child has none. */
+Test(guard, the_shims_threads_are_counted_and_a_child_has_none)
+{
+    int before = tshim_guard_threads();
+    tshim_guard_thread_started();
+    cr_assert_eq(tshim_guard_threads(), before + 1);
+    tshim_guard_fork_child();
+    cr_assert_eq(tshim_guard_threads(), 0);
+    tshim_guard_thread_started();
+    tshim_guard_thread_ended();
+    cr_assert_eq(tshim_guard_threads(), 0);
+}

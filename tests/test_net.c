@@ -1,9 +1,11 @@
 /* test_net.c: connect (success, refusal, timeout) and the one-write token handshake. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,7 +26,7 @@ static int listener(struct sockaddr_in *a, int backlog)
     return fd;
 }
 
-Test(net, connects_with_cloexec_nodelay_and_blocking_reads)
+Test(net, connects_with_cloexec_nodelay_and_nonblocking_reads)
 {
     struct sockaddr_in a;
     char err[160];
@@ -32,7 +34,8 @@ Test(net, connects_with_cloexec_nodelay_and_blocking_reads)
     int fd = tshim_net_connect((struct sockaddr *)&a, sizeof a, 2000, err, sizeof err);
     cr_assert_geq(fd, 0, "%s", err);
     cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
-    cr_assert_not(fcntl(fd, F_GETFL) & O_NONBLOCK);
+    /* Every call on it is one that a host's dup2 waits for: none may block. */
+    cr_assert(fcntl(fd, F_GETFL) & O_NONBLOCK);
     int nodelay = 0;
     socklen_t len = sizeof nodelay;
     getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &len);
@@ -46,6 +49,13 @@ Test(net, connects_with_cloexec_nodelay_and_blocking_reads)
     /* The whole token is there for Toki's single read, and nothing after it. */
     cr_assert_eq(read(c, buf, sizeof buf), 36);
     cr_assert_eq(memcmp(buf, token, 36), 0);
+    errno = 0;
+    cr_assert_eq(tshim_net_recv(buf, sizeof buf), -1, "nothing sent yet: no wait");
+    cr_assert_eq(errno, EAGAIN);
+    cr_assert_eq(write(c, "AUTH_REFRESHED\n", 15), 15);
+    struct pollfd p = {.fd = tshim_fdguard_current(), .events = POLLIN};
+    cr_assert_eq(poll(&p, 1, -1), 1);
+    cr_assert_eq(tshim_net_recv(buf, sizeof buf), 15);
     close(c);
     tshim_fdguard_release();
     cr_assert_eq(tshim_fdguard_current(), -1);

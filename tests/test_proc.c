@@ -1,6 +1,9 @@
-/* test_proc.c: program selection globs and LD_PRELOAD editing. */
+/* test_proc.c: program selection globs, LD_PRELOAD editing, and the count of threads. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/proc.h"
 
@@ -51,4 +54,27 @@ Test(proc, names_of_this_process)
     tshim_proc_names(exe, sizeof exe, &argv0);
     cr_assert_str_eq(exe, "test_proc");
     cr_assert_not_null(argv0);
+}
+
+/* A thread that waits on a pipe until the test writes to it. */
+static void *wait_on(void *arg)
+{
+    char c;
+    (void)!read(*(int *)arg, &c, 1);
+    return NULL;
+}
+
+Test(proc, threads_are_counted_and_errno_is_kept)
+{
+    int p[2];
+    pthread_t t;
+    cr_assert_eq(pipe(p), 0);
+    int before = tshim_proc_threads();
+    cr_assert_gt(before, 0);
+    pthread_create(&t, NULL, wait_on, &p[0]);
+    errno = EXDEV;
+    cr_assert_eq(tshim_proc_threads(), before + 1);
+    cr_assert_eq(errno, EXDEV);
+    cr_assert_eq(write(p[1], "x", 1), 1);
+    pthread_join(t, NULL); /* the count may lag the join by a moment: not checked */
 }

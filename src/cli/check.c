@@ -122,7 +122,9 @@ static void tshim_check_watch(struct tshim_check_watch *w)
         struct pollfd p = {.fd = tshim_fdguard_current(), .events = POLLIN};
         if (poll(&p, 1, (int)left) <= 0)
             continue;
-        ssize_t n = recv(p.fd, buf, sizeof buf, 0);
+        ssize_t n = tshim_net_recv(buf, sizeof buf);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
         if (n <= 0) {
             w->closed = 1;
             break;

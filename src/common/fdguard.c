@@ -35,12 +35,16 @@ void tshim_fdguard_use_close(int (*real_close)(int))
 }
 
 /* The shim's descriptors by slot (see fdguard.h), -1 where it holds none: then
- * close() is four loads, four compares and a tail call. */
-_Static_assert(TSHIM_FDGUARD_SLOTS == 4, "tshim_fdguard_fds' initialiser names every slot");
-_Atomic int tshim_fdguard_fds[TSHIM_FDGUARD_SLOTS] = {-1, -1, -1, -1};
+ * close() is five loads, five compares and a tail call. */
+_Static_assert(TSHIM_FDGUARD_SLOTS == 5, "tshim_fdguard_fds' initialiser and tshim_fdguard_is_ours "
+                                         "name every slot");
+_Atomic int tshim_fdguard_fds[TSHIM_FDGUARD_SLOTS] = {-1, -1, -1, -1, -1};
 
-/* Futex words: 1 while the owner of a slot writes to its fd, 2 if a host thread
- * waits for that write to end (see tshim_fdguard_write_slot). */
+/* Futex words, one a slot: the number of calls on its descriptor in flight (see
+ * tshim_fdguard_call), plus TSHIM_FDGUARD_WAITER while a thread waits for them to
+ * end before it moves or closes the descriptor. A count, not a flag: log lines may
+ * be written from more than one thread at once. */
+#define TSHIM_FDGUARD_WAITER (1 << 30)
 static _Atomic int tshim_fdguard_using[TSHIM_FDGUARD_SLOTS];
 
 /* A fork must not copy a descriptor of ours that is not yet (or no longer) in
@@ -271,32 +275,79 @@ int tshim_fdguard_socket(int domain, int type, int protocol)
     return fd;
 }
 
-int tshim_fdguard_open(int slot, const char *path)
+/* The file at path, as it is before the open: what the descriptor that open(2)
+ * returns is checked against. With O_CREAT a missing file is made first, by mknod,
+ * which needs no descriptor. */
+static int tshim_fdguard_stat_for_open(const char *path, int flags, mode_t mode, struct stat *want)
+{
+    if (stat(path, want) == 0)
+        return 0;
+    if (errno != ENOENT || !(flags & O_CREAT))
+        return -1;
+    if (mknod(path, S_IFREG | (mode & 07777), 0) != 0 && errno != EEXIST)
+        return -1;
+    return stat(path, want);
+}
+
+int tshim_fdguard_open(int slot, const char *path, int flags, mode_t mode)
 {
     int saved = errno, e = 0;
     struct stat want;
-    if (stat(path, &want) != 0)
+    if (tshim_fdguard_stat_for_open(path, flags, mode, &want) != 0)
         return -1;
     tshim_fdguard_settle();
     tshim_fdguard_enter();
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || (fd = tshim_fdguard_move_high(slot, fd, tshim_fdguard_same_file, &want)) < 0)
-        e = errno;
+    /* Two threads may open the same slot (log lines): the second keeps the first's. */
+    int fd = atomic_load(&tshim_fdguard_fds[slot]);
+    if (fd < 0) {
+        fd = open(path, flags | O_CLOEXEC, mode);
+        if (fd < 0 || (fd = tshim_fdguard_move_high(slot, fd, tshim_fdguard_same_file, &want)) < 0)
+            e = errno;
+    }
     tshim_fdguard_leave();
     errno = fd >= 0 ? saved : e;
     return fd;
 }
 
-/* Until the slot's owner has no read or write in flight on a number it loaded
- * before the caller changed the slot: a descriptor that such a call may still use
- * is closed, or its number given to the host, only after this. */
-static void tshim_fdguard_wait_unused(int slot)
+/* One call on the descriptor in slot. Sequentially consistent, Dekker-style with
+ * tshim_fdguard_wait_calls: either the load below sees the number the descriptor
+ * moved to, or the mover sees the count and waits until the call is over, so the
+ * call never lands in a file the host put at the old number. */
+ssize_t tshim_fdguard_call(int slot, tshim_fdguard_fn fn, void *arg)
+{
+    atomic_fetch_add(&tshim_fdguard_using[slot], 1);
+    int fd = atomic_load(&tshim_fdguard_fds[slot]);
+    ssize_t r = -1;
+    if (fd >= 0)
+        r = fn(fd, arg);
+    else
+        errno = EBADF;
+    int e = errno;
+    /* The call that brings the count to zero clears the waiter bit in the same
+     * step, and wakes the waiter if the bit was set: the bit is only ever set
+     * while calls are in flight, so a later waiter never sleeps on a stale one. */
+    int u = atomic_load(&tshim_fdguard_using[slot]), next;
+    do
+        next = (u & ~TSHIM_FDGUARD_WAITER) == 1 ? 0 : u - 1;
+    while (!atomic_compare_exchange_weak(&tshim_fdguard_using[slot], &u, next));
+    if (u == (1 | TSHIM_FDGUARD_WAITER))
+        tshim_fdguard_futex(&tshim_fdguard_using[slot], FUTEX_WAKE_PRIVATE, 1 << 30);
+    errno = e;
+    return r;
+}
+
+/* Until no call on slot's descriptor is in flight. Inside the window, so there is
+ * one waiter at a time; a call that starts meanwhile sees the slot as it is now. */
+static void tshim_fdguard_wait_calls(int slot)
 {
     int u;
-    while ((u = atomic_load(&tshim_fdguard_using[slot])) != 0) {
-        if (u == 1 && !atomic_compare_exchange_strong(&tshim_fdguard_using[slot], &u, 2))
+    while (((u = atomic_load(&tshim_fdguard_using[slot])) & ~TSHIM_FDGUARD_WAITER) != 0) {
+        if (!(u & TSHIM_FDGUARD_WAITER) &&
+            !atomic_compare_exchange_strong(&tshim_fdguard_using[slot], &u,
+                                            u | TSHIM_FDGUARD_WAITER))
             continue;
-        tshim_fdguard_futex(&tshim_fdguard_using[slot], FUTEX_WAIT_PRIVATE, 2);
+        tshim_fdguard_futex(&tshim_fdguard_using[slot], FUTEX_WAIT_PRIVATE,
+                            u | TSHIM_FDGUARD_WAITER);
     }
 }
 
@@ -307,61 +358,69 @@ int tshim_fdguard_adopt_copy(int slot, int fd)
         return -1;
     int old = atomic_exchange(&tshim_fdguard_fds[slot], copy);
     if (old >= 0) {
-        tshim_fdguard_wait_unused(slot);
+        tshim_fdguard_wait_calls(slot);
         tshim_fdguard_close(old);
     }
     return copy;
 }
 
-void tshim_fdguard_release_slot(int slot)
+/* The buffer of a read, write or getdents64 made through tshim_fdguard_call. */
+struct tshim_fdguard_buf {
+    void *buf;
+    size_t len;
+};
+
+static ssize_t tshim_fdguard_do_read(int fd, void *arg)
 {
-    tshim_fdguard_enter();
-    int fd = atomic_load(&tshim_fdguard_fds[slot]);
-    if (fd >= 0)
-        tshim_fdguard_close(fd);
-    atomic_store(&tshim_fdguard_fds[slot], -1);
-    tshim_fdguard_leave();
+    struct tshim_fdguard_buf *b = arg;
+    return read(fd, b->buf, b->len);
 }
 
-/* One read or write on the descriptor in slot, by the one thread that owns the
- * slot. Sequentially consistent, Dekker-style with tshim_fdguard_step_aside: either the
- * load below sees the moved number, or the host's dup2 sees the flag and waits
- * until the call is over, so the call never lands in the host's file. */
-enum tshim_fdguard_io { TSHIM_FDGUARD_READ, TSHIM_FDGUARD_WRITE, TSHIM_FDGUARD_GETDENTS };
-
-static ssize_t tshim_fdguard_io_slot(int slot, void *buf, size_t len, enum tshim_fdguard_io op)
+static ssize_t tshim_fdguard_do_write(int fd, void *arg)
 {
-    atomic_store(&tshim_fdguard_using[slot], 1);
-    int fd = atomic_load(&tshim_fdguard_fds[slot]);
-    ssize_t r = -1;
-    if (fd >= 0 && op == TSHIM_FDGUARD_READ)
-        r = read(fd, buf, len);
-    else if (fd >= 0 && op == TSHIM_FDGUARD_WRITE)
-        r = write(fd, buf, len);
-    else if (fd >= 0)
-        r = syscall(SYS_getdents64, fd, buf, len);
-    if (fd < 0)
-        errno = EBADF;
-    int e = errno;
-    if (atomic_exchange(&tshim_fdguard_using[slot], 0) == 2)
-        tshim_fdguard_futex(&tshim_fdguard_using[slot], FUTEX_WAKE_PRIVATE, 1 << 30);
-    errno = e;
-    return r;
+    struct tshim_fdguard_buf *b = arg;
+    return write(fd, b->buf, b->len);
+}
+
+static ssize_t tshim_fdguard_do_getdents(int fd, void *arg)
+{
+    struct tshim_fdguard_buf *b = arg;
+    return syscall(SYS_getdents64, fd, b->buf, b->len);
 }
 
 ssize_t tshim_fdguard_write_slot(int slot, const void *buf, size_t len)
 {
-    return tshim_fdguard_io_slot(slot, (void *)(uintptr_t)buf, len, TSHIM_FDGUARD_WRITE);
+    struct tshim_fdguard_buf b = {(void *)(uintptr_t)buf, len};
+    return tshim_fdguard_call(slot, tshim_fdguard_do_write, &b);
 }
 
 ssize_t tshim_fdguard_read_slot(int slot, void *buf, size_t len)
 {
-    return tshim_fdguard_io_slot(slot, buf, len, TSHIM_FDGUARD_READ);
+    struct tshim_fdguard_buf b = {buf, len};
+    return tshim_fdguard_call(slot, tshim_fdguard_do_read, &b);
 }
 
 ssize_t tshim_fdguard_getdents_slot(int slot, void *buf, size_t len)
 {
-    return tshim_fdguard_io_slot(slot, buf, len, TSHIM_FDGUARD_GETDENTS);
+    struct tshim_fdguard_buf b = {buf, len};
+    return tshim_fdguard_call(slot, tshim_fdguard_do_getdents, &b);
+}
+
+void tshim_fdguard_release_slot(int slot)
+{
+    tshim_fdguard_enter();
+    /* Calls that start from here on find no descriptor; one that had loaded the
+     * number already (another thread's log line) must be over before the number is
+     * free for the host to reuse. Meanwhile it is held as the low slot, so that a
+     * host's close of it still waits for the window. */
+    int fd = atomic_load(&tshim_fdguard_fds[slot]);
+    atomic_store(&tshim_fdguard_fds[TSHIM_FDGUARD_LOW], fd);
+    atomic_store(&tshim_fdguard_fds[slot], -1);
+    tshim_fdguard_wait_calls(slot);
+    if (fd >= 0)
+        tshim_fdguard_close(fd);
+    atomic_store(&tshim_fdguard_fds[TSHIM_FDGUARD_LOW], -1);
+    tshim_fdguard_leave();
 }
 
 ssize_t tshim_fdguard_read_file(int slot, const char *path, char *buf, size_t size)
@@ -369,7 +428,7 @@ ssize_t tshim_fdguard_read_file(int slot, const char *path, char *buf, size_t si
     size_t have = 0;
     ssize_t r = 0;
     buf[0] = '\0';
-    if (tshim_fdguard_open(slot, path) < 0)
+    if (tshim_fdguard_open(slot, path, O_RDONLY, 0) < 0)
         return -1;
     while (have < size - 1 && (r = tshim_fdguard_read_slot(slot, buf + have, size - 1 - have)) > 0)
         have += (size_t)r;
@@ -391,10 +450,12 @@ void tshim_fdguard_release(void)
 /* The host is about to put something at newfd, which is ours: move our socket out
  * of the way first, or, if no descriptor is free, let it go (the listener notices
  * and reconnects later). Either way the host's call then proceeds unchanged. */
-void tshim_fdguard_step_aside(int slot, int newfd)
+void tshim_fdguard_step_aside(int slot, int newfd, struct tshim_fdguard_aside *was)
 {
     int saved = errno;
     sigset_t old;
+    struct stat st;
+    was->known = 0;
     /* A host thread, whose signal handler may dup2 onto our number too: the window
      * is held with signals blocked, so no handler waits for its own thread. */
     tshim_fdguard_window_enter(&old);
@@ -404,13 +465,33 @@ void tshim_fdguard_step_aside(int slot, int newfd)
         errno = saved;
         return;
     }
+    if (fstat(newfd, &st) == 0)
+        *was = (struct tshim_fdguard_aside){1, st.st_dev, st.st_ino};
     int moved = tshim_fdguard_dup_high(newfd);
     int expected = newfd;
     if (!atomic_compare_exchange_strong(&tshim_fdguard_fds[slot], &expected, moved) && moved >= 0)
         tshim_fdguard_close(moved); /* the owner let go meanwhile */
-    /* A write that loaded the old number before the exchange must land before the
-     * host's call puts its own file there. */
-    tshim_fdguard_wait_unused(slot);
+    /* A call that loaded the old number before the exchange must be over before
+     * the host's call puts its own file there. */
+    tshim_fdguard_wait_calls(slot);
+    tshim_fdguard_window_leave(&old);
+    errno = saved;
+}
+
+/* Inside the window, so that no fork copies the leftover between the look and the
+ * close. Another host thread may have put a file of its own at newfd meanwhile:
+ * only the very file that was ours is closed. */
+void tshim_fdguard_drop_left(int newfd, const struct tshim_fdguard_aside *was)
+{
+    int saved = errno;
+    sigset_t old;
+    struct stat st;
+    if (!was->known)
+        return;
+    tshim_fdguard_window_enter(&old);
+    if (tshim_fdguard_slot_of(newfd) < 0 && fstat(newfd, &st) == 0 && st.st_dev == was->dev &&
+        st.st_ino == was->ino)
+        tshim_fdguard_close(newfd);
     tshim_fdguard_window_leave(&old);
     errno = saved;
 }
@@ -424,7 +505,7 @@ int tshim_fdguard_ours_in(unsigned first, unsigned last, unsigned out[TSHIM_FDGU
         if (fd >= 0 && (unsigned)fd >= first && (unsigned)fd <= last)
             out[n++] = (unsigned)fd;
     }
-    for (int i = 1; i < n; i++) /* insertion sort: at most four */
+    for (int i = 1; i < n; i++) /* insertion sort: at most five */
         for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
             unsigned t = out[j];
             out[j] = out[j - 1];

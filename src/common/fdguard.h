@@ -8,11 +8,13 @@
 
 /* What the shim keeps a descriptor for: its connection to Toki; its own copy of the
  * event fd that it hands to the program (see shim/events.h); the table it reads for the
- * peer check; and, for a moment, a descriptor just made at a low number. */
+ * peer check; the log file (TOKI_SHIM_LOG_FILE); and, for a moment, a descriptor just
+ * made at a low number. */
 enum tshim_fdguard_slot {
     TSHIM_FDGUARD_SOCKET,
     TSHIM_FDGUARD_EVENT,
     TSHIM_FDGUARD_SCAN,
+    TSHIM_FDGUARD_LOG,
     TSHIM_FDGUARD_LOW,
     TSHIM_FDGUARD_SLOTS
 };
@@ -22,12 +24,12 @@ enum tshim_fdguard_slot {
 extern _Atomic int tshim_fdguard_fds[TSHIM_FDGUARD_SLOTS] __attribute__((visibility("hidden")));
 
 /* Whether fd is one of the shim's, for the libc overrides' fast path: inline and
- * written out, so that it compiles to four loads and compares with no call. */
+ * written out, so that it compiles to five loads and compares with no call. */
 static inline int tshim_fdguard_is_ours(int fd)
 {
 #define TSHIM_FDGUARD_AT(i) atomic_load_explicit(&tshim_fdguard_fds[i], memory_order_relaxed)
     return (fd == TSHIM_FDGUARD_AT(0)) | (fd == TSHIM_FDGUARD_AT(1)) | (fd == TSHIM_FDGUARD_AT(2)) |
-           (fd == TSHIM_FDGUARD_AT(3));
+           (fd == TSHIM_FDGUARD_AT(3)) | (fd == TSHIM_FDGUARD_AT(4));
 #undef TSHIM_FDGUARD_AT
 }
 
@@ -48,10 +50,12 @@ void tshim_fdguard_settle(void);
  * fd (also tshim_fdguard_current()), or -1 with errno. */
 int tshim_fdguard_socket(int domain, int type, int protocol);
 
-/* open(2), read-only and close-on-exec, of a file or directory the shim reads for
- * a while (the peer check's table, the program's threads), made the same way into slot. Returns the fd or -1 with
- * errno; tshim_fdguard_release_slot(slot) closes it. */
-int tshim_fdguard_open(int slot, const char *path);
+/* open(2) of path with flags (and mode, for O_CREAT), always close-on-exec, of a
+ * file the shim uses for a while (the peer check's table, the program's threads,
+ * the log file), made the same way into slot; if slot holds a descriptor already,
+ * that one. Returns the fd or -1 with errno; tshim_fdguard_release_slot(slot)
+ * closes it. */
+int tshim_fdguard_open(int slot, const char *path, int flags, mode_t mode);
 
 /* The window in which descriptors of ours are made: no fork copies the process
  * while a thread is inside it. For the host's threads (signals blocked meanwhile;
@@ -65,9 +69,16 @@ void tshim_fdguard_window_leave(const sigset_t *old);
  * duplicate, or -1 with errno (the slot unchanged). */
 int tshim_fdguard_adopt_copy(int slot, int fd);
 
-/* write(2) to, or read(2) from, the descriptor in slot, for the one thread that
- * owns the slot; a host's dup2 onto its number waits until the call is done, so it
- * must not block for long. -1 with EBADF if there is none. */
+/* One call on the descriptor in slot: fn(fd, arg), with the number read afresh.
+ * Every call the shim makes on a descriptor of its own goes through here: a
+ * host's dup2 onto that number waits until fn has returned (so fn lands in the
+ * shim's file, never in the one the host puts there), and therefore fn must not
+ * block for long. Several threads may be in calls on one slot at once. Returns
+ * what fn returns, with its errno; -1 with EBADF if the slot holds none. */
+typedef ssize_t (*tshim_fdguard_fn)(int fd, void *arg);
+ssize_t tshim_fdguard_call(int slot, tshim_fdguard_fn fn, void *arg);
+
+/* write(2) to, or read(2) from, the descriptor in slot, through tshim_fdguard_call. */
 ssize_t tshim_fdguard_write_slot(int slot, const void *buf, size_t len);
 ssize_t tshim_fdguard_read_slot(int slot, void *buf, size_t len);
 /* getdents64(2) on a directory opened into slot: the kernel's linux_dirent64 records. */
@@ -81,8 +92,9 @@ ssize_t tshim_fdguard_read_file(int slot, const char *path, char *buf, size_t si
 /* The descriptor in slot now, or -1. */
 int tshim_fdguard_get(int slot);
 
-/* Closes the descriptor in slot and forgets it, inside the window: a host's close of
- * that number meanwhile waits, then finds it no longer ours. Async-signal-safe. */
+/* Closes the descriptor in slot and forgets it, inside the window, once the calls
+ * on it in flight are over: a host's close of that number meanwhile waits, then
+ * finds it no longer ours. Async-signal-safe. */
 void tshim_fdguard_release_slot(int slot);
 
 /* pthread_atfork handlers: fork waits while a descriptor of ours is being made or
@@ -107,10 +119,23 @@ int tshim_fdguard_slot_of(int fd);
  * shim's: to the host it is not open). errno is kept. */
 int tshim_fdguard_wait_moving(int fd);
 
+/* The file that was the shim's at a number it stepped aside from. */
+struct tshim_fdguard_aside {
+    int known; /* 0: nothing stepped aside (the number was no longer ours) */
+    dev_t dev;
+    ino_t ino;
+};
+
 /* The host is about to put a file at newfd, the shim's number in slot: the shim's
  * descriptor moves out of the way (or is let go if no number is free, and the
- * listener reconnects later), after any read or write on it has finished. */
-void tshim_fdguard_step_aside(int slot, int newfd);
+ * listener reconnects later), after any call on it has finished. *was records the
+ * file that is left at newfd until the host's call replaces it. */
+void tshim_fdguard_step_aside(int slot, int newfd, struct tshim_fdguard_aside *was);
+
+/* The host's call onto newfd failed after all, and did not replace what step_aside
+ * left there: if newfd still holds that file (*was), it is closed, so that no
+ * copy of the shim's descriptor lingers at a number the host can see. */
+void tshim_fdguard_drop_left(int newfd, const struct tshim_fdguard_aside *was);
 
 /* The shim's numbers within [first, last], in increasing order; returns how many. */
 int tshim_fdguard_ours_in(unsigned first, unsigned last, unsigned out[TSHIM_FDGUARD_SLOTS]);

@@ -1,15 +1,19 @@
-/* log.c: formats each message into one buffer and emits it with a single write(2). */
+/* log.c: formats each message into one buffer and emits it with a single write(2), to a guarded log file or stderr. */
 #include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "fdguard.h"
 
 const char *const tshim_log_level_names[TSHIM_LOG_LEVELS] = {
     [TSHIM_LOG_QUIET] = "quiet", [TSHIM_LOG_ERROR] = "error", [TSHIM_LOG_WARN] = "warn",
@@ -114,11 +118,66 @@ void tshim_log_quote(char *dst, size_t dst_size, const char *src, size_t max_cha
     dst[n] = '\0';
 }
 
-/* Writes the whole line or gives up: a log line must never block or loop the host. */
-static void tshim_log_write_all(int fd, const char *buf, size_t len)
+/* The log file is held open, high and guarded, like the socket (see fdguard.h):
+ * opened at a line's lowest free number, it would take the number a daemon that
+ * closed 0, 1 or 2 means to reopen. Non-blocking: a write is a guarded call, which
+ * a host's dup2 onto its number waits for, so none may wait on a FIFO or a
+ * terminal (for a regular file the flag changes nothing). */
+#define TSHIM_LOG_FILE_FLAGS (O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+
+/* The file the slot holds, by device and inode: while path names another (the log
+ * was rotated, or removed), the next line opens path anew. */
+static _Atomic unsigned long long tshim_log_file_dev, tshim_log_file_ino;
+
+static ssize_t tshim_log_do_fstat(int fd, void *arg)
+{
+    return fstat(fd, arg);
+}
+
+/* Whether the log file at path is open in its slot, opening it (again) if need
+ * be. A forked child finds the slot empty (the fork handlers close it) and opens
+ * its own, which "%p" makes another file. 0 if it cannot be opened: the line
+ * goes to stderr, and the next line tries again. */
+static int tshim_log_file_ready(const char *path)
+{
+    struct stat st;
+    int named = stat(path, &st) == 0;
+    if (tshim_fdguard_get(TSHIM_FDGUARD_LOG) >= 0) {
+        if (named && st.st_dev == atomic_load(&tshim_log_file_dev) &&
+            st.st_ino == atomic_load(&tshim_log_file_ino))
+            return 1;
+        tshim_fdguard_release_slot(TSHIM_FDGUARD_LOG);
+    }
+    if (tshim_fdguard_open(TSHIM_FDGUARD_LOG, path, TSHIM_LOG_FILE_FLAGS, 0600) < 0 ||
+        tshim_fdguard_call(TSHIM_FDGUARD_LOG, tshim_log_do_fstat, &st) != 0)
+        return 0;
+    atomic_store(&tshim_log_file_dev, (unsigned long long)st.st_dev);
+    atomic_store(&tshim_log_file_ino, (unsigned long long)st.st_ino);
+    return 1;
+}
+
+static ssize_t tshim_log_to_file(const char *buf, size_t len)
+{
+    return tshim_fdguard_write_slot(TSHIM_FDGUARD_LOG, buf, len);
+}
+
+static ssize_t tshim_log_to_stderr(const char *buf, size_t len)
+{
+    return write(2, buf, len);
+}
+
+void tshim_log_close(void)
+{
+    if (tshim_fdguard_get(TSHIM_FDGUARD_LOG) >= 0)
+        tshim_fdguard_release_slot(TSHIM_FDGUARD_LOG);
+}
+
+/* Writes the whole line with out, or gives up: a log line must never block or
+ * loop the host. */
+static void tshim_log_write_all(ssize_t (*out)(const char *, size_t), const char *buf, size_t len)
 {
     while (len > 0) {
-        ssize_t w = write(fd, buf, len);
+        ssize_t w = out(buf, len);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -128,38 +187,79 @@ static void tshim_log_write_all(int fd, const char *buf, size_t len)
     }
 }
 
+/* To the log file, with signals blocked: a handler of the host's that dup2()s
+ * onto the file's number would otherwise wait for a write its own thread is in. */
+static void tshim_log_write_file(const char *buf, size_t len)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    tshim_log_write_all(tshim_log_to_file, buf, len);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* To stderr, if fd 2 is still the stderr the shim was given. */
+static void tshim_log_write_stderr(const char *buf, size_t len)
+{
+    struct stat st;
+    if (!tshim_log_err_known || fstat(2, &st) != 0 || st.st_dev != tshim_log_err_dev ||
+        st.st_ino != tshim_log_err_ino)
+        return; /* fd 2 is no longer the stderr we were given */
+    tshim_log_write_all(tshim_log_to_stderr, buf, len);
+}
+
+void tshim_log_utc(time_t t, struct tm *tm)
+{
+    long long days = (long long)t / 86400, secs = (long long)t % 86400;
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+    tm->tm_hour = (int)(secs / 3600);
+    tm->tm_min = (int)(secs / 60 % 60);
+    tm->tm_sec = (int)(secs % 60);
+    /* Days since 0000-03-01: the leap day ends each year, and a 400-year era has
+     * 146097 days. Within the era, the year, then the day of a year that starts
+     * in March, whose months have lengths that (153 m + 2) / 5 adds up. */
+    days += 719468;
+    long long era = (days >= 0 ? days : days - 146096) / 146097;
+    long long doe = days - era * 146097;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long long mp = (5 * doy + 2) / 153;
+    long long month = mp < 10 ? mp + 3 : mp - 9;
+    tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+    tm->tm_mon = (int)(month - 1);
+    tm->tm_year = (int)(yoe + era * 400 + (month <= 2) - 1900);
+}
+
+/* The start of a line: in a file, which is read later and away from the
+ * process, when and who. Returns its length. */
+static size_t tshim_log_head(char *line, size_t size, int to_file)
+{
+    if (!to_file)
+        return (size_t)snprintf(line, size, "toki-shim: ");
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tshim_log_utc(ts.tv_sec, &tm);
+    return (size_t)snprintf(line, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ toki-shim[%ld]: ",
+                            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                            tm.tm_sec, ts.tv_nsec / 1000000L, (long)getpid());
+}
+
 void tshim_log(enum tshim_log_level level, const char *fmt, ...)
 {
     if (!tshim_log_enabled(level))
         return;
     int saved_errno = errno;
-    int fd = 2;
     char line[1024];
     char path[PATH_MAX];
-    size_t n;
-
-    if (tshim_log_pattern[0] != '\0' &&
-        tshim_log_expand_path(path, sizeof path, tshim_log_pattern, (long)getpid()) == 0) {
-        /* Opened per line: log lines are rare, and holding no fd means a host that
-         * closes every descriptor can never close or reuse ours. If the file
-         * cannot be opened the line still goes to stderr. */
-        int f = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-        if (f >= 0)
-            fd = f;
-    }
-    if (fd != 2) {
-        /* A file is read later, away from the process: say when and who. */
-        struct timespec ts;
-        struct tm tm;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        n = (size_t)snprintf(line, sizeof line,
-                             "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ toki-shim[%ld]: ",
-                             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                             tm.tm_sec, ts.tv_nsec / 1000000L, (long)getpid());
-    } else {
-        n = (size_t)snprintf(line, sizeof line, "toki-shim: ");
-    }
+    int to_file =
+        tshim_log_pattern[0] != '\0' &&
+        tshim_log_expand_path(path, sizeof path, tshim_log_pattern, (long)getpid()) == 0 &&
+        tshim_log_file_ready(path);
+    size_t n = tshim_log_head(line, sizeof line, to_file);
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
@@ -168,17 +268,9 @@ void tshim_log(enum tshim_log_level level, const char *fmt, ...)
         m = 0;
     n += (size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2;
     line[n++] = '\n';
-
-    if (fd == 2) {
-        struct stat st;
-        if (!tshim_log_err_known || fstat(2, &st) != 0 || st.st_dev != tshim_log_err_dev ||
-            st.st_ino != tshim_log_err_ino) {
-            errno = saved_errno;
-            return; /* fd 2 is no longer the stderr we were given */
-        }
-    }
-    tshim_log_write_all(fd, line, n);
-    if (fd != 2)
-        close(fd); /* ours is wrapped, and passes any fd but the socket */
+    if (to_file)
+        tshim_log_write_file(line, n);
+    else
+        tshim_log_write_stderr(line, n);
     errno = saved_errno;
 }

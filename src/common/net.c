@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -38,9 +39,76 @@ static int tshim_net_error(char *err, size_t err_size, const char *what, int e)
     return -1;
 }
 
+/* Every call on the socket is a guarded call (see fdguard.h): a host's dup2 onto
+ * its number waits until the call is over, so that none lands in the host's file.
+ * None of them may block: the socket is non-blocking for its whole life. */
+
+struct tshim_net_bytes {
+    void *buf;
+    size_t len;
+};
+
+static ssize_t tshim_net_do_send(int fd, void *arg)
+{
+    const struct tshim_net_bytes *b = arg;
+    return send(fd, b->buf, b->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static ssize_t tshim_net_do_recv(int fd, void *arg)
+{
+    const struct tshim_net_bytes *b = arg;
+    return recv(fd, b->buf, b->len, MSG_DONTWAIT);
+}
+
+struct tshim_net_addr {
+    const struct sockaddr *addr;
+    socklen_t len;
+};
+
+static ssize_t tshim_net_do_connect(int fd, void *arg)
+{
+    const struct tshim_net_addr *a = arg;
+    return connect(fd, a->addr, a->len);
+}
+
+static ssize_t tshim_net_do_so_error(int fd, void *arg)
+{
+    socklen_t len = sizeof(int);
+    return getsockopt(fd, SOL_SOCKET, SO_ERROR, arg, &len);
+}
+
+static ssize_t tshim_net_do_nodelay(int fd, void *arg)
+{
+    (void)arg;
+    int one = 1;
+    return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* Both ends of the connection, as the kernel names them. */
+struct tshim_net_ends {
+    struct sockaddr_storage me, peer;
+};
+
+static ssize_t tshim_net_do_ends(int fd, void *arg)
+{
+    struct tshim_net_ends *e = arg;
+    socklen_t a = sizeof e->me, b = sizeof e->peer;
+    if (getsockname(fd, (struct sockaddr *)&e->me, &a) != 0 ||
+        getpeername(fd, (struct sockaddr *)&e->peer, &b) != 0)
+        return -1;
+    return 0;
+}
+
+ssize_t tshim_net_recv(void *buf, size_t len)
+{
+    struct tshim_net_bytes b = {buf, len};
+    return tshim_fdguard_call(TSHIM_FDGUARD_SOCKET, tshim_net_do_recv, &b);
+}
+
 /* Waits for a non-blocking connect; poll is restarted after EINTR (a SIGSTOP and
- * SIGCONT from Toki can interrupt it) with the time that is left. The fd number is
- * read afresh for every call: the host may have made us move it (see fdguard.c). */
+ * SIGCONT from Toki can interrupt it) with the time that is left. poll is the one
+ * call outside the guard, as it may wait: the number is read afresh for it, and a
+ * host's file that took the number meanwhile is only polled, never touched. */
 static int tshim_net_wait_connected(int timeout_ms, char *err, size_t err_size)
 {
     long deadline = tshim_clock_now_ms() + timeout_ms;
@@ -59,8 +127,7 @@ static int tshim_net_wait_connected(int timeout_ms, char *err, size_t err_size)
         if (r == 0)
             continue;
         int soerr = 0;
-        socklen_t len = sizeof soerr;
-        if (getsockopt(tshim_fdguard_current(), SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+        if (tshim_fdguard_call(TSHIM_FDGUARD_SOCKET, tshim_net_do_so_error, &soerr) < 0)
             return tshim_net_error(err, err_size, "getsockopt", errno);
         if (soerr != 0)
             return tshim_net_error(err, err_size, "connect", soerr);
@@ -76,7 +143,8 @@ int tshim_net_connect(const struct sockaddr *addr, socklen_t addr_len, int timeo
     int fd = tshim_fdguard_socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return tshim_net_error(err, err_size, "socket", errno);
-    if (connect(tshim_fdguard_current(), addr, addr_len) < 0) {
+    struct tshim_net_addr a = {addr, addr_len};
+    if (tshim_fdguard_call(TSHIM_FDGUARD_SOCKET, tshim_net_do_connect, &a) < 0) {
         if (errno != EINPROGRESS) {
             tshim_net_error(err, err_size, "connect", errno);
             goto fail;
@@ -84,14 +152,11 @@ int tshim_net_connect(const struct sockaddr *addr, socklen_t addr_len, int timeo
         if (tshim_net_wait_connected(timeout_ms, err, err_size) < 0)
             goto fail;
     }
-    /* Events are tiny and latency is the point: no Nagle. Reads block from here on,
-     * so each event costs one recv() and no poll(). */
-    int one = 1;
-    setsockopt(tshim_fdguard_current(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* Events are tiny and latency is the point: no Nagle. */
+    tshim_fdguard_call(TSHIM_FDGUARD_SOCKET, tshim_net_do_nodelay, NULL);
     fd = tshim_fdguard_current();
-    int fl = fcntl(fd, F_GETFL);
-    if (fd < 0 || fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-        tshim_net_error(err, err_size, "fcntl", fd < 0 ? EBADF : errno);
+    if (fd < 0) {
+        tshim_net_error(err, err_size, "connect", EBADF);
         goto fail;
     }
     return fd;
@@ -104,9 +169,10 @@ fail:;
 
 int tshim_net_send_token(const char *token, size_t len, char *err, size_t err_size)
 {
+    struct tshim_net_bytes b = {(void *)(uintptr_t)token, len};
     ssize_t n;
     do
-        n = send(tshim_fdguard_current(), token, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        n = tshim_fdguard_call(TSHIM_FDGUARD_SOCKET, tshim_net_do_send, &b);
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return tshim_net_error(err, err_size, "send", errno);
@@ -156,7 +222,7 @@ static int tshim_net_scan(const char *path, unsigned lport, unsigned rport, unsi
      * a host closing every descriptor meanwhile must neither close this one nor
      * have its own closed or read in its place. */
     int found = 0;
-    if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, path) < 0)
+    if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, path, O_RDONLY, 0) < 0)
         return errno == EMFILE || errno == ENFILE || errno == ENOMEM ? -1 : 0;
     for (;;) {
         ssize_t n = tshim_fdguard_read_slot(TSHIM_FDGUARD_SCAN, buf + have, sizeof buf - 1 - have);
@@ -183,18 +249,17 @@ static int tshim_net_scan(const char *path, unsigned lport, unsigned rport, unsi
 
 int tshim_net_peer_uid(unsigned *uid)
 {
-    struct sockaddr_storage me = {0}, peer = {0};
-    socklen_t a = sizeof me, b = sizeof peer;
-    int fd = tshim_fdguard_current();
-    if (fd < 0 || getsockname(fd, (struct sockaddr *)&me, &a) != 0 ||
-        getpeername(fd, (struct sockaddr *)&peer, &b) != 0)
+    struct tshim_net_ends e;
+    memset(&e, 0, sizeof e);
+    if (tshim_fdguard_call(TSHIM_FDGUARD_SOCKET, tshim_net_do_ends, &e) != 0)
         return -1;
     /* Seen from the server's end: its local port is our peer's, its remote ours. */
-    unsigned lport = tshim_net_port_of(&peer), rport = tshim_net_port_of(&me);
+    unsigned lport = tshim_net_port_of(&e.peer), rport = tshim_net_port_of(&e.me);
     /* The calling thread's view: /proc/net is the main thread's, and empty once main
      * has ended with pthread_exit (a zombie has no network namespace). Kernels before
      * 3.17 have no thread-self. */
-    const char *dir = access("/proc/thread-self/net", F_OK) == 0 ? "/proc/thread-self/net" : "/proc/net";
+    const char *dir =
+        access("/proc/thread-self/net", F_OK) == 0 ? "/proc/thread-self/net" : "/proc/net";
     char path[40];
     snprintf(path, sizeof path, "%s/tcp", dir);
     int r = tshim_net_scan(path, lport, rport, uid);

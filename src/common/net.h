@@ -3,12 +3,14 @@
 #define TSHIM_NET_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <sys/socket.h>
 
 /* Connects within timeout_ms; the socket is the shim's one registered fd (see
  * fdguard.h: tshim_fdguard_current() names it, tshim_fdguard_release() closes it),
- * close-on-exec, TCP_NODELAY, and blocking once connected. Returns the fd, or -1 with a reason in
- * err, its errno value in errno, and nothing left open. */
+ * close-on-exec, TCP_NODELAY, and non-blocking for its whole life: every call on it
+ * is a guarded call, which a host's dup2 waits for. Returns the fd, or -1 with a
+ * reason in err, its errno value in errno, and nothing left open. */
 int tshim_net_connect(const struct sockaddr *addr, socklen_t addr_len, int timeout_ms, char *err,
                       size_t err_size);
 
@@ -16,6 +18,10 @@ int tshim_net_connect(const struct sockaddr *addr, socklen_t addr_len, int timeo
  * SIGPIPE: Toki does a single read and compares what it got. Returns 0, or -1 with a
  * reason in err and errno (0 for a short send). */
 int tshim_net_send_token(const char *token, size_t len, char *err, size_t err_size);
+
+/* recv(2) on the shim's socket, which never blocks: -1 with EAGAIN when nothing
+ * is there yet (poll the number first), EBADF when the shim holds no socket. */
+ssize_t tshim_net_recv(void *buf, size_t len);
 
 /* The uid that owns the server end of the shim's connected socket, from the
  * kernel's table of TCP sockets (/proc/net/tcp and tcp6): the established entry

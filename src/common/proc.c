@@ -3,10 +3,12 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 const char *tshim_proc_basename(const char *path)
@@ -112,4 +114,29 @@ void tshim_proc_scrub_token(void)
         unsetenv("TOKI_TOKEN");
     }
     errno = saved;
+}
+
+int tshim_proc_threads(void)
+{
+    char buf[4096];
+    size_t have = 0;
+    long n = 0, threads = -1;
+    int saved = errno;
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC);
+    while (fd >= 0 && have < sizeof buf - 1 &&
+           ((n = syscall(SYS_read, fd, buf + have, sizeof buf - 1 - have)) > 0 ||
+            (n < 0 && errno == EINTR)))
+        have += n > 0 ? (size_t)n : 0;
+    if (fd >= 0)
+        syscall(SYS_close, fd);
+    buf[have] = '\0';
+    const char *t = strstr(buf, "\nThreads:");
+    if (t) {
+        char *end;
+        threads = strtol(t + strlen("\nThreads:"), &end, 10);
+        if (end == t + strlen("\nThreads:") || threads <= 0 || threads > INT_MAX)
+            threads = -1;
+    }
+    errno = saved;
+    return (int)threads;
 }

@@ -34,4 +34,10 @@ void tshim_proc_uninherit(void);
  * The configuration holds its own copy. */
 void tshim_proc_scrub_token(void);
 
+/* How many threads this process has, from /proc/self/status ("Threads:"), read
+ * with the raw system calls (no override, no allocation, no lock); -1 if it
+ * cannot be read. The file is open for a moment at the lowest free number. Keeps
+ * errno. */
+int tshim_proc_threads(void);
+
 #endif

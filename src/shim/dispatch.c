@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
@@ -162,7 +163,7 @@ static int tshim_dispatch_list(const char *dir, long skip, long *out, int max)
     };
     static char buf[4096]; /* the listener's alone; its stack may be small */
     int n = 0;
-    if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, dir) < 0)
+    if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, dir, O_RDONLY, 0) < 0)
         return -1;
     ssize_t r;
     while (n >= 0 && (r = tshim_fdguard_getdents_slot(TSHIM_FDGUARD_SCAN, buf, sizeof buf)) > 0)

@@ -26,7 +26,7 @@ void tshim_guard_exiting(void);
 int tshim_guard_exit_begun(void);
 
 /* In the child of a fork (async-signal-safe): the parent's call in flight is not
- * in this process. */
+ * in this process, nor are the parent's threads. */
 void tshim_guard_fork_child(void);
 
 /* The threads the shim runs in this process: each calls started first and ended

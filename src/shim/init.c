@@ -66,8 +66,9 @@ static int tshim_init_listens(const struct tshim_config *c)
     return 0;
 }
 
-/* An active shim: the environment as configured, fork handlers, then the thread. */
-static void tshim_init_activate(struct tshim_config *c)
+/* An active shim: the environment as configured, fork handlers, then the thread.
+ * Returns 1 if the thread started. */
+static int tshim_init_activate(struct tshim_config *c)
 {
     if (!c->inherit)
         tshim_proc_uninherit();
@@ -91,11 +92,12 @@ static void tshim_init_activate(struct tshim_config *c)
         tshim_events_disabled("cannot start the listener thread; toki-shim is disabled", e);
         tshim_fork_forget(); /* nor may a forked child start one: disabled means disabled */
     }
+    return e == 0;
 }
 
 __attribute__((constructor)) static void tshim_init(void)
 {
-    int saved_errno = errno;
+    int saved_errno = errno, listens = 0;
     char err[512];
     /* The overrides of close() and friends work even when the shim is inert. */
     tshim_real_init();
@@ -126,8 +128,12 @@ __attribute__((constructor)) static void tshim_init(void)
         tshim_events_disabled(err, 0);
         goto out;
     }
-    if (tshim_init_listens(c))
-        tshim_init_activate(c);
+    listens = tshim_init_listens(c) && tshim_init_activate(c);
 out:
+    /* Inert, a process keeps no descriptor of ours: the log file a line of the
+     * constructor opened goes, as no other line will follow. (Nor are there fork
+     * handlers to clear the fd guard in a child.) */
+    if (!listens)
+        tshim_log_close();
     errno = saved_errno;
 }

@@ -26,6 +26,7 @@
 
 #define TSHIM_LISTENER_REJECT_WINDOW_MS 1000 /* EOF this soon after the token, with no byte */
 #define TSHIM_LISTENER_REJECT_LIMIT 3
+#define TSHIM_LISTENER_RECHECK_MS 60000 /* poll's longest wait with no action pending */
 
 /* How one connection ended. */
 enum tshim_listener_end { TSHIM_LISTENER_LOST, TSHIM_LISTENER_FINISHED };
@@ -76,19 +77,26 @@ static void tshim_listener_event(const struct tshim_config *c, struct tshim_list
 
 /* Waits for the socket to have something to read, or for the pending action's
  * time, whichever comes first; runs the action then. Returns when there may be
- * bytes to read. With nothing pending it returns at once: recv blocks instead. */
+ * bytes to read. poll is outside the fd guard (a host's dup2 onto our number waits
+ * for guarded calls, and poll may wait for minutes), so the number is read afresh
+ * each time, and a host's file that takes it is only ever polled: the read itself
+ * is a guarded call. */
 static void tshim_listener_wait(const struct tshim_config *c, struct tshim_listener_due *d)
 {
-    long w;
-    while ((w = tshim_pace_wait(&d->pace, tshim_clock_now_ms())) >= 0) {
-        /* Even when the action is due, bytes that are already here go first: they
-         * may be events that the same action should cover. The number is read
-         * afresh; -1 (the host took it) is ignored by poll, and recv then fails. */
+    for (;;) {
+        long w = tshim_pace_wait(&d->pace, tshim_clock_now_ms());
         struct pollfd p = {.fd = tshim_fdguard_current(), .events = POLLIN};
-        int r = poll(&p, 1, (int)w);
+        if (p.fd < 0)
+            return; /* the host took the number: the read fails, and ends the connection */
+        /* With nothing pending, poll still wakes now and then: if the host dup2()ed
+         * onto our number between the load above and the poll, it is the host's
+         * file that is polled, and our socket (moved, or let go) is looked at again
+         * only then. Even when the action is due, bytes that are already here go
+         * first: they may be events that the same action should cover. */
+        int r = poll(&p, 1, w < 0 ? TSHIM_LISTENER_RECHECK_MS : (int)w);
         if (r > 0 || (r < 0 && errno != EINTR))
-            return; /* recv tells: data, the end, or an error that ends the connection */
-        if (r == 0)
+            return; /* the read tells: data, the end, or an error that ends the connection */
+        if (r == 0 && w >= 0)
             tshim_listener_act_if_due(c, d);
     }
 }
@@ -108,11 +116,11 @@ static enum tshim_listener_end tshim_listener_read(const struct tshim_config *c,
     tshim_pace_init(&d.pace, c->debounce_ms, c->splay_ms);
     for (;;) {
         tshim_listener_wait(c, &d);
-        /* Read the number afresh each time: the host may have made us move it, or
-         * taken it (then -1, and recv fails with EBADF: a lost connection). recv on
-         * anything but a socket fails too, so no byte of the host's is ever read. */
-        ssize_t n = recv(tshim_fdguard_current(), buf, sizeof buf, 0);
-        if (n < 0 && errno == EINTR)
+        /* A guarded call on the number as it is now: the host may have made us move
+         * it, or taken it (then EBADF: a lost connection). Nothing there yet (the
+         * poll saw the host's file, or its own wake-up) is no loss: wait again. */
+        ssize_t n = tshim_net_recv(buf, sizeof buf);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n < 0) {
             char msg[64];
@@ -220,13 +228,16 @@ static enum tshim_listener_try tshim_listener_sandboxed(char *err, size_t err_si
 {
     switch (tshim_sandbox_check(err, err_size)) {
     case TSHIM_SANDBOX_CHANGED:
-        tshim_log(TSHIM_LOG_WARN, "%s: a new socket could be fatal to the program, so toki-shim "
-                  "makes none; listener stopped", err);
+        tshim_log(TSHIM_LOG_WARN,
+                  "%s: a new socket could be fatal to the program, so toki-shim "
+                  "makes none; listener stopped",
+                  err);
         tshim_events_fail("a seccomp filter was installed after start; the listener stopped", 0);
         return TSHIM_LISTENER_STOP;
     case TSHIM_SANDBOX_UNKNOWN:
         tshim_events_fail("cannot tell whether a seccomp filter was installed; no connection "
-                          "until it can", errno);
+                          "until it can",
+                          errno);
         return TSHIM_LISTENER_RETRY;
     case TSHIM_SANDBOX_SAME:
         break;

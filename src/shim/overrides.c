@@ -1,10 +1,12 @@
 /* overrides.c: every libc function the library overrides, each a thin layer over a guard. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "common/fdguard.h"
+#include "common/proc.h"
 #include "common/tshim.h"
 #include "fork.h"
 #include "guard.h"
@@ -54,6 +56,36 @@ static int tshim_overrides_close_range_in(unsigned first, unsigned last, int fla
     return r;
 }
 
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1) /* linux/close_range.h, for older headers */
+#endif
+
+/* CLOSE_RANGE_UNSHARE first gives the calling thread a table of its own, a copy,
+ * and closes in that. The shim's threads share the table too, so with the flag
+ * what a host alone in its table closes would live on in the table they keep (a
+ * pipe's write end, whose reader then never sees the end). So when the host has no
+ * thread but the caller, the flag goes and the range is closed in the shared
+ * table: what the host gets without the shim, where unsharing a table that has one
+ * user changes nothing. A host with threads of its own asked for a copy, and libc
+ * makes it: ours in the copy may be closed, which is harmless, as the shim's
+ * threads go on with the shared table. The count is read inside the window, so
+ * that no fork copies its descriptor. */
+static int tshim_overrides_close_range_unshare(unsigned first, unsigned last, int flags)
+{
+    sigset_t old;
+    tshim_fdguard_window_enter(&old);
+    int all = tshim_proc_threads();
+    if (all < 0 || all - tshim_guard_threads() > 1) {
+        tshim_fdguard_window_leave(&old);
+        return tshim_real.close_range(first, last, flags);
+    }
+    int r = tshim_overrides_close_range_in(first, last, flags & ~(int)CLOSE_RANGE_UNSHARE);
+    int e = errno;
+    tshim_fdguard_window_leave(&old);
+    errno = e;
+    return r;
+}
+
 /* close_range and closefrom are rare, and a range can hold a descriptor of ours
  * that is being moved: while the shim holds any, they run inside the window, so
  * that what they skip is what is ours. With none (always so when inert) they go
@@ -63,6 +95,8 @@ static int tshim_overrides_close_range_in(unsigned first, unsigned last, int fla
 TSHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
     sigset_t old;
+    if ((flags & (int)CLOSE_RANGE_UNSHARE) && tshim_guard_threads() > 0)
+        return tshim_overrides_close_range_unshare(first, last, flags);
     if (!tshim_fdguard_holds_any())
         return tshim_real.close_range(first, last, flags);
     tshim_fdguard_window_enter(&old);
@@ -70,6 +104,19 @@ TSHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
     tshim_fdguard_window_leave(&old);
     errno = e;
     return r;
+}
+
+/* Closes [lo, hi], a range below one of ours. A kernel before 5.9 has no
+ * close_range (glibc 2.34 and later call it all the same, and say ENOSYS): then
+ * one descriptor at a time, as glibc's own closefrom falls back to doing. The
+ * range ends below our number, itself below 1024 or the descriptor limit, so the
+ * loop is bounded. */
+static void tshim_overrides_close_below(unsigned lo, unsigned hi)
+{
+    if (tshim_real.close_range(lo, hi, 0) == 0 || errno != ENOSYS)
+        return;
+    for (unsigned fd = lo; fd <= hi; fd++)
+        tshim_real.close((int)fd);
 }
 
 static void tshim_overrides_closefrom_in(int lowfd)
@@ -83,7 +130,7 @@ static void tshim_overrides_closefrom_in(int lowfd)
     unsigned lo = low;
     for (int i = 0; i < n; i++) {
         if (ours[i] > lo)
-            tshim_real.close_range(lo, ours[i] - 1, 0);
+            tshim_overrides_close_below(lo, ours[i] - 1);
         lo = ours[i] + 1;
     }
     tshim_real.closefrom((int)lo);
@@ -104,19 +151,73 @@ TSHIM_EXPORT void closefrom(int lowfd)
     errno = saved; /* closefrom returns nothing and sets no errno */
 }
 
+/* dup2's and dup3's arguments, as the overrides pass them on. */
+struct tshim_overrides_dup {
+    int oldfd, newfd, flags;
+    int three; /* dup3 (with flags), not dup2 */
+};
+
+/* What the kernel says of the call before it changes anything: 0 if it can go
+ * ahead, else -1 with its errno, in the kernel's order. Onto a number of ours this
+ * is checked first, so that a call bound to fail leaves the shim where it was. */
+static int tshim_overrides_dup_check(const struct tshim_overrides_dup *d)
+{
+    int oldfd = d->oldfd;
+    if (d->three && (d->flags & ~O_CLOEXEC) != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (d->three && oldfd == d->newfd) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* A number of ours is no open descriptor to the host, unless it was being made
+     * or moved: then look again once that is over. */
+    while (tshim_fdguard_is_ours(oldfd))
+        if (!tshim_fdguard_wait_moving(oldfd)) {
+            errno = EBADF;
+            return -1;
+        }
+    if (fcntl(oldfd, F_GETFD) < 0) {
+        errno = EBADF;
+        return -1;
+    }
+    return 0;
+}
+
+/* dup2 or dup3 onto the shim's number in slot, off the fast path: ours steps
+ * aside, and if the call fails after all (a race with another thread of the
+ * host's), what was left at the number goes too. */
+__attribute__((noinline, cold)) static int
+tshim_overrides_dup_onto(int slot, const struct tshim_overrides_dup *d)
+{
+    struct tshim_fdguard_aside was;
+    if (tshim_overrides_dup_check(d) != 0)
+        return -1;
+    tshim_fdguard_step_aside(slot, d->newfd, &was);
+    int r = d->three ? tshim_real.dup3(d->oldfd, d->newfd, d->flags)
+                     : tshim_real.dup2(d->oldfd, d->newfd);
+    if (r < 0) {
+        int e = errno;
+        tshim_fdguard_drop_left(d->newfd, &was);
+        errno = e;
+    }
+    return r;
+}
+
 /* dup2() onto a number that is ours, off the fast path. */
 __attribute__((noinline, cold)) static int tshim_overrides_dup2_ours(int oldfd, int newfd)
 {
     int slot = tshim_fdguard_slot_of(newfd);
-    if (slot >= 0) {
-        if (oldfd == newfd) {
-            /* dup2(fd, fd) checks that fd is open; to the host, ours is not. */
-            errno = EBADF;
-            return -1;
-        }
-        tshim_fdguard_step_aside(slot, newfd);
+    if (slot < 0)
+        return tshim_real.dup2(oldfd, newfd);
+    if (oldfd == newfd) {
+        /* dup2(fd, fd) checks that fd is open; to the host, ours is not. */
+        errno = EBADF;
+        return -1;
     }
-    return tshim_real.dup2(oldfd, newfd);
+    struct tshim_overrides_dup d = {oldfd, newfd, 0, 0};
+    return tshim_overrides_dup_onto(slot, &d);
 }
 
 TSHIM_EXPORT int dup2(int oldfd, int newfd)
@@ -129,8 +230,10 @@ TSHIM_EXPORT int dup2(int oldfd, int newfd)
 TSHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
     int slot = newfd >= 0 ? tshim_fdguard_slot_of(newfd) : -1;
-    if (__builtin_expect(slot >= 0 && oldfd != newfd, 0))
-        tshim_fdguard_step_aside(slot, newfd);
+    if (__builtin_expect(slot >= 0, 0)) {
+        struct tshim_overrides_dup d = {oldfd, newfd, flags, 1};
+        return tshim_overrides_dup_onto(slot, &d);
+    }
     return tshim_real.dup3(oldfd, newfd, flags);
 }
 

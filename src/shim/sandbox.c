@@ -47,8 +47,8 @@ static long tshim_sandbox_field(const char *text, const char *field, long def)
 static int tshim_sandbox_read(struct tshim_sandbox_state *s)
 {
     char text[4096];
-    ssize_t n = tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, "/proc/thread-self/status", text,
-                                        sizeof text);
+    ssize_t n =
+        tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, "/proc/thread-self/status", text, sizeof text);
     if (n < 0)
         return -1;
     if (!strstr(text, "\nSeccomp:") && (size_t)n == sizeof text - 1) {
@@ -67,8 +67,10 @@ enum tshim_sandbox_verdict tshim_sandbox_check(char *err, size_t err_size)
     if (tshim_sandbox_read(&now) != 0) {
         char msg[64];
         int e = errno;
-        snprintf(err, err_size, "cannot read /proc/thread-self/status to see whether a seccomp "
-                 "filter was added: %s", tshim_log_strerror(e, msg, sizeof msg));
+        snprintf(err, err_size,
+                 "cannot read /proc/thread-self/status to see whether a seccomp "
+                 "filter was added: %s",
+                 tshim_log_strerror(e, msg, sizeof msg));
         errno = e;
         return TSHIM_SANDBOX_UNKNOWN;
     }
@@ -82,7 +84,8 @@ enum tshim_sandbox_verdict tshim_sandbox_check(char *err, size_t err_size)
      * forbid a socket, even kill the process for one. */
     if (now.mode == b->mode && (now.filters < 0 || b->filters < 0 || now.filters == b->filters))
         return TSHIM_SANDBOX_SAME;
-    snprintf(err, err_size, "the program put toki-shim's thread under a seccomp filter after "
+    snprintf(err, err_size,
+             "the program put toki-shim's thread under a seccomp filter after "
              "start (Seccomp %ld with %ld filters at start, %ld with %ld now)",
              b->mode, b->filters, now.mode, now.filters);
     return TSHIM_SANDBOX_CHANGED;
