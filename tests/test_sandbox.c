@@ -144,6 +144,9 @@ static void copy_file(const char *from, const char *to)
 
 static void secure_cleanup(struct secure_dir *d)
 {
+    char lib[sizeof d->dir + 32];
+    snprintf(lib, sizeof lib, "%s/libtoki_shim.so", d->dir);
+    unlink(lib);
     unlink(d->log);
     unlink(d->prog);
     rmdir(d->logs);
@@ -166,6 +169,12 @@ static void secure_setup(struct secure_dir *d, int setgid_root)
     cr_assert_eq(chmod(d->logs, 0777), 0); /* past the umask: uid 65534 may create the log */
     cr_assert_eq(mkdir(d->scratch, 0755), 0);
     copy_file(H_HOST("host_epoll"), d->prog);
+    /* The library too: uid 65534 may not reach the build folder (a checkout in a
+     * folder of mode 0700, as mktemp -d makes). */
+    char lib[sizeof d->dir + 32];
+    snprintf(lib, sizeof lib, "%s/libtoki_shim.so", d->dir);
+    copy_file(BUILD_DIR "/libtoki_shim.so", lib);
+    cr_assert_eq(chmod(lib, 0755), 0);
     cr_assert_eq(chown(d->prog, 0, 0), 0);
     cr_assert_eq(chmod(d->prog, setgid_root ? 02755 : 0755), 0);
     struct statvfs vfs;
@@ -184,7 +193,7 @@ static int secure_run(struct secure_dir *d, const char *const env[], int await_c
     char libs[4096];
     const char *first = getenv("TOKI_TEST_PRELOAD_FIRST");
     snprintf(libs, sizeof libs, "%s%s%s/libtoki_shim.so\n", first ? first : "", first ? " " : "",
-             BUILD_DIR);
+             d->dir);
     const char *argv[] = {H_HOST("ns_preload"), d->scratch, libs, d->prog, "secure", NULL};
     h_stop(&h_host);
     unlink(d->log);
