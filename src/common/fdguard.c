@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <linux/futex.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -236,10 +237,30 @@ static int tshim_fdguard_move_high(int slot, int low, int (*still_ours)(int fd, 
     return high;
 }
 
-/* A socket that nobody has bound or connected yet: what socket(2) just gave us. */
+/* A netlink socket of the protocol asked for, not yet bound (the kernel binds it
+ * at its first send): what socket(2) just gave us. */
+static int tshim_fdguard_fresh_netlink(int fd, int protocol)
+{
+    int v = 0;
+    socklen_t len = sizeof v;
+    struct sockaddr_nl a;
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) != 0 || v != AF_NETLINK)
+        return 0;
+    len = sizeof v;
+    if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) != 0 || v != protocol)
+        return 0;
+    len = sizeof a;
+    memset(&a, 0, sizeof a);
+    return getsockname(fd, (struct sockaddr *)&a, &len) == 0 && a.nl_pid == 0;
+}
+
+/* A socket that nobody has bound or connected yet: what socket(2) just gave us.
+ * arg points to the {domain, protocol} asked for. */
 static int tshim_fdguard_fresh_socket(int fd, const void *arg)
 {
-    (void)arg;
+    const int *asked = arg;
+    if (asked[0] == AF_NETLINK)
+        return tshim_fdguard_fresh_netlink(fd, asked[1]);
     struct sockaddr_storage a;
     socklen_t len = sizeof a;
     /* ENOTCONN, not ENOTSOCK or EBADF: a socket, and not connected. */
@@ -261,14 +282,14 @@ static int tshim_fdguard_same_file(int fd, const void *arg)
     return fstat(fd, &st) == 0 && st.st_dev == want->st_dev && st.st_ino == want->st_ino;
 }
 
-int tshim_fdguard_socket(int domain, int type, int protocol)
+int tshim_fdguard_socket(int slot, int domain, int type, int protocol)
 {
-    int saved = errno, e = 0;
+    int saved = errno, e = 0, asked[2] = {domain, protocol};
     tshim_fdguard_settle();
     tshim_fdguard_enter();
     int fd = socket(domain, type, protocol);
-    if (fd < 0 || (fd = tshim_fdguard_move_high(TSHIM_FDGUARD_SOCKET, fd,
-                                                tshim_fdguard_fresh_socket, NULL)) < 0)
+    if (fd < 0 ||
+        (fd = tshim_fdguard_move_high(slot, fd, tshim_fdguard_fresh_socket, asked)) < 0)
         e = errno;
     tshim_fdguard_leave();
     errno = fd >= 0 ? saved : e;

@@ -192,7 +192,7 @@ static enum tshim_listener_peer tshim_listener_peer_check(const struct tshim_con
     if (tshim_net_peer_uid(&uid) != 0) {
         int e = errno;
         snprintf(err, err_size, "cannot tell who owns the server yet: %s",
-                 e == ENOENT ? "its connection is not in /proc/net/tcp"
+                 e == ENOENT ? "the kernel does not know its connection"
                              : tshim_log_strerror(e, msg, sizeof msg));
         tshim_events_fail("cannot tell who owns the server on Toki's port; the token was not sent",
                           e);
