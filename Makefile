@@ -60,7 +60,7 @@ $(COMMON_LIB): $(COMMON_OBJS)
 
 $(LIB): $(SHIM_OBJS) $(COMMON_LIB) $(MAP)
 	$(call say,LD,$@)$(CC) $(CODEFLAGS) -shared -Wl,-soname,libtoki_shim.so -Wl,--version-script=$(MAP) \
-	    -Wl,-z,relro -Wl,-z,now -Wl,-z,nodelete -o $@ $(SHIM_OBJS) $(COMMON_LIB) -ldl $(LDFLAGS)
+	    -Wl,-z,relro -Wl,-z,nodelete -o $@ $(SHIM_OBJS) $(COMMON_LIB) -ldl $(LDFLAGS)
 
 $(CMD): $(CLI_OBJS) $(COMMON_LIB)
 	$(call say,LD,$@)$(CC) $(CODEFLAGS) -o $@ $(CLI_OBJS) $(COMMON_LIB) $(LDFLAGS)
