@@ -636,6 +636,25 @@ static void bench_reconnect(void)
     unlink(log);
 }
 
+/* ---- 9. the peer check against the host's sockets ----------------------- */
+
+/* bench_peer calls the peer check itself (it links the common archive), with 0,
+ * 10,000 and 100,000 other sockets on the machine; its lines are figures. */
+static void bench_peer(void)
+{
+    printf("\n9. Peer check, median of one call, with other TCP sockets on the machine\n");
+    FILE *f = popen(DIR_ "bench_peer", "r");
+    char l[256];
+    while (f && fgets(l, sizeof l, f)) {
+        char key[64], unit[8], note[128] = "";
+        double v;
+        if (sscanf(l, "%63[^\t]\t%lf\t%7[^\t]\t%127[^\n]", key, &v, unit, note) >= 3)
+            figure(key, v, unit, note[0] ? note : NULL);
+    }
+    if (!f || pclose(f) != 0)
+        printf("  (bench_peer failed: see its message above)\n");
+}
+
 int main(void)
 {
     struct rlimit rl;
@@ -670,6 +689,8 @@ int main(void)
         bench_reconnect();
     if (PART('8'))
         bench_script();
+    if (PART('9'))
+        bench_peer();
     if (json) {
         fprintf(json, "\n}\n");
         fclose(json);
