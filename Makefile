@@ -151,7 +151,7 @@ check-fuzz: $(FUZZ_TARGETS:%=$(B)/tests/replay_%)
 	@for t in $(FUZZ_TARGETS); do $(B)/tests/replay_$$t tests/fuzz/corpus/$$t/* || exit 1; done
 
 # ---- tests ---------------------------------------------------------------
-UNIT     := config frame backoff pace decide dispatch events log net proc fdguard guard seccomp
+UNIT     := config frame backoff pace decide dispatch events log net proc fdguard guard seccomp elf
 INTEG    := serve shim eventfd process scope hosts cli security faults harm sandbox hostfds
 T_UNIT   := $(UNIT:%=$(B)/tests/test_%)
 T_INTEG  := $(INTEG:%=$(B)/tests/test_%)
