@@ -67,57 +67,79 @@ static void tshim_fdguard_futex(_Atomic int *word, int op, int val)
  * handler has returned, so the window is safe for it to hold. */
 static __thread int tshim_fdguard_forking_here;
 
+/* Threads asleep on tshim_fdguard_busy: the one who leaves the window makes the
+ * wake-up system call only when there is one (sequentially consistent, Dekker-
+ * style: either the leaver sees the sleeper counted, or the sleeper's futex wait
+ * finds the window open and returns at once). */
+static _Atomic int tshim_fdguard_sleepers;
+
+static void tshim_fdguard_sleep_busy(void)
+{
+    atomic_fetch_add(&tshim_fdguard_sleepers, 1);
+    if (atomic_load(&tshim_fdguard_busy))
+        tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAIT_PRIVATE, 1);
+    atomic_fetch_sub(&tshim_fdguard_sleepers, 1);
+}
+
+static void tshim_fdguard_open_window(void)
+{
+    atomic_store(&tshim_fdguard_busy, 0);
+    /* All of them: a fork, and host calls waiting to look at a number again. */
+    if (atomic_load(&tshim_fdguard_sleepers))
+        tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAKE_PRIVATE, 1 << 30);
+}
+
 static void tshim_fdguard_enter(void)
 {
     for (;;) {
         while (atomic_exchange(&tshim_fdguard_busy, 1) != 0)
-            tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAIT_PRIVATE, 1);
+            tshim_fdguard_sleep_busy();
         int forks = atomic_load(&tshim_fdguard_forking);
         if (forks == 0 || tshim_fdguard_forking_here)
             return;
-        atomic_store(&tshim_fdguard_busy, 0);
-        tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAKE_PRIVATE, 1);
+        tshim_fdguard_open_window();
         tshim_fdguard_futex(&tshim_fdguard_forking, FUTEX_WAIT_PRIVATE, forks);
     }
 }
 
 static void tshim_fdguard_leave(void)
 {
-    atomic_store(&tshim_fdguard_busy, 0);
-    /* All of them: a fork, and host calls waiting to look at a number again. */
-    tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAKE_PRIVATE, 1 << 30);
+    tshim_fdguard_open_window();
 }
 
 /* Until no thread is inside the window. */
 static void tshim_fdguard_wait_window(void)
 {
     while (atomic_load(&tshim_fdguard_busy))
-        tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAIT_PRIVATE, 1);
+        tshim_fdguard_sleep_busy();
 }
 
 /* For callers on the host's threads, the window is entered with every signal
  * blocked: a handler that dup2()s onto one of our numbers would otherwise wait for
- * the window its own thread holds. */
+ * the window its own thread holds. The shim's own threads block every signal for
+ * good, and pass NULL: no system call. */
 void tshim_fdguard_window_enter(sigset_t *old)
 {
     sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, old);
+    if (old) {
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, old);
+    }
     tshim_fdguard_enter();
 }
 
 void tshim_fdguard_window_leave(const sigset_t *old)
 {
     tshim_fdguard_leave();
-    pthread_sigmask(SIG_SETMASK, old, NULL);
+    if (old)
+        pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
 void tshim_fdguard_fork_prepare(void)
 {
     tshim_fdguard_forking_here = 1;
     atomic_fetch_add(&tshim_fdguard_forking, 1);
-    while (atomic_load(&tshim_fdguard_busy))
-        tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAIT_PRIVATE, 1);
+    tshim_fdguard_wait_window();
 }
 
 /* The count goes down before this thread stops counting as forking: a handler
@@ -134,6 +156,7 @@ void tshim_fdguard_fork_child(void)
     /* The child has one thread: nobody is inside the window, nobody forks. */
     atomic_store(&tshim_fdguard_forking, 0);
     atomic_store(&tshim_fdguard_busy, 0);
+    atomic_store(&tshim_fdguard_sleepers, 0);
     tshim_fdguard_forking_here = 0;
     for (int i = 0; i < TSHIM_FDGUARD_SLOTS; i++) {
         atomic_store(&tshim_fdguard_using[i], 0);

@@ -59,8 +59,9 @@ int tshim_fdguard_socket(int slot, int domain, int type, int protocol);
 int tshim_fdguard_open(int slot, const char *path, int flags, mode_t mode);
 
 /* The window in which descriptors of ours are made: no fork copies the process
- * while a thread is inside it. For the host's threads (signals blocked meanwhile;
- * old receives the previous mask). Keep it to a few syscalls. */
+ * while a thread is inside it. On the host's threads signals are blocked meanwhile
+ * (old receives the previous mask); the shim's own threads, which block every
+ * signal for good, pass NULL. Keep it to a few syscalls. */
 void tshim_fdguard_window_enter(sigset_t *old);
 void tshim_fdguard_window_leave(const sigset_t *old);
 

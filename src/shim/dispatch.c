@@ -80,10 +80,9 @@ static int tshim_dispatch_walk_object(struct dl_phdr_info *info, size_t size, vo
  * process; nothing in there allocates or takes another lock. */
 static void tshim_dispatch_walk(struct tshim_dispatch_walk *w)
 {
-    sigset_t old;
-    tshim_fdguard_window_enter(&old);
+    tshim_fdguard_window_enter(NULL); /* the listener: every signal blocked already */
     dl_iterate_phdr(tshim_dispatch_walk_object, w);
-    tshim_fdguard_window_leave(&old);
+    tshim_fdguard_window_leave(NULL);
 }
 
 void tshim_dispatch_refresh(void)
@@ -281,9 +280,14 @@ static void tshim_dispatch_explain(const struct tshim_config *c, enum tshim_deci
     }
 }
 
+/* Set by an event line, taken by the action that follows it at once: one walk of
+ * the loaded objects per event, not two. */
+static int tshim_dispatch_fresh;
+
 int tshim_dispatch_event(const struct tshim_config *c, const char *name)
 {
     tshim_dispatch_refresh();
+    tshim_dispatch_fresh = 1;
     void (*on_event)(const char *) = tshim_dispatch_seen.on_event;
     if (on_event && tshim_guard_begin_call()) {
         tshim_dispatch_call(NULL, on_event, name);
@@ -297,7 +301,9 @@ int tshim_dispatch_event(const struct tshim_config *c, const char *name)
 
 void tshim_dispatch_act(const struct tshim_config *c, const char *name, unsigned long n)
 {
-    tshim_dispatch_refresh();
+    if (!tshim_dispatch_fresh)
+        tshim_dispatch_refresh();
+    tshim_dispatch_fresh = 0;
     void (*on_refresh)(void) = tshim_dispatch_seen.on_refresh;
     struct tshim_decide_facts f = {.have_hook = on_refresh != NULL,
                                    .have_fd = tshim_events_requested(),
