@@ -88,7 +88,7 @@ soak: all $(B)/tests/hosts/host_hook
 	B=$(B) bash scripts/soak.sh
 
 # ---- make bench: figures and ratios, no assertions (see BENCHMARKS.md) ------
-BENCH := $(addprefix $(B)/bench/,bench bench_host bench_floor bench_ops empty.so)
+BENCH := $(addprefix $(B)/bench/,bench bench_host bench_floor bench_ops bench_peer empty.so thread_floor.so)
 $(B)/bench:
 	@mkdir -p $@
 $(B)/bench/bench: tests/bench/bench.c | $(B)/bench
@@ -97,6 +97,11 @@ $(B)/bench/bench_host: tests/bench/bench_host.c src/toki_shim.h | $(B)/bench
 	$(call say,CC,$@)$(CC) $(ALLFLAGS) -Isrc -rdynamic -o $@ $< $(LDFLAGS)
 $(B)/bench/empty.so: tests/bench/empty.c | $(B)/bench
 	$(call say,CC,$@)$(CC) $(ALLFLAGS) -shared -o $@ $<
+$(B)/bench/thread_floor.so: tests/bench/thread_floor.c | $(B)/bench
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) -shared -pthread -o $@ $<
+# The peer check, called directly: it links the common archive.
+$(B)/bench/bench_peer: tests/bench/bench_peer.c $(COMMON_LIB) | $(B)/bench
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) -Isrc -o $@ $< $(COMMON_LIB) $(LDFLAGS)
 $(B)/bench/%: tests/bench/%.c | $(B)/bench
 	$(call say,CC,$@)$(CC) $(ALLFLAGS) -o $@ $< $(LDFLAGS)
 
@@ -146,7 +151,7 @@ check-fuzz: $(FUZZ_TARGETS:%=$(B)/tests/replay_%)
 	@for t in $(FUZZ_TARGETS); do $(B)/tests/replay_$$t tests/fuzz/corpus/$$t/* || exit 1; done
 
 # ---- tests ---------------------------------------------------------------
-UNIT     := config frame backoff pace decide dispatch events log net proc fdguard guard seccomp
+UNIT     := config frame backoff pace decide dispatch events log net proc fdguard guard seccomp elf
 INTEG    := serve shim eventfd process scope hosts cli security faults harm sandbox hostfds
 T_UNIT   := $(UNIT:%=$(B)/tests/test_%)
 T_INTEG  := $(INTEG:%=$(B)/tests/test_%)

@@ -24,7 +24,7 @@ static int ours;
 static void adopt_a_socket(void)
 {
     unit_resolve_libc();
-    ours = tshim_fdguard_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ours = tshim_fdguard_socket(TSHIM_FDGUARD_SOCKET, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     cr_assert_geq(ours, 0);
     cr_assert_eq(ours, tshim_fdguard_current());
 }
@@ -272,7 +272,7 @@ static void storm(int forks)
         }
         dup2_onto_ours(0);
         if (tshim_fdguard_current() < 0) /* let go for want of a number: make another */
-            tshim_fdguard_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            tshim_fdguard_socket(TSHIM_FDGUARD_SOCKET, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     }
     setitimer(ITIMER_PROF, &off, NULL);
 }

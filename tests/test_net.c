@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/fdguard.h"
@@ -125,4 +126,70 @@ Test(net, formats_addresses)
     a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     tshim_net_format((struct sockaddr *)&a4, buf, sizeof buf);
     cr_assert_str_eq(buf, "127.0.0.1:80");
+}
+
+/* The server end of the shim's connection to l, accepted; both ends are open. */
+static int connected(int l, const struct sockaddr *a, socklen_t len)
+{
+    char err[160];
+    cr_assert_geq(tshim_net_connect(a, len, 2000, err, sizeof err), 0, "%s", err);
+    int c = accept(l, NULL, NULL);
+    cr_assert_geq(c, 0);
+    return c;
+}
+
+Test(net, both_ways_of_the_peer_check_find_the_servers_owner)
+{
+    struct sockaddr_in a;
+    int l = listener(&a, 8), c = connected(l, (struct sockaddr *)&a, sizeof a);
+    unsigned diag = 12345, proc = 54321, any = 999;
+    cr_assert_eq(tshim_net_peer_uid_by(TSHIM_NET_DIAG, &diag), 0, "%s", strerror(errno));
+    cr_assert_eq(tshim_net_peer_uid_by(TSHIM_NET_PROC, &proc), 0, "%s", strerror(errno));
+    cr_assert_eq(tshim_net_peer_uid(&any), 0);
+    cr_assert_eq(diag, (unsigned)geteuid());
+    cr_assert_eq(proc, (unsigned)geteuid());
+    cr_assert_eq(any, (unsigned)geteuid());
+    cr_assert_eq(tshim_fdguard_get(TSHIM_FDGUARD_SCAN), -1, "the netlink socket is let go");
+    close(c);
+    tshim_fdguard_release();
+    close(l);
+}
+
+Test(net, the_peer_check_finds_the_server_end_over_ipv6)
+{
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    socklen_t len = sizeof a;
+    int l = socket(AF_INET6, SOCK_STREAM, 0);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) != 0)
+        cr_skip_test("no IPv6 loopback here");
+    cr_assert_eq(listen(l, 8), 0);
+    cr_assert_eq(getsockname(l, (struct sockaddr *)&a, &len), 0);
+    int c = connected(l, (struct sockaddr *)&a, sizeof a);
+    unsigned diag = 12345, proc = 54321;
+    cr_assert_eq(tshim_net_peer_uid_by(TSHIM_NET_DIAG, &diag), 0, "%s", strerror(errno));
+    cr_assert_eq(tshim_net_peer_uid_by(TSHIM_NET_PROC, &proc), 0, "%s", strerror(errno));
+    cr_assert_eq(diag, (unsigned)geteuid());
+    cr_assert_eq(proc, (unsigned)geteuid());
+    close(c);
+    tshim_fdguard_release();
+    close(l);
+}
+
+Test(net, a_server_end_that_has_closed_is_not_found_either_way)
+{
+    struct sockaddr_in a;
+    int l = listener(&a, 8), c = connected(l, (struct sockaddr *)&a, sizeof a);
+    close(c);
+    /* Our end sees the FIN: the server end has left the established state. */
+    struct pollfd p = {.fd = tshim_fdguard_current(), .events = POLLIN};
+    cr_assert_eq(poll(&p, 1, 5000), 1);
+    unsigned uid;
+    errno = 0;
+    cr_assert_eq(tshim_net_peer_uid_by(TSHIM_NET_DIAG, &uid), -1);
+    cr_assert_eq(errno, ENOENT, "%s", strerror(errno));
+    errno = 0;
+    cr_assert_eq(tshim_net_peer_uid_by(TSHIM_NET_PROC, &uid), -1);
+    cr_assert_eq(errno, ENOENT, "%s", strerror(errno));
+    tshim_fdguard_release();
+    close(l);
 }

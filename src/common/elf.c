@@ -26,6 +26,121 @@ int tshim_elf_notes_have_go(const char *notes, size_t len)
     return 0;
 }
 
+/* ---- a loaded object's dynamic symbols, in memory ------------------------- */
+
+/* An address in the dynamic section: glibc rewrites these to absolute ones when it
+ * loads an object, other loaders (and the vDSO) leave them relative to its base. */
+static const void *tshim_elf_dyn_ptr(const struct dl_phdr_info *info, ElfW(Addr) v)
+{
+    return (const void *)(v < info->dlpi_addr ? v + info->dlpi_addr : v);
+}
+
+struct tshim_elf_dyn {
+    const ElfW(Sym) *symtab;
+    const char *strtab;
+    const Elf32_Word *gnu_hash, *sysv_hash;
+};
+
+static int tshim_elf_dynamic(const struct dl_phdr_info *info, struct tshim_elf_dyn *d)
+{
+    memset(d, 0, sizeof *d);
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        if (info->dlpi_phdr[i].p_type != PT_DYNAMIC)
+            continue;
+        const ElfW(Dyn) *dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+        for (; dyn->d_tag != DT_NULL; dyn++) {
+            const void *p = tshim_elf_dyn_ptr(info, dyn->d_un.d_ptr);
+            if (dyn->d_tag == DT_SYMTAB)
+                d->symtab = p;
+            else if (dyn->d_tag == DT_STRTAB)
+                d->strtab = p;
+            else if (dyn->d_tag == DT_GNU_HASH)
+                d->gnu_hash = p;
+            else if (dyn->d_tag == DT_HASH)
+                d->sysv_hash = p;
+        }
+    }
+    return d->symtab && d->strtab && (d->gnu_hash || d->sysv_hash) ? 0 : -1;
+}
+
+/* A definition that another object may bind to, by that name. */
+static void *tshim_elf_match(const struct dl_phdr_info *info, const struct tshim_elf_dyn *d,
+                             Elf32_Word i, const char *name)
+{
+    const ElfW(Sym) *s = &d->symtab[i];
+    unsigned bind = ELF64_ST_BIND(s->st_info), type = ELF64_ST_TYPE(s->st_info);
+    if (s->st_shndx == SHN_UNDEF || s->st_value == 0 || (bind != STB_GLOBAL && bind != STB_WEAK) ||
+        (type != STT_FUNC && type != STT_OBJECT) || strcmp(d->strtab + s->st_name, name) != 0)
+        return NULL;
+    return (void *)(info->dlpi_addr + s->st_value);
+}
+
+static Elf32_Word tshim_elf_gnu_hash_of(const char *name)
+{
+    Elf32_Word h = 5381;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+        h = h * 33 + *c;
+    return h;
+}
+
+/* DT_GNU_HASH: buckets of symbol indexes, chains of hashes whose low bit ends one. */
+static void *tshim_elf_gnu_lookup(const struct dl_phdr_info *info, const struct tshim_elf_dyn *d,
+                                  const char *name)
+{
+    const Elf32_Word *w = d->gnu_hash, nbuckets = w[0], symoffset = w[1], bloom_words = w[2];
+    if (nbuckets == 0)
+        return NULL;
+    const Elf32_Word *buckets = (const Elf32_Word *)((const ElfW(Addr) *)(w + 4) + bloom_words);
+    const Elf32_Word *chain = buckets + nbuckets, h = tshim_elf_gnu_hash_of(name);
+    for (Elf32_Word i = buckets[h % nbuckets]; i >= symoffset; i++) {
+        Elf32_Word c = chain[i - symoffset];
+        void *found = (c | 1) == (h | 1) ? tshim_elf_match(info, d, i, name) : NULL;
+        if (found)
+            return found;
+        if (c & 1)
+            break;
+    }
+    return NULL;
+}
+
+static Elf32_Word tshim_elf_sysv_hash_of(const char *name)
+{
+    Elf32_Word h = 0;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+        h = (h << 4) + *c;
+        Elf32_Word g = h & 0xf0000000u;
+        h ^= g >> 24;
+        h &= ~g;
+    }
+    return h;
+}
+
+/* DT_HASH: nbucket, nchain, then the buckets and chains of symbol indexes. */
+static void *tshim_elf_sysv_lookup(const struct dl_phdr_info *info, const struct tshim_elf_dyn *d,
+                                   const char *name)
+{
+    const Elf32_Word *w = d->sysv_hash, nbucket = w[0], nchain = w[1];
+    if (nbucket == 0)
+        return NULL;
+    const Elf32_Word *bucket = w + 2, *chain = bucket + nbucket;
+    Elf32_Word n = 0;
+    for (Elf32_Word i = bucket[tshim_elf_sysv_hash_of(name) % nbucket]; i != 0 && i < nchain;
+         i = chain[i]) {
+        void *found = tshim_elf_match(info, d, i, name);
+        if (found || ++n > nchain) /* a loop in a corrupt chain ends here */
+            return found;
+    }
+    return NULL;
+}
+
+void *tshim_elf_loaded_symbol(const struct dl_phdr_info *info, const char *name)
+{
+    struct tshim_elf_dyn d;
+    if (tshim_elf_dynamic(info, &d) != 0)
+        return NULL;
+    return d.gnu_hash ? tshim_elf_gnu_lookup(info, &d, name) : tshim_elf_sysv_lookup(info, &d, name);
+}
+
 static int tshim_elf_open(const char *path, Elf64_Ehdr *eh)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

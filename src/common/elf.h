@@ -2,6 +2,7 @@
 #ifndef TSHIM_ELF_H
 #define TSHIM_ELF_H
 
+#include <link.h>
 #include <stddef.h>
 
 /* 1 if the note area notes[0..len) holds Go's build-id note (name "Go"). */
@@ -11,5 +12,11 @@ int tshim_elf_notes_have_go(const char *notes, size_t len);
 int tshim_elf_file_is_static(const char *path); /* no PT_INTERP: LD_PRELOAD is never read */
 int tshim_elf_file_is_go(const char *path);
 int tshim_elf_file_exports(const char *path, const char *symbol); /* defined in .dynsym */
+
+/* The address of the function or object `name` that a loaded object (as
+ * dl_iterate_phdr shows it) defines and exports, from its dynamic symbol table and
+ * hash table in memory; NULL if it defines none. Unlike dlsym, a miss allocates
+ * nothing and takes no lock. */
+void *tshim_elf_loaded_symbol(const struct dl_phdr_info *info, const char *name);
 
 #endif

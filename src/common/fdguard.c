@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <linux/futex.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -66,57 +67,79 @@ static void tshim_fdguard_futex(_Atomic int *word, int op, int val)
  * handler has returned, so the window is safe for it to hold. */
 static __thread int tshim_fdguard_forking_here;
 
+/* Threads asleep on tshim_fdguard_busy: the one who leaves the window makes the
+ * wake-up system call only when there is one (sequentially consistent, Dekker-
+ * style: either the leaver sees the sleeper counted, or the sleeper's futex wait
+ * finds the window open and returns at once). */
+static _Atomic int tshim_fdguard_sleepers;
+
+static void tshim_fdguard_sleep_busy(void)
+{
+    atomic_fetch_add(&tshim_fdguard_sleepers, 1);
+    if (atomic_load(&tshim_fdguard_busy))
+        tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAIT_PRIVATE, 1);
+    atomic_fetch_sub(&tshim_fdguard_sleepers, 1);
+}
+
+static void tshim_fdguard_open_window(void)
+{
+    atomic_store(&tshim_fdguard_busy, 0);
+    /* All of them: a fork, and host calls waiting to look at a number again. */
+    if (atomic_load(&tshim_fdguard_sleepers))
+        tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAKE_PRIVATE, 1 << 30);
+}
+
 static void tshim_fdguard_enter(void)
 {
     for (;;) {
         while (atomic_exchange(&tshim_fdguard_busy, 1) != 0)
-            tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAIT_PRIVATE, 1);
+            tshim_fdguard_sleep_busy();
         int forks = atomic_load(&tshim_fdguard_forking);
         if (forks == 0 || tshim_fdguard_forking_here)
             return;
-        atomic_store(&tshim_fdguard_busy, 0);
-        tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAKE_PRIVATE, 1);
+        tshim_fdguard_open_window();
         tshim_fdguard_futex(&tshim_fdguard_forking, FUTEX_WAIT_PRIVATE, forks);
     }
 }
 
 static void tshim_fdguard_leave(void)
 {
-    atomic_store(&tshim_fdguard_busy, 0);
-    /* All of them: a fork, and host calls waiting to look at a number again. */
-    tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAKE_PRIVATE, 1 << 30);
+    tshim_fdguard_open_window();
 }
 
 /* Until no thread is inside the window. */
 static void tshim_fdguard_wait_window(void)
 {
     while (atomic_load(&tshim_fdguard_busy))
-        tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAIT_PRIVATE, 1);
+        tshim_fdguard_sleep_busy();
 }
 
 /* For callers on the host's threads, the window is entered with every signal
  * blocked: a handler that dup2()s onto one of our numbers would otherwise wait for
- * the window its own thread holds. */
+ * the window its own thread holds. The shim's own threads block every signal for
+ * good, and pass NULL: no system call. */
 void tshim_fdguard_window_enter(sigset_t *old)
 {
     sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, old);
+    if (old) {
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, old);
+    }
     tshim_fdguard_enter();
 }
 
 void tshim_fdguard_window_leave(const sigset_t *old)
 {
     tshim_fdguard_leave();
-    pthread_sigmask(SIG_SETMASK, old, NULL);
+    if (old)
+        pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
 void tshim_fdguard_fork_prepare(void)
 {
     tshim_fdguard_forking_here = 1;
     atomic_fetch_add(&tshim_fdguard_forking, 1);
-    while (atomic_load(&tshim_fdguard_busy))
-        tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAIT_PRIVATE, 1);
+    tshim_fdguard_wait_window();
 }
 
 /* The count goes down before this thread stops counting as forking: a handler
@@ -133,6 +156,7 @@ void tshim_fdguard_fork_child(void)
     /* The child has one thread: nobody is inside the window, nobody forks. */
     atomic_store(&tshim_fdguard_forking, 0);
     atomic_store(&tshim_fdguard_busy, 0);
+    atomic_store(&tshim_fdguard_sleepers, 0);
     tshim_fdguard_forking_here = 0;
     for (int i = 0; i < TSHIM_FDGUARD_SLOTS; i++) {
         atomic_store(&tshim_fdguard_using[i], 0);
@@ -236,10 +260,30 @@ static int tshim_fdguard_move_high(int slot, int low, int (*still_ours)(int fd, 
     return high;
 }
 
-/* A socket that nobody has bound or connected yet: what socket(2) just gave us. */
+/* A netlink socket of the protocol asked for, not yet bound (the kernel binds it
+ * at its first send): what socket(2) just gave us. */
+static int tshim_fdguard_fresh_netlink(int fd, int protocol)
+{
+    int v = 0;
+    socklen_t len = sizeof v;
+    struct sockaddr_nl a;
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) != 0 || v != AF_NETLINK)
+        return 0;
+    len = sizeof v;
+    if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) != 0 || v != protocol)
+        return 0;
+    len = sizeof a;
+    memset(&a, 0, sizeof a);
+    return getsockname(fd, (struct sockaddr *)&a, &len) == 0 && a.nl_pid == 0;
+}
+
+/* A socket that nobody has bound or connected yet: what socket(2) just gave us.
+ * arg points to the {domain, protocol} asked for. */
 static int tshim_fdguard_fresh_socket(int fd, const void *arg)
 {
-    (void)arg;
+    const int *asked = arg;
+    if (asked[0] == AF_NETLINK)
+        return tshim_fdguard_fresh_netlink(fd, asked[1]);
     struct sockaddr_storage a;
     socklen_t len = sizeof a;
     /* ENOTCONN, not ENOTSOCK or EBADF: a socket, and not connected. */
@@ -261,14 +305,14 @@ static int tshim_fdguard_same_file(int fd, const void *arg)
     return fstat(fd, &st) == 0 && st.st_dev == want->st_dev && st.st_ino == want->st_ino;
 }
 
-int tshim_fdguard_socket(int domain, int type, int protocol)
+int tshim_fdguard_socket(int slot, int domain, int type, int protocol)
 {
-    int saved = errno, e = 0;
+    int saved = errno, e = 0, asked[2] = {domain, protocol};
     tshim_fdguard_settle();
     tshim_fdguard_enter();
     int fd = socket(domain, type, protocol);
-    if (fd < 0 || (fd = tshim_fdguard_move_high(TSHIM_FDGUARD_SOCKET, fd,
-                                                tshim_fdguard_fresh_socket, NULL)) < 0)
+    if (fd < 0 ||
+        (fd = tshim_fdguard_move_high(slot, fd, tshim_fdguard_fresh_socket, asked)) < 0)
         e = errno;
     tshim_fdguard_leave();
     errno = fd >= 0 ? saved : e;

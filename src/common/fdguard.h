@@ -45,10 +45,11 @@ void tshim_fdguard_use_close(int (*real_close)(int));
  * not to be in the middle of that idiom. */
 void tshim_fdguard_settle(void);
 
-/* socket(2) for the shim's one socket: created, moved to a high number
+/* socket(2) into slot (the shim's connection: TSHIM_FDGUARD_SOCKET; the peer check's
+ * netlink socket: TSHIM_FDGUARD_SCAN): created, moved to a high number
  * (close-on-exec) and recorded, all where no fork can split the steps. Returns the
- * fd (also tshim_fdguard_current()), or -1 with errno. */
-int tshim_fdguard_socket(int domain, int type, int protocol);
+ * fd (also tshim_fdguard_get(slot)), or -1 with errno. */
+int tshim_fdguard_socket(int slot, int domain, int type, int protocol);
 
 /* open(2) of path with flags (and mode, for O_CREAT), always close-on-exec, of a
  * file the shim uses for a while (the peer check's table, the program's threads,
@@ -58,8 +59,9 @@ int tshim_fdguard_socket(int domain, int type, int protocol);
 int tshim_fdguard_open(int slot, const char *path, int flags, mode_t mode);
 
 /* The window in which descriptors of ours are made: no fork copies the process
- * while a thread is inside it. For the host's threads (signals blocked meanwhile;
- * old receives the previous mask). Keep it to a few syscalls. */
+ * while a thread is inside it. On the host's threads signals are blocked meanwhile
+ * (old receives the previous mask); the shim's own threads, which block every
+ * signal for good, pass NULL. Keep it to a few syscalls. */
 void tshim_fdguard_window_enter(sigset_t *old);
 void tshim_fdguard_window_leave(const sigset_t *old);
 

@@ -6,6 +6,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -140,7 +143,7 @@ int tshim_net_connect(const struct sockaddr *addr, socklen_t addr_len, int timeo
 {
     /* Registered as it is made, so that a host closing or dup'ing over descriptors,
      * or forking, from here on leaves it alone. */
-    int fd = tshim_fdguard_socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = tshim_fdguard_socket(TSHIM_FDGUARD_SOCKET, addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return tshim_net_error(err, err_size, "socket", errno);
     struct tshim_net_addr a = {addr, addr_len};
@@ -247,14 +250,112 @@ static int tshim_net_scan(const char *path, unsigned lport, unsigned rport, unsi
     return found;
 }
 
-int tshim_net_peer_uid(unsigned *uid)
+/* ---- the peer check by exact lookup: sock_diag (what ss(8) uses) ---------- */
+
+/* A request for one TCP socket by its four addresses and ports. */
+struct tshim_net_diag_req {
+    struct nlmsghdr nlh;
+    struct inet_diag_req_v2 r;
+};
+
+static ssize_t tshim_net_do_diag_send(int fd, void *arg)
 {
-    struct tshim_net_ends e;
-    memset(&e, 0, sizeof e);
-    if (tshim_fdguard_call(TSHIM_FDGUARD_SOCKET, tshim_net_do_ends, &e) != 0)
+    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+    return sendto(fd, arg, sizeof(struct tshim_net_diag_req), MSG_DONTWAIT,
+                  (struct sockaddr *)&kernel, sizeof kernel);
+}
+
+/* The kernel answers within the send: the reply is queued when sendto returns. */
+static ssize_t tshim_net_do_diag_recv(int fd, void *arg)
+{
+    struct tshim_net_bytes *b = arg;
+    return recv(fd, b->buf, b->len, MSG_DONTWAIT);
+}
+
+/* The address of a socket end, in the 4 words inet_diag takes (network order). */
+static void tshim_net_diag_addr(const struct sockaddr_storage *ss, __be32 out[4], __be16 *port)
+{
+    memset(out, 0, 4 * sizeof out[0]);
+    if (ss->ss_family == AF_INET6) {
+        struct sockaddr_in6 a6;
+        memcpy(&a6, ss, sizeof a6);
+        memcpy(out, &a6.sin6_addr, sizeof a6.sin6_addr);
+        *port = a6.sin6_port;
+    } else {
+        struct sockaddr_in a4;
+        memcpy(&a4, ss, sizeof a4);
+        out[0] = a4.sin_addr.s_addr;
+        *port = a4.sin_port;
+    }
+}
+
+/* What the reply says: 1 and *uid, 0 if there is no such socket, -1 with errno if
+ * the kernel cannot answer (no inet_diag, or the reply is not one). */
+static int tshim_net_diag_reply(const void *buf, ssize_t n, unsigned *uid)
+{
+    const struct nlmsghdr *h = buf;
+    if (n < (ssize_t)sizeof *h || !NLMSG_OK(h, (size_t)n)) {
+        errno = EPROTO;
         return -1;
+    }
+    if (h->nlmsg_type == NLMSG_ERROR) {
+        const struct nlmsgerr *e = NLMSG_DATA(h);
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof *e) || e->error == -ENOENT)
+            return 0;
+        errno = -e->error;
+        return -1;
+    }
+    if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+        h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg))) {
+        errno = EPROTO;
+        return -1;
+    }
+    const struct inet_diag_msg *m = NLMSG_DATA(h);
+    /* As in /proc/net/tcp, only an established server end counts: one that has
+     * closed (FIN_WAIT) belongs to no process any more. */
+    if (m->idiag_state != TCP_ESTABLISHED)
+        return 0;
+    *uid = m->idiag_uid;
+    return 1;
+}
+
+/* The server's end, looked up by the kernel in its hash of established sockets:
+ * its cost does not grow with the sockets on the machine. The netlink socket is
+ * held in the scan slot, guarded like every descriptor of the shim. */
+static int tshim_net_diag_uid(const struct tshim_net_ends *e, unsigned *uid)
+{
+    struct tshim_net_diag_req q;
+    memset(&q, 0, sizeof q);
+    q.nlh.nlmsg_len = sizeof q;
+    q.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    q.nlh.nlmsg_flags = NLM_F_REQUEST;
+    q.r.sdiag_family = (unsigned char)e->me.ss_family;
+    q.r.sdiag_protocol = IPPROTO_TCP;
+    q.r.idiag_states = 1u << TCP_ESTABLISHED;
+    /* Seen from the server's end: its source is our peer, its destination us. */
+    tshim_net_diag_addr(&e->peer, q.r.id.idiag_src, &q.r.id.idiag_sport);
+    tshim_net_diag_addr(&e->me, q.r.id.idiag_dst, &q.r.id.idiag_dport);
+    q.r.id.idiag_cookie[0] = q.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+    if (tshim_fdguard_socket(TSHIM_FDGUARD_SCAN, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
+                             NETLINK_SOCK_DIAG) < 0)
+        return -1;
+    long reply[128]; /* aligned for nlmsghdr; one message and its few attributes */
+    struct tshim_net_bytes b = {reply, sizeof reply};
+    ssize_t n = tshim_fdguard_call(TSHIM_FDGUARD_SCAN, tshim_net_do_diag_send, &q);
+    if (n == (ssize_t)sizeof q)
+        n = tshim_fdguard_call(TSHIM_FDGUARD_SCAN, tshim_net_do_diag_recv, &b);
+    int r = n > 0 ? tshim_net_diag_reply(reply, n, uid) : -1, err = errno;
+    tshim_fdguard_release_slot(TSHIM_FDGUARD_SCAN);
+    errno = err;
+    return r;
+}
+
+/* The same, from the kernel's tables in /proc: read line by line, so its cost grows
+ * with every TCP socket on the machine. */
+static int tshim_net_proc_uid(const struct tshim_net_ends *e, unsigned *uid)
+{
     /* Seen from the server's end: its local port is our peer's, its remote ours. */
-    unsigned lport = tshim_net_port_of(&e.peer), rport = tshim_net_port_of(&e.me);
+    unsigned lport = tshim_net_port_of(&e->peer), rport = tshim_net_port_of(&e->me);
     /* The calling thread's view: /proc/net is the main thread's, and empty once main
      * has ended with pthread_exit (a zombie has no network namespace). Kernels before
      * 3.17 have no thread-self. */
@@ -267,9 +368,32 @@ int tshim_net_peer_uid(unsigned *uid)
         snprintf(path, sizeof path, "%s/tcp6", dir);
         r = tshim_net_scan(path, lport, rport, uid);
     }
+    return r;
+}
+
+int tshim_net_peer_uid_by(enum tshim_net_way way, unsigned *uid)
+{
+    struct tshim_net_ends e;
+    memset(&e, 0, sizeof e);
+    if (tshim_fdguard_call(TSHIM_FDGUARD_SOCKET, tshim_net_do_ends, &e) != 0)
+        return -1;
+    int r = way == TSHIM_NET_DIAG ? tshim_net_diag_uid(&e, uid) : tshim_net_proc_uid(&e, uid);
     if (r > 0)
         return 0;
     if (r == 0)
         errno = ENOENT;
     return -1;
+}
+
+int tshim_net_peer_uid(unsigned *uid)
+{
+    int r = tshim_net_peer_uid_by(TSHIM_NET_DIAG, uid);
+    if (r == 0 || errno == ENOENT) {
+        tshim_log(TSHIM_LOG_DEBUG, "peer check by sock_diag: %s", r == 0 ? "found" : "not found");
+        return r;
+    }
+    char msg[64];
+    tshim_log(TSHIM_LOG_DEBUG, "peer check by /proc/net/tcp: sock_diag cannot answer (%s)",
+              tshim_log_strerror(errno, msg, sizeof msg));
+    return tshim_net_peer_uid_by(TSHIM_NET_PROC, uid);
 }

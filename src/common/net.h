@@ -23,13 +23,19 @@ int tshim_net_send_token(const char *token, size_t len, char *err, size_t err_si
  * is there yet (poll the number first), EBADF when the shim holds no socket. */
 ssize_t tshim_net_recv(void *buf, size_t len);
 
-/* The uid that owns the server end of the shim's connected socket, from the
- * kernel's table of TCP sockets (/proc/net/tcp and tcp6): the established entry
- * whose local port is our peer's and whose remote port is ours. Returns 0 and
- * *uid, or -1 with errno ENOENT if there is no such entry (the connection may
- * have ended already), or EMFILE, ENFILE, ENOMEM if a table could not be read.
- * Reads with a stack buffer: no allocation. */
+/* The uid that owns the server end of the shim's connected socket: asked of the
+ * kernel by the connection's exact addresses (NETLINK_SOCK_DIAG, a hash lookup),
+ * or, where that cannot answer (no inet_diag; netlink denied), found in its tables
+ * /proc/net/tcp and tcp6 (the established entry whose local port is our peer's and
+ * whose remote port is ours); which one answered is logged at debug. Returns 0 and
+ * *uid, or -1 with errno ENOENT if there is no such socket (the connection may
+ * have ended already), or EMFILE, ENFILE, ENOMEM if the kernel could not be asked.
+ * No allocation. */
 int tshim_net_peer_uid(unsigned *uid);
+
+/* The same, one way only (for tests and benchmarks). */
+enum tshim_net_way { TSHIM_NET_DIAG, TSHIM_NET_PROC };
+int tshim_net_peer_uid_by(enum tshim_net_way way, unsigned *uid);
 
 /* "127.0.0.1:3110" or "[::1]:3110". */
 void tshim_net_format(const struct sockaddr *addr, char *buf, size_t size);

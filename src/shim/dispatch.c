@@ -1,7 +1,6 @@
 /* dispatch.c: runs hooks, sends the reload signal and posts the event fd, under the safety rule. */
 #include "dispatch.h"
 
-#include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
@@ -23,24 +22,21 @@
 #include "guard.h"
 
 /* Go executables carry a note named "Go" (the build id) in a PT_NOTE segment. */
-static int tshim_dispatch_phdr_is_go(struct dl_phdr_info *info, size_t size, void *data)
+static int tshim_dispatch_is_go(const struct dl_phdr_info *info)
 {
-    (void)size;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type == PT_NOTE &&
-            tshim_elf_notes_have_go((const char *)(info->dlpi_addr + ph->p_vaddr), ph->p_memsz)) {
-            *(int *)data = 1;
-            break;
-        }
+            tshim_elf_notes_have_go((const char *)(info->dlpi_addr + ph->p_vaddr), ph->p_memsz))
+            return 1;
     }
-    return 1; /* the first object is the executable: look no further */
+    return 0;
 }
 
 /* What dispatch knows of the loaded objects, recomputed only when the loader's
- * load or unload counters move, so that an ordinary event costs no dlsym (whose
- * misses allocate) and no search of the library path. Only the listener thread
- * (and, before it exists, the constructor) touches it. */
+ * load or unload counters move, so that an ordinary event costs one short walk.
+ * Only the listener thread touches it, from its first event on: the program's
+ * start pays nothing for it. */
 static struct {
     unsigned long long adds, subs; /* the loader's counters when last looked */
     int known, go, jvm;
@@ -50,9 +46,13 @@ static struct {
 
 struct tshim_dispatch_walk {
     unsigned long long adds, subs;
-    int first_only, go, jvm;
+    int first_only, objects, go, jvm;
+    void *on_event, *on_refresh;
 };
 
+/* One loaded object, in the loader's order (the program first): the first
+ * definition of a hook is the one the default lookup would give. Found in the
+ * object's own tables, so that a miss, unlike the loader's, allocates nothing. */
 static int tshim_dispatch_walk_object(struct dl_phdr_info *info, size_t size, void *data)
 {
     struct tshim_dispatch_walk *w = data;
@@ -62,9 +62,15 @@ static int tshim_dispatch_walk_object(struct dl_phdr_info *info, size_t size, vo
     }
     if (w->first_only)
         return 1;
+    if (w->objects++ == 0)
+        w->go = tshim_dispatch_is_go(info);
     const char *name = info->dlpi_name, *slash = name ? strrchr(name, '/') : NULL;
     if (slash && strcmp(slash, "/libjvm.so") == 0)
         w->jvm = 1;
+    if (!w->on_event)
+        w->on_event = tshim_elf_loaded_symbol(info, "toki_on_event");
+    if (!w->on_refresh)
+        w->on_refresh = tshim_elf_loaded_symbol(info, "toki_on_refresh");
     return 0;
 }
 
@@ -72,30 +78,28 @@ static int tshim_dispatch_walk_object(struct dl_phdr_info *info, size_t size, vo
  * a forked child: a fork that copied the process meanwhile would leave a child
  * whose first dlopen hangs. Inside the fd guard's window no fork copies the
  * process; nothing in there allocates or takes another lock. */
-static void tshim_dispatch_walk(struct tshim_dispatch_walk *w, int go)
+static void tshim_dispatch_walk(struct tshim_dispatch_walk *w)
 {
-    sigset_t old;
-    tshim_fdguard_window_enter(&old);
+    tshim_fdguard_window_enter(NULL); /* the listener: every signal blocked already */
     dl_iterate_phdr(tshim_dispatch_walk_object, w);
-    if (go)
-        dl_iterate_phdr(tshim_dispatch_phdr_is_go, &tshim_dispatch_seen.go);
-    tshim_fdguard_window_leave(&old);
+    tshim_fdguard_window_leave(NULL);
 }
 
 void tshim_dispatch_refresh(void)
 {
-    struct tshim_dispatch_walk w = {0, 0, 1, 0, 0};
-    tshim_dispatch_walk(&w, 0);
+    struct tshim_dispatch_walk w = {.first_only = 1};
+    tshim_dispatch_walk(&w);
     if (tshim_dispatch_seen.known && w.adds == tshim_dispatch_seen.adds &&
         w.subs == tshim_dispatch_seen.subs)
         return;
     w.first_only = 0;
-    tshim_dispatch_walk(&w, !tshim_dispatch_seen.known);
+    tshim_dispatch_walk(&w);
     tshim_dispatch_seen.adds = w.adds;
     tshim_dispatch_seen.subs = w.subs;
+    tshim_dispatch_seen.go = w.go;
     tshim_dispatch_seen.jvm = w.jvm;
-    *(void **)&tshim_dispatch_seen.on_event = dlsym(RTLD_DEFAULT, "toki_on_event");
-    *(void **)&tshim_dispatch_seen.on_refresh = dlsym(RTLD_DEFAULT, "toki_on_refresh");
+    *(void **)&tshim_dispatch_seen.on_event = w.on_event;
+    *(void **)&tshim_dispatch_seen.on_refresh = w.on_refresh;
     tshim_dispatch_seen.known = 1;
 }
 
@@ -276,9 +280,14 @@ static void tshim_dispatch_explain(const struct tshim_config *c, enum tshim_deci
     }
 }
 
+/* Set by an event line, taken by the action that follows it at once: one walk of
+ * the loaded objects per event, not two. */
+static int tshim_dispatch_fresh;
+
 int tshim_dispatch_event(const struct tshim_config *c, const char *name)
 {
     tshim_dispatch_refresh();
+    tshim_dispatch_fresh = 1;
     void (*on_event)(const char *) = tshim_dispatch_seen.on_event;
     if (on_event && tshim_guard_begin_call()) {
         tshim_dispatch_call(NULL, on_event, name);
@@ -292,7 +301,9 @@ int tshim_dispatch_event(const struct tshim_config *c, const char *name)
 
 void tshim_dispatch_act(const struct tshim_config *c, const char *name, unsigned long n)
 {
-    tshim_dispatch_refresh();
+    if (!tshim_dispatch_fresh)
+        tshim_dispatch_refresh();
+    tshim_dispatch_fresh = 0;
     void (*on_refresh)(void) = tshim_dispatch_seen.on_refresh;
     struct tshim_decide_facts f = {.have_hook = on_refresh != NULL,
                                    .have_fd = tshim_events_requested(),

@@ -25,8 +25,7 @@ void tshim_dispatch_act(const struct tshim_config *c, const char *name, unsigned
 enum tshim_decide_runtime tshim_dispatch_runtime(void);
 
 /* Looks the hooks up again if objects were loaded or unloaded since the last look
- * (cheap otherwise). The constructor calls it first, so that a lookup that misses,
- * which allocates, happens on the host's thread and not on the listener's. */
+ * (cheap otherwise); on the listener thread only. Nothing is allocated. */
 void tshim_dispatch_refresh(void);
 
 #endif

@@ -25,11 +25,6 @@ static _Atomic int tshim_guard_in_call;     /* a futex word: the process whose l
 static _Atomic int tshim_guard_thread_count;
 static __thread int tshim_guard_is_listener;
 
-void tshim_guard_mark_listener(void)
-{
-    tshim_guard_is_listener = 1;
-}
-
 /* getpid(2) itself: glibc caches nothing since 2.25, and a vfork child must see its
  * own number. */
 static int tshim_guard_pid(void)
@@ -37,12 +32,23 @@ static int tshim_guard_pid(void)
     return (int)syscall(SYS_getpid);
 }
 
+/* The listener's process: begin_call runs on the listener only, which never runs
+ * in a vfork child, and a forked child's listener marks itself anew. */
+static int tshim_guard_listener_pid;
+
+void tshim_guard_mark_listener(void)
+{
+    tshim_guard_is_listener = 1;
+    tshim_guard_listener_pid = tshim_guard_pid();
+}
+
+
 /* Dekker-style, with sequentially consistent atomics and no lock: either the
  * listener sees the exit begun and skips, or tshim_guard_exiting sees the call in
  * flight and waits. No lock of ours can therefore be held across the host's fork. */
 int tshim_guard_begin_call(void)
 {
-    int pid = tshim_guard_pid();
+    int pid = tshim_guard_listener_pid ? tshim_guard_listener_pid : tshim_guard_pid();
     atomic_store(&tshim_guard_in_call, pid);
     if (atomic_load(&tshim_guard_exiting_pid) == pid) {
         tshim_guard_end_call();

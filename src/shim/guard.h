@@ -12,8 +12,9 @@
  * the hook it is running in. */
 void tshim_guard_mark_listener(void);
 
-/* Brackets every call into the host (hook or signal). begin returns 0 once the
- * process has begun to exit: then skip the call, and do not call end. */
+/* Brackets every call into the host (hook or signal), on the listener thread
+ * (after tshim_guard_mark_listener). begin returns 0 once the process has begun to
+ * exit: then skip the call, and do not call end. */
 int tshim_guard_begin_call(void);
 void tshim_guard_end_call(void);
 

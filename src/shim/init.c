@@ -77,7 +77,6 @@ static int tshim_init_activate(struct tshim_config *c)
     tshim_fork_install(c);
     tshim_dispatch_keep_mask();
     tshim_sandbox_start();
-    tshim_dispatch_refresh();
     tshim_events_activate(1);
     int e = tshim_listener_start(c);
     if (e == 0) {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -192,7 +193,7 @@ static enum tshim_listener_peer tshim_listener_peer_check(const struct tshim_con
     if (tshim_net_peer_uid(&uid) != 0) {
         int e = errno;
         snprintf(err, err_size, "cannot tell who owns the server yet: %s",
-                 e == ENOENT ? "its connection is not in /proc/net/tcp"
+                 e == ENOENT ? "the kernel does not know its connection"
                              : tshim_log_strerror(e, msg, sizeof msg));
         tshim_events_fail("cannot tell who owns the server on Toki's port; the token was not sent",
                           e);
@@ -297,24 +298,23 @@ static void tshim_listener_run(const struct tshim_config *c)
     unsigned failures = 0;
     int rejections = 0, said_down = 0;
     unsigned long connections = 0;
+    tshim_guard_mark_listener();
+    /* A holder that lives less than the settle delay (a script's short command)
+     * never reaches Toki. Toki's first refresh comes minutes after the step
+     * starts, so a listener this late misses nothing. Everything else waits until
+     * then too: a program's start pays for the thread and nothing more. */
+    if (c->settle_ms > 0)
+        tshim_clock_sleep_ms(c->settle_ms);
+    pthread_setname_np(pthread_self(), "toki-shim");
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     uint64_t rng = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)&ts;
-
-    pthread_setname_np(pthread_self(), "toki-shim");
-    tshim_guard_mark_listener();
     tshim_net_format((const struct sockaddr *)&c->addr, where, sizeof where);
     if (c->token_len != 36)
         tshim_log(TSHIM_LOG_WARN,
                   "TOKI_TOKEN is %zu bytes long; Toki expects a 36-character token "
                   "(its --dev mode accepts anything); sending it anyway",
                   c->token_len);
-
-    /* A holder that lives less than the settle delay (a script's short command)
-     * never reaches Toki. Toki's first refresh comes minutes after the step
-     * starts, so a listener this late misses nothing. */
-    if (c->settle_ms > 0)
-        tshim_clock_sleep_ms(c->settle_ms);
     for (;;) {
         enum tshim_listener_try t = tshim_listener_handshake(c, err, sizeof err);
         if (t == TSHIM_LISTENER_STOP)
@@ -359,6 +359,6 @@ static void *tshim_listener_main(void *arg)
 int tshim_listener_start(const struct tshim_config *c)
 {
     if (tshim_listener_start_uid < 0)
-        tshim_listener_start_uid = (long)geteuid();
+        tshim_listener_start_uid = (long)getauxval(AT_EUID); /* the kernel's, at exec */
     return tshim_guard_spawn(tshim_listener_main, (void *)c, (size_t)c->stack_kb * 1024);
 }
