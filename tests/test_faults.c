@@ -502,7 +502,8 @@ Test(faults, a_host_that_uses_up_its_descriptors_is_unaffected_and_the_shim_come
                h_count(&h_host, &h_host.err, "no connection to Toki", 0) +
                h_count(&h_host, &h_host.err, "connected to Toki", 0) +
                h_count(&h_host, &h_host.err, "closed the connection", 0) +
-               h_count(&h_host, &h_host.err, "event AUTH_REFRESHED", 0);
+               h_count(&h_host, &h_host.err, "event AUTH_REFRESHED", 0) +
+               h_count(&h_host, &h_host.err, "peer check by", 0);
     cr_assert_eq(lines, told, "%s", h_host.err.data);
     close(c);
     close(l);

@@ -8,10 +8,12 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/fdguard.h"
 #include "common/net.h"
+#include "hosts/seccomp_filter.h"
 
 static int listener(struct sockaddr_in *a, int backlog)
 {
@@ -190,6 +192,30 @@ Test(net, a_server_end_that_has_closed_is_not_found_either_way)
     errno = 0;
     cr_assert_eq(tshim_net_peer_uid_by(TSHIM_NET_PROC, &uid), -1);
     cr_assert_eq(errno, ENOENT, "%s", strerror(errno));
+    tshim_fdguard_release();
+    close(l);
+}
+
+Test(net, where_netlink_is_denied_the_peer_check_reads_proc_net_tcp)
+{
+    struct sockaddr_in a;
+    int l = listener(&a, 8), c = connected(l, (struct sockaddr *)&a, sizeof a);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* A sandbox that allows no new socket: the lookup's netlink socket fails. */
+        unsigned uid = 12345;
+        if (seccomp_filter_one(SYS_socket, SECCOMP_RET_ERRNO | EAFNOSUPPORT, 0) != 0)
+            _exit(3);
+        if (tshim_net_peer_uid_by(TSHIM_NET_DIAG, &uid) == 0 || errno != EAFNOSUPPORT)
+            _exit(4);
+        _exit(tshim_net_peer_uid(&uid) == 0 && uid == (unsigned)geteuid() ? 0 : 5);
+    }
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 3)
+        cr_skip_test("no seccomp here");
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+    close(c);
     tshim_fdguard_release();
     close(l);
 }

@@ -388,8 +388,10 @@ int tshim_net_peer_uid_by(enum tshim_net_way way, unsigned *uid)
 int tshim_net_peer_uid(unsigned *uid)
 {
     int r = tshim_net_peer_uid_by(TSHIM_NET_DIAG, uid);
-    if (r == 0 || errno == ENOENT) {
-        tshim_log(TSHIM_LOG_DEBUG, "peer check by sock_diag: %s", r == 0 ? "found" : "not found");
+    /* Without a descriptor to spare the tables cannot be read either: say so now. */
+    if (r == 0 || errno == ENOENT || errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
+        tshim_log(TSHIM_LOG_DEBUG, "peer check by sock_diag: %s",
+                  r == 0 ? "found" : errno == ENOENT ? "not found" : "no descriptor or memory");
         return r;
     }
     char msg[64];
