@@ -339,7 +339,7 @@ static int tshim_net_diag_uid(const struct tshim_net_ends *e, unsigned *uid)
     if (tshim_fdguard_socket(TSHIM_FDGUARD_SCAN, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
                              NETLINK_SOCK_DIAG) < 0)
         return -1;
-    long reply[128]; /* aligned for nlmsghdr; one message and its few attributes */
+    long reply[128] = {0}; /* aligned for nlmsghdr; one message and its few attributes */
     struct tshim_net_bytes b = {reply, sizeof reply};
     ssize_t n = tshim_fdguard_call(TSHIM_FDGUARD_SCAN, tshim_net_do_diag_send, &q);
     if (n == (ssize_t)sizeof q)
