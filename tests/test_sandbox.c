@@ -255,6 +255,9 @@ static int caller_run(struct secure_dir *d, int strict, int await_client)
  * shim, which is loaded (through /etc/ld.so.preload) and inert. */
 static void setgid_case(int strict)
 {
+    /* A preloaded sanitizer runtime in a secure program exits before main (seen:
+     * status 1, no output): that would test the sanitizer, not the shim. */
+    h_skip_under_sanitizers();
     struct secure_dir d;
     int logged;
     secure_setup(&d, 1);
