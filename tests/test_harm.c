@@ -182,3 +182,55 @@ Test(harm, the_smallest_stack_looks_for_a_signalfd)
 {
     smallest_stack(H_HOST("host_probe"), NULL);
 }
+
+Test(harm, a_sigterm_for_a_signalfd_during_a_hook_shuts_the_program_down_cleanly)
+{
+    start("signalfd-term", NULL, NULL);
+    h_send_events(1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "hook running", H_WAIT_MS), 0);
+    kill(h_host.pid, SIGTERM);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "clean shutdown", H_WAIT_MS), 0, "%s",
+                 h_signals(&h_host));
+    exits_with(0);
+}
+
+Test(harm, a_hook_that_ends_its_thread_leaves_the_program_to_its_workers)
+{
+    start("hook-pthread-exit", NULL, NULL);
+    h_send_events(1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "hook ends its thread", H_WAIT_MS), 0);
+    /* The worker still reads its stdin: the process must live until it ends. */
+    h_write(&h_host, "more\n");
+    h_expect(&h_host, &h_host.out, "no such line", 300);
+    cr_assert(h_alive(&h_host), "the process ended while its worker ran");
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "worker done", H_WAIT_MS), 0);
+    exits_with(0);
+}
+
+Test(harm, a_raw_fork_child_made_inside_the_fork_window_can_close_its_descriptors)
+{
+    h_skip_fork_under_sanitizers();
+    start("fork-in-window", NULL, NULL);
+    h_send_events(1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "child status 0", H_WAIT_MS), 0, "%s",
+                 h_signals(&h_host));
+}
+
+Test(harm, a_clone_files_child_that_unshares_leaves_its_parents_descriptors_open)
+{
+    start("clone-files", NULL, NULL);
+    h_write(&h_host, "g");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "pipe ", H_WAIT_MS), 0, "%s", h_host.err.data);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "pipe intact", 0), 1, "%s", h_host.out.data);
+}
+
+Test(harm, close_range_with_bad_flags_on_the_shims_number_fails_as_the_kernel_would)
+{
+    start("close-range-flags", NULL, NULL);
+    h_write(&h_host, "g");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "close_range on", H_WAIT_MS), 0, "%s",
+                 h_host.err.data);
+    cr_assert_eq(h_count(&h_host, &h_host.out, ": -1 Invalid argument", 0), 1, "%s",
+                 h_host.out.data);
+}

@@ -56,6 +56,25 @@ Test(sandbox, a_program_that_forbids_socket_after_start_lives_and_the_listener_s
     close(l);
 }
 
+Test(sandbox, a_program_that_makes_poll_fail_after_start_lives_and_the_listener_does_not_spin)
+{
+    int l, c = sandbox_host("poll", &l);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0, "%s", h_host.out.data);
+    h_write(&h_host, "\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "sandboxed", H_WAIT_MS), 0, "%s", h_host.out.data);
+    /* An event wakes the listener; its next wait fails: it gives the connection
+     * up, and then finds the filter before it makes a new socket. A listener that
+     * spun on the failing poll would never get there. */
+    h_raw_send(c, "AUTH_REFRESHED\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.err, "seccomp filter after start", H_WAIT_MS), 0,
+                 "%s", h_host.err.data);
+    h_write(&h_host, "\n");
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0, "%s", h_host.err.data);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "alive", 0), 1, "%s", h_host.out.data);
+    close(c);
+    close(l);
+}
+
 /* ---- kcmp denied: a forked child and the event fd ---------------------------- */
 
 Test(sandbox, with_kcmp_denied_a_forked_child_does_not_share_the_parents_event_fd)

@@ -36,7 +36,7 @@ static const void *tshim_elf_dyn_ptr(const struct dl_phdr_info *info, ElfW(Addr)
 }
 
 struct tshim_elf_dyn {
-    const ElfW(Sym) *symtab;
+    const ElfW(Sym) * symtab;
     const char *strtab;
     const Elf32_Word *gnu_hash, *sysv_hash;
 };
@@ -138,7 +138,8 @@ void *tshim_elf_loaded_symbol(const struct dl_phdr_info *info, const char *name)
     struct tshim_elf_dyn d;
     if (tshim_elf_dynamic(info, &d) != 0)
         return NULL;
-    return d.gnu_hash ? tshim_elf_gnu_lookup(info, &d, name) : tshim_elf_sysv_lookup(info, &d, name);
+    return d.gnu_hash ? tshim_elf_gnu_lookup(info, &d, name)
+                      : tshim_elf_sysv_lookup(info, &d, name);
 }
 
 static int tshim_elf_open(const char *path, Elf64_Ehdr *eh)

@@ -53,8 +53,18 @@ static _Atomic int tshim_fdguard_using[TSHIM_FDGUARD_SLOTS];
  * or move one form a window that fork waits for, and that is not entered while a
  * fork is under way. Two futex words and no lock: nothing of ours can be held by a
  * thread that no longer exists in the child. */
-static _Atomic int tshim_fdguard_busy;    /* 1 while a thread is inside the window */
-static _Atomic int tshim_fdguard_forking; /* forks under way in this process */
+static _Atomic int tshim_fdguard_busy;    /* the pid whose thread is inside the window, or 0 */
+static _Atomic int tshim_fdguard_forking; /* forks under way in the process below */
+static _Atomic int tshim_fdguard_forking_pid;
+static _Atomic int tshim_fdguard_owner; /* the process that registered the descriptors */
+
+/* Both words name a process, not just a state: a child of _Fork(), of a raw fork
+ * or of clone() runs no atfork handler, and may copy them set by a thread that
+ * does not exist in it. What another process set is no one's in this one. */
+static int tshim_fdguard_pid(void)
+{
+    return (int)syscall(SYS_getpid);
+}
 
 static void tshim_fdguard_futex(_Atomic int *word, int op, int val)
 {
@@ -73,11 +83,11 @@ static __thread int tshim_fdguard_forking_here;
  * finds the window open and returns at once). */
 static _Atomic int tshim_fdguard_sleepers;
 
-static void tshim_fdguard_sleep_busy(void)
+static void tshim_fdguard_sleep_busy(int pid)
 {
     atomic_fetch_add(&tshim_fdguard_sleepers, 1);
-    if (atomic_load(&tshim_fdguard_busy))
-        tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAIT_PRIVATE, 1);
+    if (atomic_load(&tshim_fdguard_busy) == pid)
+        tshim_fdguard_futex(&tshim_fdguard_busy, FUTEX_WAIT_PRIVATE, pid);
     atomic_fetch_sub(&tshim_fdguard_sleepers, 1);
 }
 
@@ -91,11 +101,13 @@ static void tshim_fdguard_open_window(void)
 
 static void tshim_fdguard_enter(void)
 {
+    int pid = tshim_fdguard_pid();
     for (;;) {
-        while (atomic_exchange(&tshim_fdguard_busy, 1) != 0)
-            tshim_fdguard_sleep_busy();
+        while (atomic_exchange(&tshim_fdguard_busy, pid) == pid)
+            tshim_fdguard_sleep_busy(pid);
         int forks = atomic_load(&tshim_fdguard_forking);
-        if (forks == 0 || tshim_fdguard_forking_here)
+        if (forks == 0 || tshim_fdguard_forking_here ||
+            atomic_load(&tshim_fdguard_forking_pid) != pid)
             return;
         tshim_fdguard_open_window();
         tshim_fdguard_futex(&tshim_fdguard_forking, FUTEX_WAIT_PRIVATE, forks);
@@ -110,8 +122,9 @@ static void tshim_fdguard_leave(void)
 /* Until no thread is inside the window. */
 static void tshim_fdguard_wait_window(void)
 {
-    while (atomic_load(&tshim_fdguard_busy))
-        tshim_fdguard_sleep_busy();
+    int pid = tshim_fdguard_pid();
+    while (atomic_load(&tshim_fdguard_busy) == pid)
+        tshim_fdguard_sleep_busy(pid);
 }
 
 /* For callers on the host's threads, the window is entered with every signal
@@ -138,6 +151,7 @@ void tshim_fdguard_window_leave(const sigset_t *old)
 void tshim_fdguard_fork_prepare(void)
 {
     tshim_fdguard_forking_here = 1;
+    atomic_store(&tshim_fdguard_forking_pid, tshim_fdguard_pid());
     atomic_fetch_add(&tshim_fdguard_forking, 1);
     tshim_fdguard_wait_window();
 }
@@ -179,11 +193,16 @@ int tshim_fdguard_current(void)
 /* The slot holding fd, or -1 if fd is not ours. Relaxed: the caller only needs to
  * know whether the number is ours now; every change to a slot is made by the
  * thread that owns it, or under the window. */
+int tshim_fdguard_here(void)
+{
+    return atomic_load(&tshim_fdguard_owner) == tshim_fdguard_pid();
+}
+
 int tshim_fdguard_slot_of(int fd)
 {
     for (int i = 0; i < TSHIM_FDGUARD_SLOTS; i++)
         if (fd == atomic_load_explicit(&tshim_fdguard_fds[i], memory_order_relaxed))
-            return i;
+            return tshim_fdguard_here() ? i : -1;
     return -1;
 }
 
@@ -250,10 +269,12 @@ static int tshim_fdguard_move_high(int slot, int low, int (*still_ours)(int fd, 
     }
     if (high < 0) {
         /* No free number above it (the host is at its limit): it stays low. */
+        atomic_store(&tshim_fdguard_owner, tshim_fdguard_pid());
         atomic_store(&tshim_fdguard_fds[slot], low);
         atomic_store(&tshim_fdguard_fds[TSHIM_FDGUARD_LOW], -1);
         return low;
     }
+    atomic_store(&tshim_fdguard_owner, tshim_fdguard_pid());
     atomic_store(&tshim_fdguard_fds[slot], high);
     tshim_fdguard_close(low);
     atomic_store(&tshim_fdguard_fds[TSHIM_FDGUARD_LOW], -1);
@@ -311,8 +332,7 @@ int tshim_fdguard_socket(int slot, int domain, int type, int protocol)
     tshim_fdguard_settle();
     tshim_fdguard_enter();
     int fd = socket(domain, type, protocol);
-    if (fd < 0 ||
-        (fd = tshim_fdguard_move_high(slot, fd, tshim_fdguard_fresh_socket, asked)) < 0)
+    if (fd < 0 || (fd = tshim_fdguard_move_high(slot, fd, tshim_fdguard_fresh_socket, asked)) < 0)
         e = errno;
     tshim_fdguard_leave();
     errno = fd >= 0 ? saved : e;
@@ -400,6 +420,7 @@ int tshim_fdguard_adopt_copy(int slot, int fd)
     int copy = tshim_fdguard_dup_high(fd);
     if (copy < 0)
         return -1;
+    atomic_store(&tshim_fdguard_owner, tshim_fdguard_pid());
     int old = atomic_exchange(&tshim_fdguard_fds[slot], copy);
     if (old >= 0) {
         tshim_fdguard_wait_calls(slot);
@@ -562,13 +583,13 @@ int tshim_fdguard_holds_any(void)
 {
     for (int i = 0; i < TSHIM_FDGUARD_SLOTS; i++)
         if (atomic_load(&tshim_fdguard_fds[i]) >= 0)
-            return 1;
+            return tshim_fdguard_here();
     return 0;
 }
 
 int tshim_fdguard_wait_moving(int fd)
 {
-    if (fd < 0 || !atomic_load(&tshim_fdguard_busy))
+    if (fd < 0 || atomic_load(&tshim_fdguard_busy) != tshim_fdguard_pid())
         return 0;
     int saved = errno;
     tshim_fdguard_wait_window();

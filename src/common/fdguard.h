@@ -113,7 +113,11 @@ void tshim_fdguard_release(void);
 
 /* For the overrides of a host's close, close_range, closefrom, dup2 and dup3. */
 
-/* The slot holding fd, or -1 if fd is not the shim's. */
+/* 1 in the process that registered the shim's descriptors; 0 in a child of a raw
+ * fork or clone (no atfork handler ran), where the numbers are the child's copies. */
+int tshim_fdguard_here(void);
+
+/* The slot holding fd, or -1 if fd is not the shim's (here). */
 int tshim_fdguard_slot_of(int fd);
 
 /* fd is the shim's, or is being made, moved or let go: if the window is held, waits

@@ -143,7 +143,8 @@ int tshim_net_connect(const struct sockaddr *addr, socklen_t addr_len, int timeo
 {
     /* Registered as it is made, so that a host closing or dup'ing over descriptors,
      * or forking, from here on leaves it alone. */
-    int fd = tshim_fdguard_socket(TSHIM_FDGUARD_SOCKET, addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = tshim_fdguard_socket(TSHIM_FDGUARD_SOCKET, addr->sa_family,
+                                  SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return tshim_net_error(err, err_size, "socket", errno);
     struct tshim_net_addr a = {addr, addr_len};
@@ -391,7 +392,9 @@ int tshim_net_peer_uid(unsigned *uid)
     /* Without a descriptor to spare the tables cannot be read either: say so now. */
     if (r == 0 || errno == ENOENT || errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
         tshim_log(TSHIM_LOG_DEBUG, "peer check by sock_diag: %s",
-                  r == 0 ? "found" : errno == ENOENT ? "not found" : "no descriptor or memory");
+                  r == 0            ? "found"
+                  : errno == ENOENT ? "not found"
+                                    : "no descriptor or memory");
         return r;
     }
     char msg[64];

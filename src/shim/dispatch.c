@@ -6,6 +6,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -121,23 +122,45 @@ static int tshim_dispatch_has_handler(int signo)
     return sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN;
 }
 
-/* The signal mask of the thread that ran the constructor (the host's main thread),
- * for hooks; the listener itself runs with every signal blocked. */
-static sigset_t tshim_dispatch_host_mask;
+/* The signal mask of the host's main thread (the one that ran the constructor), as
+ * it is now: kept by the sigprocmask and pthread_sigmask overrides, for the hooks.
+ * Signals 1 to 64, one word, so that the listener never reads half an update. */
+static _Atomic unsigned long long tshim_dispatch_main_mask;
+static __thread int tshim_dispatch_on_main;
 
 void tshim_dispatch_keep_mask(void)
 {
-    pthread_sigmask(SIG_BLOCK, NULL, &tshim_dispatch_host_mask);
+    sigset_t now;
+    tshim_dispatch_on_main = 1;
+    pthread_sigmask(SIG_BLOCK, NULL, &now);
+    tshim_dispatch_mask_changed(&now);
 }
 
-/* Hooks run with the host's mask: what a hook starts (a reload script, a helper)
- * inherits it, and must not be left deaf to SIGTERM. A handler of the host's may
- * then run on this thread during the hook, as on any thread of its own. */
+void tshim_dispatch_mask_changed(const sigset_t *now)
+{
+    unsigned long long bits = 0;
+    if (!tshim_dispatch_on_main)
+        return;
+    for (int s = 1; s <= 64; s++)
+        if (sigismember(now, s) == 1)
+            bits |= 1ull << (s - 1);
+    atomic_store_explicit(&tshim_dispatch_main_mask, bits, memory_order_relaxed);
+}
+
+/* Hooks run with the main thread's mask as it is now: what a hook starts (a reload
+ * script, a helper) inherits it, and must not be left deaf to SIGTERM; and a signal
+ * the program blocks to take it with signalfd or sigwait stays blocked here too,
+ * so that it is not delivered, with its default action, to this thread. */
 static void tshim_dispatch_call(void (*on_refresh)(void), void (*on_event)(const char *),
                                 const char *name)
 {
-    sigset_t mine;
-    pthread_sigmask(SIG_SETMASK, &tshim_dispatch_host_mask, &mine);
+    sigset_t mine, host;
+    unsigned long long bits = atomic_load_explicit(&tshim_dispatch_main_mask, memory_order_relaxed);
+    sigemptyset(&host);
+    for (int s = 1; s <= 64; s++)
+        if (bits & (1ull << (s - 1)))
+            sigaddset(&host, s);
+    pthread_sigmask(SIG_SETMASK, &host, &mine);
     if (on_event)
         on_event(name);
     else

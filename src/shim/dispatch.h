@@ -2,12 +2,16 @@
 #ifndef TSHIM_DISPATCH_H
 #define TSHIM_DISPATCH_H
 
+#include <signal.h>
+
 #include "common/config.h"
 #include "common/decide.h"
 
-/* The constructor keeps its thread's signal mask (the host's main thread's) for the
- * hooks to run with. */
+/* The constructor marks its thread (the host's main thread) and keeps its signal
+ * mask, for the hooks to run with; the mask overrides report each change made on
+ * that thread (others are ignored). */
 void tshim_dispatch_keep_mask(void);
+void tshim_dispatch_mask_changed(const sigset_t *now);
 
 /* The constructor says whether this program is in TOKI_SHIM_NO_SIGNAL. */
 void tshim_dispatch_program(int dies_on_signal);

@@ -42,7 +42,6 @@ void tshim_guard_mark_listener(void)
     tshim_guard_listener_pid = tshim_guard_pid();
 }
 
-
 /* Dekker-style, with sequentially consistent atomics and no lock: either the
  * listener sees the exit begun and skips, or tshim_guard_exiting sees the call in
  * flight and waits. No lock of ours can therefore be held across the host's fork. */
@@ -138,4 +137,10 @@ int tshim_guard_spawn(void *(*fn)(void *), void *arg, size_t stack_bytes)
     }
     pthread_attr_destroy(&attr);
     return r;
+}
+
+int tshim_guard_threads_here(void)
+{
+    /* The count is copied into a child of a raw fork or clone, the threads are not. */
+    return tshim_guard_listener_pid == tshim_guard_pid() ? tshim_guard_threads() : 0;
 }

@@ -35,6 +35,9 @@ void tshim_guard_fork_child(void);
 void tshim_guard_thread_started(void);
 void tshim_guard_thread_ended(void);
 int tshim_guard_threads(void);
+/* The same, 0 in a process the listener does not run in (a child of clone or of a
+ * raw fork, which copied the count but not the threads). */
+int tshim_guard_threads_here(void);
 
 /* Starts a detached thread of the shim with every signal blocked from its first
  * instruction, so that no signal meant for the host is ever delivered to it; a

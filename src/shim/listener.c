@@ -82,21 +82,23 @@ static void tshim_listener_event(const struct tshim_config *c, struct tshim_list
  * for guarded calls, and poll may wait for minutes), so the number is read afresh
  * each time, and a host's file that takes it is only ever polled: the read itself
  * is a guarded call. */
-static void tshim_listener_wait(const struct tshim_config *c, struct tshim_listener_due *d)
+static int tshim_listener_wait(const struct tshim_config *c, struct tshim_listener_due *d)
 {
     for (;;) {
         long w = tshim_pace_wait(&d->pace, tshim_clock_now_ms());
         struct pollfd p = {.fd = tshim_fdguard_current(), .events = POLLIN};
         if (p.fd < 0)
-            return; /* the host took the number: the read fails, and ends the connection */
+            return 0; /* the host took the number: the read fails, and ends the connection */
         /* With nothing pending, poll still wakes now and then: if the host dup2()ed
          * onto our number between the load above and the poll, it is the host's
          * file that is polled, and our socket (moved, or let go) is looked at again
          * only then. Even when the action is due, bytes that are already here go
          * first: they may be events that the same action should cover. */
         int r = poll(&p, 1, w < 0 ? TSHIM_LISTENER_RECHECK_MS : (int)w);
-        if (r > 0 || (r < 0 && errno != EINTR))
-            return; /* the read tells: data, the end, or an error that ends the connection */
+        if (r < 0 && errno != EINTR)
+            return -1; /* no way to wait (a sandbox may deny poll): end the connection */
+        if (r > 0)
+            return 0; /* the read tells: data, the end, or an error that ends it */
         if (r == 0 && w >= 0)
             tshim_listener_act_if_due(c, d);
     }
@@ -116,7 +118,13 @@ static enum tshim_listener_end tshim_listener_read(const struct tshim_config *c,
     tshim_frame_init(&f);
     tshim_pace_init(&d.pace, c->debounce_ms, c->splay_ms);
     for (;;) {
-        tshim_listener_wait(c, &d);
+        if (tshim_listener_wait(c, &d) < 0) {
+            char msg[64];
+            tshim_log(TSHIM_LOG_INFO, "connection given up: poll failed: %s",
+                      tshim_log_strerror(errno, msg, sizeof msg));
+            tshim_events_fail("cannot wait for Toki's events", errno);
+            goto out;
+        }
         /* A guarded call on the number as it is now: the host may have made us move
          * it, or taken it (then EBADF: a lost connection). Nothing there yet (the
          * poll saw the host's file, or its own wake-up) is no loss: wait again. */
@@ -348,11 +356,19 @@ static void tshim_listener_run(const struct tshim_config *c)
 }
 
 /* The thread counts itself as the shim's for as long as it lives (see reaper.c). */
+static void tshim_listener_ended(void *arg)
+{
+    (void)arg;
+    tshim_guard_thread_ended();
+}
+
 static void *tshim_listener_main(void *arg)
 {
     tshim_guard_thread_started();
+    /* Also when a hook ends this thread with pthread_exit. */
+    pthread_cleanup_push(tshim_listener_ended, NULL);
     tshim_listener_run(arg);
-    tshim_guard_thread_ended();
+    pthread_cleanup_pop(1);
     return NULL;
 }
 

@@ -8,6 +8,7 @@
 #include "common/fdguard.h"
 #include "common/proc.h"
 #include "common/tshim.h"
+#include "dispatch.h"
 #include "fork.h"
 #include "guard.h"
 #include "real.h"
@@ -18,6 +19,9 @@
 /* close() of a number that is ours, off the fast path. */
 __attribute__((noinline, cold)) static int tshim_overrides_close_ours(int fd)
 {
+    /* In a child of a raw fork or clone the number is the child's copy: its own. */
+    if (!tshim_fdguard_here())
+        return tshim_real.close(fd);
     /* A number being made, moved or let go is settled inside the window: look again
      * once it is over. */
     if (tshim_fdguard_wait_moving(fd))
@@ -92,10 +96,22 @@ static int tshim_overrides_close_range_unshare(unsigned first, unsigned last, in
  * straight to libc: no cost, and nothing to wait for in a child forked while
  * another thread was in the window (only an active shim's fork handlers clear it).
  * A descriptor the shim makes meanwhile is checked as it is made. */
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
 TSHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
     sigset_t old;
-    if ((flags & (int)CLOSE_RANGE_UNSHARE) && tshim_guard_threads() > 0)
+    /* What the kernel refuses, refused the same way before any range is split: a
+     * range that is all ours would otherwise make no call at all. */
+    if (first > last || (flags & ~(int)(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC))) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* Our threads run in the process that started them: a child of clone() that
+     * shares this table (CLONE_FILES) has none of them, and asks for a copy. */
+    if ((flags & (int)CLOSE_RANGE_UNSHARE) && tshim_guard_threads_here() > 0)
         return tshim_overrides_close_range_unshare(first, last, flags);
     if (!tshim_fdguard_holds_any())
         return tshim_real.close_range(first, last, flags);
@@ -173,7 +189,7 @@ static int tshim_overrides_dup_check(const struct tshim_overrides_dup *d)
     }
     /* A number of ours is no open descriptor to the host, unless it was being made
      * or moved: then look again once that is over. */
-    while (tshim_fdguard_is_ours(oldfd))
+    while (tshim_fdguard_slot_of(oldfd) >= 0)
         if (!tshim_fdguard_wait_moving(oldfd)) {
             errno = EBADF;
             return -1;
@@ -255,6 +271,43 @@ TSHIM_EXPORT int daemon(int nochdir, int noclose)
     if (r == 0)
         tshim_fork_daemonized();
     return r;
+}
+
+/* ---- sigprocmask, pthread_sigmask: the main thread's mask, for the hooks ---- */
+
+/* Calls libc's, then tells dispatch the mask the calling thread has now (it keeps
+ * the main thread's only). set and old may be the same object. */
+static int tshim_overrides_sigmask(int (*real)(int, const sigset_t *, sigset_t *), int how,
+                                   const sigset_t *set, sigset_t *old)
+{
+    sigset_t was, want;
+    if (!set)
+        return real(how, set, old);
+    want = *set;
+    int r = real(how, &want, &was), e = errno;
+    if (r == 0) {
+        if (old)
+            *old = was;
+        if (how == SIG_BLOCK)
+            sigorset(&was, &was, &want);
+        else if (how == SIG_UNBLOCK)
+            for (int s = 1; s < NSIG; s++)
+                if (sigismember(&want, s) == 1)
+                    sigdelset(&was, s);
+        tshim_dispatch_mask_changed(how == SIG_SETMASK ? &want : &was);
+    }
+    errno = e;
+    return r;
+}
+
+TSHIM_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+    return tshim_overrides_sigmask(tshim_real.sigprocmask, how, set, old);
+}
+
+TSHIM_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+    return tshim_overrides_sigmask(tshim_real.pthread_sigmask, how, set, old);
 }
 
 /* ---- exit and main's return: the exit guard ------------------------------------ */

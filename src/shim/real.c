@@ -81,6 +81,24 @@ static int tshim_real_first_daemon(int nochdir, int noclose)
     return tshim_real.daemon(nochdir, noclose);
 }
 
+static int tshim_real_first_sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+    tshim_real_init();
+    return tshim_real.sigprocmask(how, set, old);
+}
+
+static int tshim_real_first_pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+    tshim_real_init();
+    return tshim_real.pthread_sigmask(how, set, old);
+}
+
+/* The system call, for a libc without the function (never glibc or musl). */
+static int tshim_real_sys_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+    return (int)syscall(SYS_rt_sigprocmask, how, set, old, 8);
+}
+
 static int tshim_real_no_daemon(int nochdir, int noclose)
 {
     (void)nochdir, (void)noclose;
@@ -89,11 +107,17 @@ static int tshim_real_no_daemon(int nochdir, int noclose)
 }
 
 struct tshim_real tshim_real = {
-    tshim_real_first_close,     tshim_real_first_close_range,
-    tshim_real_first_closefrom, tshim_real_first_dup2,
-    tshim_real_first_dup3,      tshim_real_first_fork,
-    tshim_real_first_exit,      tshim_real_first_libc_start_main,
+    tshim_real_first_close,
+    tshim_real_first_close_range,
+    tshim_real_first_closefrom,
+    tshim_real_first_dup2,
+    tshim_real_first_dup3,
+    tshim_real_first_fork,
+    tshim_real_first_exit,
+    tshim_real_first_libc_start_main,
     tshim_real_first_daemon,
+    tshim_real_first_sigprocmask,
+    tshim_real_first_pthread_sigmask,
 };
 
 /* The next definition of name after this library's: libc's. */
@@ -166,6 +190,9 @@ void tshim_real_init(void)
     tshim_real_resolve(&tshim_real.libc_start_main, "__libc_start_main",
                        (void *)tshim_real_no_start_main);
     tshim_real_resolve(&tshim_real.daemon, "daemon", (void *)tshim_real_no_daemon);
+    tshim_real_resolve(&tshim_real.sigprocmask, "sigprocmask", (void *)tshim_real_sys_sigmask);
+    tshim_real_resolve(&tshim_real.pthread_sigmask, "pthread_sigmask",
+                       (void *)tshim_real_sys_sigmask);
     tshim_real_resolve(&tshim_real_setenv, "setenv", (void *)setenv);
     tshim_real_resolve(&tshim_real_unsetenv, "unsetenv", (void *)unsetenv);
     tshim_real_resolve(&tshim_real_min_stack_fn, "__pthread_get_minstack",

@@ -3,6 +3,7 @@
 #define TSHIM_REAL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <sys/types.h>
 
 typedef int (*tshim_real_main_fn)(int, char **, char **);
@@ -17,6 +18,8 @@ struct tshim_real {
     void (*exit)(int);
     int (*libc_start_main)(tshim_real_main_fn, int, char **, void *, void *, void *, void *);
     int (*daemon)(int, int);
+    int (*sigprocmask)(int, const sigset_t *, sigset_t *);
+    int (*pthread_sigmask)(int, const sigset_t *, sigset_t *);
 };
 
 /* Hidden, so that the overrides reach it without a GOT load. Every entry is

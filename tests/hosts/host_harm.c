@@ -1,18 +1,26 @@
 /* host_harm.c: hosts that once hung, leaked or lost the shim: exit under a lock, forks during a hook, pthread_exit, setuid. */
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <link.h>
 #include <poll.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "toki_shim.h"
+
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE 2
+#endif
 
 static const char *mode = "";
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -45,6 +53,13 @@ void toki_on_refresh(void)
     } else if (strcmp(mode, "fork-during-hook") == 0) {
         write(to_main[1], &c, 1);
         read(to_hook[0], &c, 1); /* main forked meanwhile */
+    } else if (strcmp(mode, "signalfd-term") == 0) {
+        struct pollfd p = {.fd = to_hook[0], .events = POLLIN};
+        say("hook running\n");
+        poll(&p, 1, 3000); /* SIGTERM comes meanwhile */
+    } else if (strcmp(mode, "hook-pthread-exit") == 0) {
+        say("hook ends its thread\n");
+        pthread_exit(NULL);
     } else if (strcmp(mode, "hook-mask") == 0) {
         /* What a hook starts inherits its mask (a shell would clear it: exec grep). */
         pid_t pid = fork();
@@ -147,6 +162,70 @@ static int main_mode(int argc, char **argv)
         int st = 0;
         waitpid(pid, &st, 0);
         printf("child status %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        fflush(stdout);
+    } else if (strcmp(mode, "signalfd-term") == 0) {
+        /* The standard clean shutdown: SIGTERM blocked, taken from a signalfd. */
+        sigset_t term;
+        struct signalfd_siginfo si;
+        sigemptyset(&term);
+        sigaddset(&term, SIGTERM);
+        sigprocmask(SIG_BLOCK, &term, NULL);
+        int sfd = signalfd(-1, &term, SFD_CLOEXEC);
+        say("ready\n");
+        if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+            say("clean shutdown\n");
+        return 0;
+    } else if (strcmp(mode, "hook-pthread-exit") == 0) {
+        /* A worker that outlives the hook's thread; the reaper must wait for it. */
+        pthread_t t;
+        pthread_create(&t, NULL, worker, NULL);
+        say("ready\n");
+        pthread_exit(NULL);
+    } else if (strcmp(mode, "fork-in-window") == 0) {
+        /* A child of a raw fork made while the listener is inside the fork window
+         * (stalled in dl_iterate_phdr) closes its descriptors. */
+        armed = 1;
+        say("ready\n");
+        read(to_main[0], &c, 1);
+        pid_t pid = (pid_t)syscall(SYS_fork);
+        if (pid == 0) {
+            closefrom(3);
+            close_range(3, ~0U, 0);
+            _exit(0);
+        }
+        write(to_hook[1], &c, 1);
+        int st = 0;
+        waitpid(pid, &st, 0);
+        printf("child status %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        fflush(stdout);
+    } else if (strcmp(mode, "clone-files") == 0) {
+        /* A clone(CLONE_FILES) child shares our table and unshares it to close its
+         * copy: ours must stay open. */
+        int fds[2];
+        say("ready\n");
+        read(0, &c, 1);
+        if (pipe(fds) != 0)
+            return 1;
+        pid_t pid = (pid_t)syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, NULL, NULL, 0);
+        if (pid == 0) {
+            close_range(3, ~0U, CLOSE_RANGE_UNSHARE);
+            _exit(0);
+        }
+        waitpid(pid, NULL, 0);
+        printf("pipe %s\n", fcntl(fds[1], F_GETFD) >= 0 ? "intact" : "closed");
+        fflush(stdout);
+    } else if (strcmp(mode, "close-range-flags") == 0) {
+        /* Bad flags on a range that is all the shim's: the kernel's EINVAL. */
+        struct stat st;
+        int ours = -1;
+        say("ready\n");
+        read(0, &c, 1);
+        for (int fd = 1023; fd > 2 && ours < 0; fd--)
+            if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
+                ours = fd;
+        errno = 0;
+        int r = close_range((unsigned)ours, (unsigned)ours, 0x80);
+        printf("close_range on %d: %d %s\n", ours, r, strerror(errno));
         fflush(stdout);
     } else if (strcmp(mode, "vfork-exit") == 0) {
         /* The child exits through exit(), not _exit(), in memory it shares with us. */

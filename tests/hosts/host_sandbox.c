@@ -52,6 +52,26 @@ static int forbid_socket(void)
     return 0;
 }
 
+/* A filter that makes poll fail (not kill) for every thread, the listener's too,
+ * once it waits for Toki: it must neither spin nor kill the program. */
+static int deny_poll(void)
+{
+    say("ready");
+    if (!next_line())
+        return 1;
+#ifdef SYS_poll
+    if (seccomp_filter_one(SYS_poll, SECCOMP_RET_ERRNO | EPERM, SECCOMP_FILTER_FLAG_TSYNC) != 0)
+        return 3;
+#endif
+    if (seccomp_filter_one(SYS_ppoll, SECCOMP_RET_ERRNO | EPERM, SECCOMP_FILTER_FLAG_TSYNC) != 0)
+        return 3;
+    say("sandboxed");
+    if (!next_line())
+        return 1;
+    say("alive");
+    return 0;
+}
+
 /* What read(2) of eventfd fd gets now, without waiting: the count, or 0. */
 static uint64_t drain(int fd)
 {
@@ -133,6 +153,8 @@ int main(int argc, char **argv)
         return forbid_socket();
     if (argc > 1 && strcmp(argv[1], "kcmp") == 0)
         return deny_kcmp();
-    fprintf(stderr, "usage: host_sandbox socket | kcmp\n");
+    if (argc > 1 && strcmp(argv[1], "poll") == 0)
+        return deny_poll();
+    fprintf(stderr, "usage: host_sandbox socket | kcmp | poll\n");
     return 2;
 }
