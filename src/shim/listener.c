@@ -237,11 +237,13 @@ static enum tshim_listener_try tshim_listener_sandboxed(char *err, size_t err_si
 {
     switch (tshim_sandbox_check(err, err_size)) {
     case TSHIM_SANDBOX_CHANGED:
+        /* The status first: a program that reads it once it sees the warning finds
+         * it said. */
+        tshim_events_fail("a seccomp filter was installed after start; the listener stopped", 0);
         tshim_log(TSHIM_LOG_WARN,
                   "%s: a new socket could be fatal to the program, so toki-shim "
                   "makes none; listener stopped",
                   err);
-        tshim_events_fail("a seccomp filter was installed after start; the listener stopped", 0);
         return TSHIM_LISTENER_STOP;
     case TSHIM_SANDBOX_UNKNOWN:
         tshim_events_fail("cannot tell whether a seccomp filter was installed; no connection "
