@@ -234,3 +234,11 @@ Test(harm, close_range_with_bad_flags_on_the_shims_number_fails_as_the_kernel_wo
     cr_assert_eq(h_count(&h_host, &h_host.out, ": -1 Invalid argument", 0), 1, "%s",
                  h_host.out.data);
 }
+
+Test(harm, a_forked_child_with_follow_fork_ends_when_the_thread_that_forked_it_returns)
+{
+    h_skip_fork_under_sanitizers();
+    start("thread-forks", NULL, "TOKI_SHIM_FOLLOW_FORK=1");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "forked child status 0", H_WAIT_MS), 0, "%s",
+                 h_signals(&h_host));
+}

@@ -8,6 +8,7 @@
 #include "events.h"
 #include "guard.h"
 #include "listener.h"
+#include "reaper.h"
 #include "role.h"
 
 static const struct tshim_config *tshim_fork_cfg;
@@ -44,6 +45,8 @@ static void tshim_fork_listen(const struct tshim_config *c)
     tshim_events_activate(1);
     if (tshim_listener_start(c) != 0)
         tshim_events_activate(0);
+    else
+        tshim_reaper_arm(); /* the thread that forked may end with the child's work */
     errno = saved;
 }
 

@@ -59,11 +59,17 @@ static void tshim_reaper_main_gone(void *value)
     errno = saved;
 }
 
+static int tshim_reaper_keyed;
+
 void tshim_reaper_arm(void)
 {
-    /* The count above takes the exited thread to be the main one: arm it only there. */
+    /* The count above takes the exited thread to be the main one: arm it only there
+     * (in a forked child, the thread that forked is its main thread). One key per
+     * process tree: a forked child has its parent's. */
     if (syscall(SYS_gettid) != getpid())
         return;
-    if (pthread_key_create(&tshim_reaper_key, tshim_reaper_main_gone) == 0)
+    if (!tshim_reaper_keyed && pthread_key_create(&tshim_reaper_key, tshim_reaper_main_gone) == 0)
+        tshim_reaper_keyed = 1;
+    if (tshim_reaper_keyed)
         pthread_setspecific(tshim_reaper_key, (void *)1);
 }

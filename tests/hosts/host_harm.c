@@ -121,6 +121,19 @@ static void *worker(void *arg)
     return NULL;
 }
 
+static void *forking_worker(void *arg)
+{
+    (void)arg;
+    pid_t pid = fork();
+    if (pid == 0)
+        return NULL; /* the child's only thread of the program returns */
+    int st = 0;
+    waitpid(pid, &st, 0);
+    printf("forked child status %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    fflush(stdout);
+    return NULL;
+}
+
 static int main_mode(int argc, char **argv)
 {
     char c;
@@ -227,6 +240,12 @@ static int main_mode(int argc, char **argv)
         int r = close_range((unsigned)ours, (unsigned)ours, 0x80);
         printf("close_range on %d: %d %s\n", ours, r, strerror(errno));
         fflush(stdout);
+    } else if (strcmp(mode, "thread-forks") == 0) {
+        /* A worker forks; in the child, that thread's end is the process's end. */
+        pthread_t t;
+        say("ready\n");
+        pthread_create(&t, NULL, forking_worker, NULL);
+        pthread_join(t, NULL);
     } else if (strcmp(mode, "vfork-exit") == 0) {
         /* The child exits through exit(), not _exit(), in memory it shares with us. */
         pid_t pid = vfork();
