@@ -247,6 +247,8 @@ void tshim_fdguard_settle(void)
 static int tshim_fdguard_move_high(int slot, int low, int (*still_ours)(int fd, const void *arg),
                                    const void *arg)
 {
+    /* This process's from the first instant: a host's close of the number asks. */
+    atomic_store(&tshim_fdguard_owner, tshim_fdguard_pid());
     atomic_store(&tshim_fdguard_fds[TSHIM_FDGUARD_LOW], low);
     if (!still_ours(low, arg)) {
         /* The host closed it before it was recorded: it is not ours to touch. */
