@@ -5,8 +5,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <linux/futex.h>
-#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -17,6 +15,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "kernel.h"
 
 #define TSHIM_FDGUARD_TOP 1024 /* highest fd we aim for: keeps the kernel's fd table small */
 

@@ -6,9 +6,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +15,7 @@
 
 #include "clock.h"
 #include "fdguard.h"
+#include "kernel.h"
 #include "log.h"
 
 void tshim_net_format(const struct sockaddr *addr, char *buf, size_t size)
@@ -274,7 +272,7 @@ static ssize_t tshim_net_do_diag_recv(int fd, void *arg)
 }
 
 /* The address of a socket end, in the 4 words inet_diag takes (network order). */
-static void tshim_net_diag_addr(const struct sockaddr_storage *ss, __be32 out[4], __be16 *port)
+static void tshim_net_diag_addr(const struct sockaddr_storage *ss, uint32_t out[4], uint16_t *port)
 {
     memset(out, 0, 4 * sizeof out[0]);
     if (ss->ss_family == AF_INET6) {

@@ -2,7 +2,6 @@
 #include "guard.h"
 
 #include <errno.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/kernel.h"
 #include "common/log.h"
 #include "real.h"
 

@@ -60,6 +60,11 @@ static int tshim_overrides_close_range_in(unsigned first, unsigned last, int fla
     return r;
 }
 
+/* glibc 2.34 and later declare these two; musl has neither, so that its programs
+ * can only reach the shim's (which end in the system call), through dlsym. */
+TSHIM_EXPORT int close_range(unsigned first, unsigned last, int flags);
+TSHIM_EXPORT void closefrom(int lowfd);
+
 #ifndef CLOSE_RANGE_UNSHARE
 #define CLOSE_RANGE_UNSHARE (1U << 1) /* linux/close_range.h, for older headers */
 #endif
