@@ -5,6 +5,8 @@ DESTDIR  ?=
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 B        ?= build
+# musl's compiler driver (Debian's musl-tools): make check-musl, and a musl test host.
+MUSL_CC  ?= musl-gcc
 
 # Our flags first, then the user's CFLAGS, so that the user has the last word.
 WARN      := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings -Wshadow
@@ -152,7 +154,7 @@ check-fuzz: $(FUZZ_TARGETS:%=$(B)/tests/replay_%)
 
 # ---- tests ---------------------------------------------------------------
 UNIT     := config frame backoff pace decide dispatch events log net proc fdguard guard seccomp elf
-INTEG    := serve shim eventfd process scope hosts cli security faults harm sandbox hostfds
+INTEG    := serve shim eventfd process scope hosts cli security faults harm sandbox hostfds libc
 T_UNIT   := $(UNIT:%=$(B)/tests/test_%)
 T_INTEG  := $(INTEG:%=$(B)/tests/test_%)
 HOSTS    := $(addprefix $(B)/tests/hosts/,host_hook host_signal host_probe host_dlopen \
@@ -163,6 +165,7 @@ HOSTS    := $(addprefix $(B)/tests/hosts/,host_hook host_signal host_probe host_
 # saying so, when it is not).
 HOSTS    += $(if $(shell command -v javac),$(B)/tests/hosts/Sleeper.class)
 HOSTS    += $(if $(shell command -v go),$(B)/tests/hosts/host_go)
+HOSTS    += $(if $(shell command -v $(MUSL_CC)),$(B)/tests/hosts/host_musl)
 TESTFLAGS = $(ALLFLAGS) -Isrc -Itests -DBUILD_DIR='"$(abspath $(B))"' -DSRC_DIR='"$(abspath .)"'
 
 # UNIT_EXTRA: more sources for the unit test programs (check-sanitize's TSan run).
@@ -171,6 +174,8 @@ $(T_UNIT): $(B)/tests/test_%: tests/test_%.c tests/lsan.c $(SHIM_NOINIT) $(COMMO
 	$(call say,CC,$@)$(CC) $(TESTFLAGS) -rdynamic -o $@ $< tests/lsan.c $(UNIT_EXTRA) $(SHIM_NOINIT) $(COMMON_LIB) -ldl -lcriterion $(LDFLAGS)
 # The dispatch test loads a library named libjvm.so after start.
 $(B)/tests/test_dispatch: $(B)/tests/hosts/libplugin.so
+# It reads the libc of the command, the library and a static and a musl program.
+$(B)/tests/test_elf: $(LIB) $(CMD) $(filter %/host_static %/host_musl,$(HOSTS))
 # These install seccomp filters as the hosts do.
 $(B)/tests/test_seccomp $(B)/tests/test_events: tests/hosts/seccomp_filter.h
 
@@ -195,6 +200,11 @@ CXXHOSTFLAGS = -std=gnu++17 -Wall -Wextra -fPIC -pthread -Isrc -rdynamic \
                $(filter -O% -g -fsanitize% -fno-sanitize% -fno-omit-frame-pointer -Werror,$(CFLAGS) $(SAN_CFLAGS))
 $(B)/tests/hosts/%: tests/hosts/%.cpp src/toki_shim.h | $(B)/tests/hosts
 	$(call say,CXX,$@)$(CXX) $(CXXHOSTFLAGS) -o $@ $< $(LDFLAGS)
+
+# A program linked with musl, which toki-shim run refuses to give a glibc build of
+# the library; without sanitizers, which musl-gcc cannot link.
+$(B)/tests/hosts/host_musl: tests/hosts/host_hook.c src/toki_shim.h | $(B)/tests/hosts
+	$(call say,MUSLCC,$@)$(MUSL_CC) $(BASEFLAGS) -O2 -Isrc -rdynamic -o $@ $<
 
 $(B)/tests/hosts/Sleeper.class: tests/hosts/Sleeper.java | $(B)/tests/hosts
 	$(call say,JAVAC,$@)javac -d $(B)/tests/hosts $<

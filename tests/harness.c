@@ -32,6 +32,42 @@ static void h_pipe(int fds[2])
     cr_assert_eq(pipe2(fds, O_CLOEXEC), 0, "pipe2: %s", strerror(errno));
 }
 
+const char *h_build_dir(void)
+{
+    const char *dir = getenv("TOKI_TEST_BUILD_DIR");
+    return dir && *dir ? dir : BUILD_DIR;
+}
+
+const char *h_built(const char *rel)
+{
+    /* Each path is made once and kept, so that argv arrays can hold several. */
+    static struct {
+        char rel[128], path[768];
+    } made[32];
+    static int n;
+    for (int i = 0; i < n; i++)
+        if (strcmp(made[i].rel, rel) == 0)
+            return made[i].path;
+    cr_assert_lt(n, 32, "h_built: more than 32 paths in one test");
+    snprintf(made[n].rel, sizeof made[n].rel, "%s", rel);
+    snprintf(made[n].path, sizeof made[n].path, "%s/%s", h_build_dir(), rel);
+    return made[n++].path;
+}
+
+const char *h_host_path(const char *name)
+{
+    char rel[128];
+    snprintf(rel, sizeof rel, "tests/hosts/%s", name);
+    return h_built(rel);
+}
+
+void h_skip_unless_system_libc(void)
+{
+    if (strcmp(h_build_dir(), BUILD_DIR) != 0)
+        cr_skip_test("the build under test (%s) may link another libc than the system's "
+                     "programs, which then cannot preload its library", h_build_dir());
+}
+
 void h_spawn(struct h_proc *p, char *const argv[], const char *const env[], int preload)
 {
     int in[2], out[2], err[2];
@@ -59,8 +95,8 @@ void h_spawn(struct h_proc *p, char *const argv[], const char *const env[], int 
     if (preload) {
         /* Sanitizer builds put their runtime first, as ASan requires. */
         const char *first = getenv("TOKI_TEST_PRELOAD_FIRST");
-        snprintf(preload_var, sizeof preload_var, "LD_PRELOAD=%s%s%s/libtoki_shim.so",
-                 first ? first : "", first ? " " : "", BUILD_DIR);
+        snprintf(preload_var, sizeof preload_var, "LD_PRELOAD=%s%s%s",
+                 first ? first : "", first ? " " : "", h_built("libtoki_shim.so"));
         envp[k++] = preload_var;
     }
     envp[k] = NULL;
@@ -391,7 +427,7 @@ int h_daemon_port(void)
 void h_server_start(struct h_server *s, int port, const char *const extra[])
 {
     char portarg[16];
-    const char *argv[32] = {BUILD_DIR "/toki-shim", "serve", "--port", portarg, "--token", H_TOKEN};
+    const char *argv[32] = {h_built("toki-shim"), "serve", "--port", portarg, "--token", H_TOKEN};
     size_t n = 6;
     snprintf(portarg, sizeof portarg, "%d", port);
     for (size_t i = 0; extra && extra[i] && n < 31; i++)
@@ -464,6 +500,16 @@ void h_send_events(int n)
     static char b[64 * 1024];
     h_burst(b, sizeof b, n);
     h_server_send(&h_srv, b);
+}
+
+const char *h_preload_first(void)
+{
+    static char var[4200];
+    const char *first = getenv("TOKI_TEST_PRELOAD_FIRST");
+    if (!first)
+        return NULL;
+    snprintf(var, sizeof var, "LD_PRELOAD=%s", first);
+    return var;
 }
 
 void h_skip_fork_under_sanitizers(void)

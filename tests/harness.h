@@ -89,8 +89,23 @@ void h_server_send(struct h_server *s, const char *text);
 /* The env entries TOKI_PORT=... and TOKI_TOKEN=... for a client of s. */
 void h_server_env(struct h_server *s, char port[32], char token[96]);
 
+/* The build under test: the library that h_spawn preloads, the command that
+ * h_server_start runs, and the hosts of h_host. BUILD_DIR, the tree these tests
+ * were built in, unless TOKI_TEST_BUILD_DIR names another: `make check-musl` runs
+ * these glibc test programs against the musl build's library, command and hosts. */
+const char *h_build_dir(void);
+/* rel (e.g. "examples/epoll_service") in the build under test; the path stays
+ * valid for the rest of the test. */
+const char *h_built(const char *rel);
+/* A host program of the build under test: h_built("tests/hosts/" name). */
+const char *h_host_path(const char *name);
+/* Skips the calling test when the build under test links another libc than the
+ * system's programs (/bin/sh, /bin/sleep): its library cannot be preloaded there. */
+void h_skip_unless_system_libc(void);
+
 /* The usual cast of an integration test: one server and one host under the shim,
- * both stopped by h_fini (a TestSuite's .fini). */
+ * both stopped by h_fini (a TestSuite's .fini). H_HOST is the plain build's host,
+ * a literal, for the suites that run with that build only. */
 #define H_HOST(name) BUILD_DIR "/tests/hosts/" name
 extern struct h_server h_srv;
 extern struct h_proc h_host;
@@ -120,6 +135,11 @@ void h_send_events(int n);
 /* Waits until the file at path contains needle (a log file the shim writes);
  * returns 0, or -1 on timeout. */
 int h_wait_file(const char *path, const char *needle, int timeout_ms);
+
+/* What must already be in LD_PRELOAD for the children of `toki-shim run`:
+ * "LD_PRELOAD=" and the sanitizer runtime in a sanitizer build (run appends the
+ * shim after it), else NULL (an env list's end). */
+const char *h_preload_first(void);
 
 /* gcc 12's ASan allocator takes no lock around fork(): a child of a multithreaded
  * process may inherit it locked (held by any thread, ours or the host's) and hang in

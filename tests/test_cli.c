@@ -43,18 +43,6 @@ static int toki_shim(const char *const args[], const char *const env[])
     return WEXITSTATUS(st);
 }
 
-/* What must already be in LD_PRELOAD for run's children: the sanitizer runtime in a
- * sanitizer build (run appends the shim after it), else nothing. */
-static const char *preload_first(void)
-{
-    static char var[4200];
-    const char *first = getenv("TOKI_TEST_PRELOAD_FIRST");
-    if (!first)
-        return NULL;
-    snprintf(var, sizeof var, "LD_PRELOAD=%s", first);
-    return var;
-}
-
 static const char *out(void)
 {
     return cmd.out.data ? cmd.out.data : "";
@@ -90,7 +78,7 @@ Test(cli, run_sets_one_variable_per_option_and_appends_the_library)
     }
     cr_assert_null(strstr(out(), "TOKI_SHIM_ONLY="), "an option that was not given set a variable");
     const char *only[] = {"run", "--only", "my-daemon", "/bin/sh", "-c", "echo $TOKI_SHIM_ONLY", NULL};
-    const char *env1[] = {preload_first(), NULL};
+    const char *env1[] = {h_preload_first(), NULL};
     cr_assert_eq(toki_shim(only, env1), 0);
     cr_assert_str_eq(out(), "my-daemon\n", "-- is optional before COMMAND");
 }
@@ -160,7 +148,7 @@ Test(cli, run_warns_about_static_and_setuid_programs)
     fclose(o);
     chmod(copy, 04755);
     const char *suid[] = {"run", "--", copy, NULL};
-    const char *env[] = {preload_first(), NULL};
+    const char *env[] = {h_preload_first(), NULL};
     cr_assert_eq(toki_shim(suid, env), 0, "%s", err());
     cr_assert_not_null(strstr(err(), "is setuid: the dynamic loader ignores LD_PRELOAD"), "%s", err());
     unlink(copy);
@@ -173,7 +161,7 @@ Test(cli, run_under_a_server_reloads_the_program)
     h_server_start(&h_srv, 0, NULL);
     h_server_env(&h_srv, port, token);
     const char *argv[] = {CMD, "run", "--signal", "USR1", "--", H_HOST("host_signal"), "USR1", NULL};
-    const char *env[] = {port, token, preload_first(), NULL};
+    const char *env[] = {port, token, h_preload_first(), NULL};
     h_spawn(&h_host, (char *const *)argv, env, 0);
     cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0, "%s", h_host.err.data);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);

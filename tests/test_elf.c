@@ -71,3 +71,60 @@ Test(elf, reads_the_vdso_whose_dynamic_section_the_loader_leaves_relative)
     cr_assert_eq(getcpu_fn(&cpu, NULL, NULL), 0);
     cr_assert_lt(cpu, 1000u);
 }
+
+struct libc_case {
+    const char *name;
+    enum tshim_elf_libc libc;
+};
+
+Test(elf, names_the_libc_of_an_interpreter_and_of_a_needed_library)
+{
+    const struct libc_case interps[] = {
+        {"/lib64/ld-linux-x86-64.so.2", TSHIM_ELF_LIBC_GLIBC},
+        {"/lib/ld-linux-aarch64.so.1", TSHIM_ELF_LIBC_GLIBC},
+        {"/lib64/ld64.so.2", TSHIM_ELF_LIBC_GLIBC},
+        {"/lib/ld-musl-x86_64.so.1", TSHIM_ELF_LIBC_MUSL},
+        {"ld-musl-aarch64.so.1", TSHIM_ELF_LIBC_MUSL},
+        {"/system/bin/linker64", TSHIM_ELF_LIBC_UNKNOWN},
+        {"", TSHIM_ELF_LIBC_UNKNOWN},
+    };
+    const struct libc_case needed[] = {
+        {"libc.so.6", TSHIM_ELF_LIBC_GLIBC},
+        {"libc.musl-x86_64.so.1", TSHIM_ELF_LIBC_MUSL},
+        {"libc.so", TSHIM_ELF_LIBC_MUSL}, /* musl-gcc's: that libc.so has no soname */
+        {"libdl.so.2", TSHIM_ELF_LIBC_UNKNOWN},
+        {"libc.so.7", TSHIM_ELF_LIBC_UNKNOWN},
+    };
+    for (size_t i = 0; i < sizeof interps / sizeof interps[0]; i++)
+        cr_assert_eq(tshim_elf_libc_of_interp(interps[i].name), interps[i].libc, "%s", interps[i].name);
+    for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++)
+        cr_assert_eq(tshim_elf_libc_of_needed(needed[i].name), needed[i].libc, "%s", needed[i].name);
+}
+
+Test(elf, only_two_known_and_different_libcs_clash)
+{
+    enum tshim_elf_libc g = TSHIM_ELF_LIBC_GLIBC, m = TSHIM_ELF_LIBC_MUSL, u = TSHIM_ELF_LIBC_UNKNOWN;
+    cr_assert(tshim_elf_libc_clash(g, m));
+    cr_assert(tshim_elf_libc_clash(m, g));
+    cr_assert_not(tshim_elf_libc_clash(g, g));
+    cr_assert_not(tshim_elf_libc_clash(m, m));
+    /* What cannot be told is left to the loader, as before. */
+    cr_assert_not(tshim_elf_libc_clash(u, g));
+    cr_assert_not(tshim_elf_libc_clash(m, u));
+    cr_assert_not(tshim_elf_libc_clash(u, u));
+    cr_assert_str_eq(tshim_elf_libc_name(m), "musl");
+    cr_assert_str_eq(tshim_elf_libc_name(g), "glibc");
+}
+
+Test(elf, reads_the_libc_of_a_program_and_of_a_library_from_the_file)
+{
+    /* This build's command by its interpreter, its library by what it needs. */
+    cr_assert_eq(tshim_elf_file_libc(BUILD_DIR "/toki-shim"), TSHIM_ELF_LIBC_GLIBC);
+    cr_assert_eq(tshim_elf_file_libc(BUILD_DIR "/libtoki_shim.so"), TSHIM_ELF_LIBC_GLIBC);
+    /* A static program has neither; a script is no ELF file. */
+    cr_assert_eq(tshim_elf_file_libc(BUILD_DIR "/tests/hosts/host_static"), TSHIM_ELF_LIBC_UNKNOWN);
+    cr_assert_eq(tshim_elf_file_libc(SRC_DIR "/scripts/test.sh"), TSHIM_ELF_LIBC_UNKNOWN);
+    cr_assert_eq(tshim_elf_file_libc("/nonexistent"), TSHIM_ELF_LIBC_UNKNOWN);
+    if (access(BUILD_DIR "/tests/hosts/host_musl", R_OK) == 0)
+        cr_assert_eq(tshim_elf_file_libc(BUILD_DIR "/tests/hosts/host_musl"), TSHIM_ELF_LIBC_MUSL);
+}

@@ -119,6 +119,33 @@ static int tshim_run_find(const char *cmd, char *out, size_t size)
     }
 }
 
+/* What the loader will make of the library in this program: a warning where it
+ * ignores LD_PRELOAD; a refusal (126) where it would fail to load the library at
+ * all, a build for another libc, and stop the program before main. */
+static int tshim_run_check_program(const char *path, const char *lib)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
+        fprintf(stderr,
+                "toki-shim run: warning: %s is set%cid: the dynamic loader ignores "
+                "LD_PRELOAD for it, so it will run without the shim\n",
+                path, st.st_mode & S_ISUID ? 'u' : 'g');
+    if (tshim_elf_file_is_static(path))
+        fprintf(stderr,
+                "toki-shim run: warning: %s is statically linked: no dynamic loader "
+                "reads LD_PRELOAD, so it will run without the shim\n",
+                path);
+    enum tshim_elf_libc prog = tshim_elf_file_libc(path), mine = tshim_elf_file_libc(lib);
+    if (!tshim_elf_libc_clash(prog, mine))
+        return 0;
+    fprintf(stderr,
+            "toki-shim run: %s is a %s program and %s is built for %s: its loader cannot "
+            "preload that library; run it with a toki-shim built for %s\n",
+            path, tshim_elf_libc_name(prog), lib, tshim_elf_libc_name(mine),
+            tshim_elf_libc_name(prog));
+    return 126;
+}
+
 int tshim_run_main(int argc, char **argv)
 {
     struct option opts[TSHIM_RUN_OPTIONS + 2];
@@ -169,17 +196,9 @@ int tshim_run_main(int argc, char **argv)
                 e == ENOENT && !strchr(cmd, '/') ? "command not found" : strerror(e));
         return 127;
     }
-    struct stat st;
-    if (stat(path, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
-        fprintf(stderr,
-                "toki-shim run: warning: %s is set%cid: the dynamic loader ignores "
-                "LD_PRELOAD for it, so it will run without the shim\n",
-                path, st.st_mode & S_ISUID ? 'u' : 'g');
-    if (tshim_elf_file_is_static(path))
-        fprintf(stderr,
-                "toki-shim run: warning: %s is statically linked: no dynamic loader "
-                "reads LD_PRELOAD, so it will run without the shim\n",
-                path);
+    e = tshim_run_check_program(path, lib);
+    if (e != 0)
+        return e;
 
     for (size_t i = 0; i + 1 < env.n; i++)
         setenv(env.name[i], env.value[i], 1);

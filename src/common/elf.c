@@ -217,33 +217,136 @@ static char *tshim_elf_section(int fd, const Elf64_Shdr *sh)
     return buf;
 }
 
-int tshim_elf_file_exports(const char *path, const char *symbol)
+/* A section and the string table its sh_link names, both read whole. */
+struct tshim_elf_linked {
+    const char *data, *strs;
+    size_t size, entsize, strsize;
+};
+
+/* Calls fn on each section of the given type with its string table, until fn
+ * returns nonzero; returns that value (0 if none did). */
+static int tshim_elf_each_linked(const char *path, Elf64_Word type,
+                                 int (*fn)(const struct tshim_elf_linked *l, const void *arg),
+                                 const void *arg)
 {
     Elf64_Ehdr eh;
-    int fd = tshim_elf_open(path, &eh), found = 0;
+    int fd = tshim_elf_open(path, &eh), r = 0;
     if (fd < 0)
         return 0;
-    for (int i = 0; i < eh.e_shnum && !found; i++) {
+    for (int i = 0; i < eh.e_shnum && !r; i++) {
         Elf64_Shdr sh, strsh;
         if (pread(fd, &sh, sizeof sh, (off_t)(eh.e_shoff + (Elf64_Off)i * sizeof sh)) !=
                 (ssize_t)sizeof sh ||
-            sh.sh_type != SHT_DYNSYM || sh.sh_entsize != sizeof(Elf64_Sym) ||
-            sh.sh_link >= eh.e_shnum ||
+            sh.sh_type != type || sh.sh_link >= eh.e_shnum ||
             pread(fd, &strsh, sizeof strsh,
                   (off_t)(eh.e_shoff + (Elf64_Off)sh.sh_link * sizeof strsh)) !=
                 (ssize_t)sizeof strsh)
             continue;
-        char *syms = tshim_elf_section(fd, &sh), *strs = tshim_elf_section(fd, &strsh);
-        for (size_t k = 0; syms && strs && k < sh.sh_size / sizeof(Elf64_Sym) && !found; k++) {
-            Elf64_Sym s;
-            memcpy(&s, syms + k * sizeof s, sizeof s);
-            found = s.st_name < strsh.sh_size && s.st_shndx != SHN_UNDEF &&
-                    ELF64_ST_VISIBILITY(s.st_other) == STV_DEFAULT &&
-                    strcmp(strs + s.st_name, symbol) == 0;
-        }
-        free(syms);
+        char *data = tshim_elf_section(fd, &sh), *strs = tshim_elf_section(fd, &strsh);
+        struct tshim_elf_linked l = {data, strs, sh.sh_size, sh.sh_entsize, strsh.sh_size};
+        if (data && strs)
+            r = fn(&l, arg);
+        free(data);
         free(strs);
     }
     close(fd);
-    return found;
+    return r;
+}
+
+static int tshim_elf_defines(const struct tshim_elf_linked *l, const void *symbol)
+{
+    if (l->entsize != sizeof(Elf64_Sym))
+        return 0;
+    for (size_t k = 0; k < l->size / sizeof(Elf64_Sym); k++) {
+        Elf64_Sym s;
+        memcpy(&s, l->data + k * sizeof s, sizeof s);
+        if (s.st_name < l->strsize && s.st_shndx != SHN_UNDEF &&
+            ELF64_ST_VISIBILITY(s.st_other) == STV_DEFAULT && strcmp(l->strs + s.st_name, symbol) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int tshim_elf_file_exports(const char *path, const char *symbol)
+{
+    return tshim_elf_each_linked(path, SHT_DYNSYM, tshim_elf_defines, symbol);
+}
+
+/* ---- which libc a file is for ------------------------------------------------ */
+
+static int tshim_elf_starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+enum tshim_elf_libc tshim_elf_libc_of_interp(const char *interp)
+{
+    const char *slash = strrchr(interp, '/'), *base = slash ? slash + 1 : interp;
+    if (tshim_elf_starts(base, "ld-musl-"))
+        return TSHIM_ELF_LIBC_MUSL;
+    if (tshim_elf_starts(base, "ld-linux") || tshim_elf_starts(base, "ld64.so."))
+        return TSHIM_ELF_LIBC_GLIBC;
+    return TSHIM_ELF_LIBC_UNKNOWN;
+}
+
+enum tshim_elf_libc tshim_elf_libc_of_needed(const char *name)
+{
+    if (strcmp(name, "libc.so.6") == 0)
+        return TSHIM_ELF_LIBC_GLIBC;
+    if (strcmp(name, "libc.so") == 0 || tshim_elf_starts(name, "libc.musl-"))
+        return TSHIM_ELF_LIBC_MUSL;
+    return TSHIM_ELF_LIBC_UNKNOWN;
+}
+
+/* The first libc among the DT_NEEDED entries of a dynamic section, 1 + its enum. */
+static int tshim_elf_needed_libc(const struct tshim_elf_linked *l, const void *unused)
+{
+    (void)unused;
+    if (l->entsize != sizeof(Elf64_Dyn))
+        return 0;
+    for (size_t k = 0; k < l->size / sizeof(Elf64_Dyn); k++) {
+        Elf64_Dyn d;
+        memcpy(&d, l->data + k * sizeof d, sizeof d);
+        if (d.d_tag == DT_NULL)
+            break;
+        if (d.d_tag != DT_NEEDED || d.d_un.d_val >= l->strsize)
+            continue;
+        enum tshim_elf_libc libc = tshim_elf_libc_of_needed(l->strs + d.d_un.d_val);
+        if (libc != TSHIM_ELF_LIBC_UNKNOWN)
+            return 1 + (int)libc;
+    }
+    return 0;
+}
+
+/* The interpreter's libc, 1 + its enum, at the program's PT_INTERP. */
+static int tshim_elf_interp_libc(int fd, const Elf64_Phdr *ph)
+{
+    char interp[256];
+    if (ph->p_type != PT_INTERP)
+        return 0;
+    size_t len = ph->p_filesz < sizeof interp ? (size_t)ph->p_filesz : sizeof interp - 1;
+    if (pread(fd, interp, len, (off_t)ph->p_offset) != (ssize_t)len)
+        return 1 + (int)TSHIM_ELF_LIBC_UNKNOWN;
+    interp[len] = '\0';
+    return 1 + (int)tshim_elf_libc_of_interp(interp);
+}
+
+enum tshim_elf_libc tshim_elf_file_libc(const char *path)
+{
+    int r = tshim_elf_each_phdr(path, tshim_elf_interp_libc);
+    if (r == 0) /* no interpreter: a shared library, or static */
+        r = tshim_elf_each_linked(path, SHT_DYNAMIC, tshim_elf_needed_libc, NULL);
+    return r > 0 ? (enum tshim_elf_libc)(r - 1) : TSHIM_ELF_LIBC_UNKNOWN;
+}
+
+int tshim_elf_libc_clash(enum tshim_elf_libc prog, enum tshim_elf_libc lib)
+{
+    return prog != TSHIM_ELF_LIBC_UNKNOWN && lib != TSHIM_ELF_LIBC_UNKNOWN && prog != lib;
+}
+
+const char *tshim_elf_libc_name(enum tshim_elf_libc libc)
+{
+    return libc == TSHIM_ELF_LIBC_GLIBC  ? "glibc"
+           : libc == TSHIM_ELF_LIBC_MUSL ? "musl"
+                                         : "an unknown libc";
 }

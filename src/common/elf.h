@@ -13,6 +13,28 @@ int tshim_elf_file_is_static(const char *path); /* no PT_INTERP: LD_PRELOAD is n
 int tshim_elf_file_is_go(const char *path);
 int tshim_elf_file_exports(const char *path, const char *symbol); /* defined in .dynsym */
 
+/* The C library an ELF file is built for, as far as the loader is concerned. */
+enum tshim_elf_libc {
+    TSHIM_ELF_LIBC_UNKNOWN, /* not a 64-bit ELF, static, or another libc */
+    TSHIM_ELF_LIBC_GLIBC,
+    TSHIM_ELF_LIBC_MUSL,
+};
+
+/* From a program's interpreter (PT_INTERP): glibc's ld-linux*.so.N or ld64.so.N,
+ * musl's ld-musl-ARCH.so.1. */
+enum tshim_elf_libc tshim_elf_libc_of_interp(const char *interp);
+/* From a DT_NEEDED name: glibc's libc.so.6; musl's libc.musl-ARCH.so.1 (Alpine), or
+ * libc.so (musl-gcc on glibc systems: that musl has no soname). */
+enum tshim_elf_libc tshim_elf_libc_of_needed(const char *name);
+/* A program's by its interpreter; a shared library's by the libc it needs. */
+enum tshim_elf_libc tshim_elf_file_libc(const char *path);
+/* 1 if a library of lib's libc cannot be preloaded into a program of prog's: both
+ * known, and not the same (glibc's loader cannot load musl's libc, and musl's cannot
+ * resolve glibc's private symbols). */
+int tshim_elf_libc_clash(enum tshim_elf_libc prog, enum tshim_elf_libc lib);
+/* "glibc", "musl" or "an unknown libc". */
+const char *tshim_elf_libc_name(enum tshim_elf_libc libc);
+
 /* The address of the function or object `name` that a loaded object (as
  * dl_iterate_phdr shows it) defines and exports, from its dynamic symbol table and
  * hash table in memory; NULL if it defines none. Unlike dlsym, a miss allocates
