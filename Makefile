@@ -41,7 +41,7 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-.PHONY: all bench demo soak examples format fuzz lint check check-man check-demo check-fuzz check-unit check-integration check-exports check-layout check-install check-sanitize clean install uninstall
+.PHONY: all bench demo soak examples format fuzz lint check check-man check-musl check-demo check-fuzz check-unit check-integration check-exports check-layout check-install check-sanitize clean install uninstall
 all: $(LIB) $(CMD) $(B)/toki-shim.pc
 
 $(B)/toki-shim.pc: toki-shim.pc.in Makefile
@@ -221,6 +221,19 @@ check-unit: $(T_UNIT)
 
 check-integration: $(T_INTEG)
 	@for t in $(T_INTEG); do echo "== $$t"; $$t $(CRITERION_FLAGS) || exit 1; done
+
+# ---- make check-musl: the musl build (musl-tools), and its tests -------------
+# The library, the command and the hosts that the suites of a hook, a signal, the
+# event fd and `toki-shim run` use, built with musl in MB; then those suites, the
+# glibc Criterion programs of this build, run against MB (TOKI_TEST_BUILD_DIR):
+# they spawn MB's server and MB's hosts under MB's library.
+MB         ?= $(B)-musl
+MUSL_INTEG := shim eventfd libc
+MUSL_HOSTS := host_hook host_signal host_probe host_dlopen libplugin.so host_epoll host_counter host_slow
+check-musl: $(MUSL_INTEG:%=$(B)/tests/test_%)
+	$(MAKE) -s --no-print-directory CC=$(MUSL_CC) B=$(MB) SAN_CFLAGS= all examples $(MUSL_HOSTS:%=$(MB)/tests/hosts/%) check-exports
+	@for t in $(MUSL_INTEG); do echo "== $(B)/tests/test_$$t against $(MB)"; \
+	    TOKI_TEST_BUILD_DIR=$(abspath $(MB)) $(B)/tests/test_$$t $(CRITERION_FLAGS) || exit 1; done
 
 # The library exports what its map lists, and the command none of the library's overrides.
 check-exports: $(LIB) $(CMD)

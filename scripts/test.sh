@@ -4,10 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # CI and fresh machines start without Criterion; install only what is missing. The
-# runtimes and daemons are there so that their tests run instead of skipping.
+# runtimes and daemons are there so that their tests run instead of skipping;
+# musl-tools (musl-gcc) for the musl build and its tests.
 need=()
 for pkg in make gcc g++ libc6-dev libcriterion-dev man-db cppcheck clang-tidy valgrind python3 openjdk-17-jdk-headless golang-go \
-           nginx-light dnsmasq-base; do
+           nginx-light dnsmasq-base musl-tools; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -21,5 +22,6 @@ fi
 # and more than that on a 2-core CI machine only adds noise.
 make lint
 make check CFLAGS="-O2 -g -Werror"
+make check-musl CFLAGS="-O2 -g -Werror"
 make check-sanitize CFLAGS="-Werror"
 echo "test.sh: all tests passed"

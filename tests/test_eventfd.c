@@ -20,7 +20,7 @@ static void start_host(const char *const argv[], const char *extra, int preload,
 Test(eventfd, an_epoll_program_reads_exactly_n_from_the_event_fd_and_gets_no_signal)
 {
     h_start_server(NULL);
-    const char *argv[] = {H_HOST("host_epoll"), NULL};
+    const char *argv[] = {h_host_path("host_epoll"), NULL};
     start_host(argv, "TOKI_SHIM_RETRY_MAX_MS=400", 1, 1);
     char want[64];
     for (int i = 1; i <= 5; i++) {
@@ -50,7 +50,7 @@ Test(eventfd, an_epoll_program_reads_exactly_n_from_the_event_fd_and_gets_no_sig
 Test(eventfd, a_linked_program_polls_the_counter_and_reads_the_status)
 {
     h_start_server(NULL);
-    const char *argv[] = {H_HOST("host_counter"), NULL};
+    const char *argv[] = {h_host_path("host_counter"), NULL};
     start_host(argv, NULL, 0, 1); /* no LD_PRELOAD: the library is its DT_NEEDED */
     h_send_events(1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "generation 1\n", H_WAIT_MS), 0, "%s", h_host.out.data);
@@ -70,21 +70,21 @@ Test(eventfd, a_linked_program_polls_the_counter_and_reads_the_status)
 
 Test(eventfd, without_the_shim_the_helpers_say_not_available_and_linked_status_says_inert)
 {
-    const char *argv[] = {H_HOST("host_epoll"), NULL};
+    const char *argv[] = {h_host_path("host_epoll"), NULL};
     h_spawn(&h_host, (char *const *)argv, NULL, 0);
     cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
-    cr_assert_eq(h_count(&h_host, &h_host.out, "no event fd: Function not implemented (shim loaded: 0)", 0), 1,
+    cr_assert_eq(h_count(&h_host, &h_host.out, "no event fd: ENOSYS (shim loaded: 0)", 0), 1,
                  "%s", h_host.out.data);
     h_stop(&h_host);
 
     const char *inert[] = {"TOKI_PORT=1", NULL}; /* preloaded, but no token */
     h_spawn(&h_host, (char *const *)argv, inert, 1);
     cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
-    cr_assert_eq(h_count(&h_host, &h_host.out, "no event fd: Operation not supported (shim loaded: 1)", 0), 1,
+    cr_assert_eq(h_count(&h_host, &h_host.out, "no event fd: ENOTSUP (shim loaded: 1)", 0), 1,
                  "%s", h_host.out.data);
     h_stop(&h_host);
 
-    const char *counter[] = {H_HOST("host_counter"), NULL};
+    const char *counter[] = {h_host_path("host_counter"), NULL};
     const char *bad[] = {"TOKI_TOKEN=" H_TOKEN, "TOKI_SHIM_ACTION=reload", NULL};
     h_spawn(&h_host, (char *const *)counter, bad, 0);
     h_close_stdin(&h_host);
@@ -98,7 +98,7 @@ Test(eventfd, without_the_shim_the_helpers_say_not_available_and_linked_status_s
 Test(eventfd, action_fd_calls_no_hook)
 {
     h_start_server(NULL);
-    const char *argv[] = {H_HOST("host_hook"), NULL};
+    const char *argv[] = {h_host_path("host_hook"), NULL};
     start_host(argv, "TOKI_SHIM_ACTION=fd", 1, 1);
     h_send_events(3);
     h_server_send(&h_srv, "FINISHED\n");
@@ -113,13 +113,13 @@ static void fork_case(int follow)
     /* Seen flaky under ASan in CI: the forked child's listener never authenticated. */
     h_skip_fork_under_sanitizers();
     h_start_server(NULL);
-    const char *argv[] = {H_HOST("host_epoll"), "fork", NULL};
+    const char *argv[] = {h_host_path("host_epoll"), "fork", NULL};
     start_host(argv, follow ? "TOKI_SHIM_FOLLOW_FORK=1" : NULL, 1, 1 + follow);
     /* Parent and child print in any order: count lines rather than follow a cursor. */
     cr_assert_eq(h_wait_count(&h_host, &h_host.out, "child ready", 1, H_WAIT_MS), 1, "%s", h_host.out.data);
     cr_assert_eq(h_wait_count(&h_host, &h_host.out, "parent ready", 1, H_WAIT_MS), 1, "%s", h_host.out.data);
     cr_assert_eq(h_count(&h_host, &h_host.out, follow ? "child event fd: same" :
-                         "child event fd: Operation not supported", 0), 1, "%s", h_host.out.data);
+                         "child event fd: ENOTSUP", 0), 1, "%s", h_host.out.data);
     h_send_events(10);
     cr_assert_eq(h_wait_count(&h_host, &h_host.out, "parent refreshes 10\n", 1, H_WAIT_MS), 1, "%s",
                  h_host.out.data);
@@ -174,7 +174,7 @@ static void expect_refresh(int n, int g)
 Test(eventfd, debounce_makes_one_action_of_a_burst_and_counts_every_event)
 {
     const char *extra[] = {"TOKI_SHIM_DEBOUNCE_MS=50", NULL};
-    int c = raw_host(H_HOST("host_slow"), extra);
+    int c = raw_host(h_host_path("host_slow"), extra);
     char b[4096];
     h_burst(b, sizeof b, 100); /* 100 events in one segment: well within 10 ms */
     h_raw_send(c, b);
@@ -191,7 +191,7 @@ Test(eventfd, debounce_makes_one_action_of_a_burst_and_counts_every_event)
 static int burst_during_a_hook(const char *setting, int n)
 {
     const char *extra[] = {setting, NULL};
-    int c = raw_host(H_HOST("host_slow"), extra);
+    int c = raw_host(h_host_path("host_slow"), extra);
     h_raw_send(c, "AUTH_REFRESHED\n");
     expect_refresh(1, 1);
     char b[4096];
@@ -224,7 +224,7 @@ Test(eventfd, without_debounce_events_during_a_running_hook_each_get_a_call)
 Test(eventfd, splayed_actions_cover_every_event)
 {
     const char *extra[] = {"TOKI_SHIM_SPLAY_MS=200", NULL};
-    int c = raw_host(H_HOST("host_epoll"), extra);
+    int c = raw_host(h_host_path("host_epoll"), extra);
     char b[4096];
     h_burst(b, sizeof b, 10);
     h_raw_send(c, b);
@@ -239,7 +239,7 @@ Test(eventfd, splayed_actions_cover_every_event)
 Test(eventfd, an_action_still_waiting_when_toki_finishes_is_taken)
 {
     const char *extra[] = {"TOKI_SHIM_DEBOUNCE_MS=300", NULL};
-    int c = raw_host(H_HOST("host_slow"), extra);
+    int c = raw_host(h_host_path("host_slow"), extra);
     h_raw_send(c, "AUTH_REFRESHED\nFINISHED\n");
     close(c);
     expect_refresh(1, 1);
@@ -249,7 +249,7 @@ Test(eventfd, an_action_still_waiting_when_toki_finishes_is_taken)
 Test(eventfd, the_epoll_example_reloads_once_per_refresh)
 {
     h_start_server(NULL);
-    const char *argv[] = {BUILD_DIR "/examples/epoll_service", NULL};
+    const char *argv[] = {h_built("examples/epoll_service"), NULL};
     const char *env[] = {h_env_port, h_env_token, NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);

@@ -14,7 +14,7 @@ static void start_hook_host(const char *extra_env)
 {
     h_start_server(NULL);
     const char *env[] = {h_env_port, h_env_token, extra_env, NULL};
-    const char *argv[] = {H_HOST("host_hook"), NULL};
+    const char *argv[] = {h_host_path("host_hook"), NULL};
     h_start_host(argv, env, 1, 1);
 }
 
@@ -42,7 +42,7 @@ static void signal_host_counts(const char *signame, const char *shim_signal)
 {
     h_start_server(NULL);
     const char *env[] = {h_env_port, h_env_token, shim_signal, NULL};
-    const char *argv[] = {H_HOST("host_signal"), signame, NULL};
+    const char *argv[] = {h_host_path("host_signal"), signame, NULL};
     h_start_host(argv, env, 1, 1);
     /* The shim may connect before main has installed the handler; an event then
      * would rightly get no signal (the safety rule). */
@@ -72,6 +72,7 @@ Test(shim, toki_shim_signal_usr1_sends_sigusr1_and_not_sighup)
 
 Test(shim, programs_without_a_handler_survive_refreshes)
 {
+    h_skip_unless_system_libc(); /* the shell and sleep are the system's */
     h_start_server(NULL);
     const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_LOG=info", NULL};
     /* `; :` keeps dash from exec'ing sleep, so that sh and sleep both listen. */
@@ -92,7 +93,7 @@ Test(shim, wrong_token_gives_one_error_and_at_most_three_attempts)
 {
     h_start_server(NULL);
     const char *env[] = {h_env_port, "TOKI_TOKEN=00000000-0000-0000-0000-000000000000", NULL};
-    const char *argv[] = {H_HOST("host_hook"), NULL};
+    const char *argv[] = {h_host_path("host_hook"), NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     cr_assert_eq(h_expect(&h_host, &h_host.err, "TOKI_TOKEN is probably wrong", H_WAIT_MS), 0);
     /* A fourth attempt would come within the backoff cap; give it time to show. */
@@ -110,7 +111,7 @@ Test(shim, server_that_starts_later_is_found)
     char env_p[32];
     snprintf(env_p, sizeof env_p, "TOKI_PORT=%d", port);
     const char *env[] = {env_p, "TOKI_TOKEN=" H_TOKEN, "TOKI_SHIM_LOG=debug", NULL};
-    const char *argv[] = {H_HOST("host_hook"), NULL};
+    const char *argv[] = {h_host_path("host_hook"), NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     cr_assert_eq(h_expect(&h_host, &h_host.err, "no connection to Toki", H_WAIT_MS), 0);
     h_server_start(&h_srv, port, NULL);
@@ -160,7 +161,7 @@ static void expect_probe(const char *want)
 
 Test(shim, inert_without_token_no_thread_no_socket_no_output)
 {
-    const char *argv[] = {H_HOST("host_probe"), NULL};
+    const char *argv[] = {h_host_path("host_probe"), NULL};
     const char *env[] = {"TOKI_SHIM_LOG=debug", NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     expect_probe("tasks 1 sockets 0");
@@ -172,7 +173,7 @@ Test(shim, inert_without_token_no_thread_no_socket_no_output)
 Test(shim, inert_with_toki_shim_disable)
 {
     h_start_server(NULL);
-    const char *argv[] = {H_HOST("host_probe"), NULL};
+    const char *argv[] = {h_host_path("host_probe"), NULL};
     const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_DISABLE=1", "TOKI_SHIM_LOG=debug", NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     expect_probe("tasks 1 sockets 0");
@@ -186,7 +187,7 @@ Test(shim, active_has_one_thread_and_one_socket)
 {
     /* The control for the two inert tests: the probe does see the listener. */
     h_start_server(NULL);
-    const char *argv[] = {H_HOST("host_probe"), NULL};
+    const char *argv[] = {h_host_path("host_probe"), NULL};
     const char *env[] = {h_env_port, h_env_token, NULL};
     h_start_host(argv, env, 1, 1);
     expect_probe("tasks 2 sockets 1");
@@ -196,7 +197,7 @@ Test(shim, hook_in_a_library_dlopened_after_start_is_found)
 {
     h_start_server(NULL);
     const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_ACTION=hook", "TOKI_SHIM_LOG=info", NULL};
-    const char *argv[] = {H_HOST("host_dlopen"), H_HOST("libplugin.so"), NULL};
+    const char *argv[] = {h_host_path("host_dlopen"), h_host_path("libplugin.so"), NULL};
     h_start_host(argv, env, 1, 1);
     h_send_events(1);
     cr_assert_eq(h_expect(&h_host, &h_host.err, "defines no exported toki_on_refresh", H_WAIT_MS), 0);
@@ -208,7 +209,7 @@ Test(shim, hook_in_a_library_dlopened_after_start_is_found)
 
 Test(shim, bad_configuration_prints_one_line_and_the_program_runs)
 {
-    const char *argv[] = {H_HOST("host_hook"), NULL};
+    const char *argv[] = {h_host_path("host_hook"), NULL};
     const char *env[] = {"TOKI_TOKEN=" H_TOKEN, "TOKI_PORT=70000", NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     h_close_stdin(&h_host);
@@ -220,7 +221,7 @@ Test(shim, bad_configuration_prints_one_line_and_the_program_runs)
 
 Test(shim, strict_mode_exits_with_status_2)
 {
-    const char *argv[] = {H_HOST("host_hook"), NULL};
+    const char *argv[] = {h_host_path("host_hook"), NULL};
     const char *env[] = {"TOKI_TOKEN=" H_TOKEN, "TOKI_SHIM_ACTION=reload", "TOKI_SHIM_STRICT=1", NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     int st = h_wait(&h_host, H_WAIT_MS);
@@ -235,7 +236,7 @@ Test(shim, log_file_gets_the_lines_with_the_pid_in_its_name)
     cr_assert_not_null(mkdtemp(dir));
     snprintf(pattern, sizeof pattern, "%s/shim-%%p.log", dir);
     snprintf(env_log, sizeof env_log, "TOKI_SHIM_LOG_FILE=%s", pattern);
-    const char *argv[] = {H_HOST("host_hook"), NULL};
+    const char *argv[] = {h_host_path("host_hook"), NULL};
     const char *env[] = {"TOKI_TOKEN=" H_TOKEN, "TOKI_PORT=0", env_log, NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     snprintf(path, sizeof path, "%s/shim-%d.log", dir, (int)h_host.pid);
@@ -259,7 +260,7 @@ Test(shim, closed_port_is_retried_with_backoff_not_in_a_loop)
     snprintf(env_p, sizeof env_p, "TOKI_PORT=%d", h_free_port());
     const char *env[] = {env_p, "TOKI_TOKEN=" H_TOKEN, "TOKI_SHIM_LOG=debug",
                          "TOKI_SHIM_RETRY_MAX_MS=1000", NULL};
-    const char *argv[] = {H_HOST("host_hook"), NULL};
+    const char *argv[] = {h_host_path("host_hook"), NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     /* In 3 s, delays of at least 100 ms allow at most 31 attempts; a spin makes thousands. */
     int attempts = h_count(&h_host, &h_host.err, "no connection to Toki", 3000);

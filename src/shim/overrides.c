@@ -318,7 +318,9 @@ TSHIM_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 /* ---- exit and main's return: the exit guard ------------------------------------ */
 
 /* main's return is not a call to exit() that we could interpose; so main itself
- * is wrapped, through the libc entry point that every C program's _start calls. */
+ * is wrapped, through the libc entry point that every C program's _start calls.
+ * glibc's _start passes seven arguments, musl's six: the seventh is then whatever
+ * the calling convention leaves there, and musl, which never reads it, gets it back. */
 static tshim_real_main_fn tshim_overrides_main_fn;
 
 static int tshim_overrides_main(int argc, char **argv, char **envp)

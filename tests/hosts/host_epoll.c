@@ -1,4 +1,5 @@
 /* host_epoll.c: an epoll program that learns of refreshes from the shim's event fd, and runs without the shim too. */
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,6 +10,13 @@
 #include <unistd.h>
 
 #include "toki_shim.h"
+
+/* The name of an errno the helpers give, not strerror's text, which differs from
+ * libc to libc (glibc's "Operation not supported" is musl's "Not supported"). */
+static const char *errno_name(int e)
+{
+    return e == ENOTSUP ? "ENOTSUP" : e == ENOSYS ? "ENOSYS" : strerror(e);
+}
 
 /* It also has a SIGHUP handler, to show that auto mode sends it no signal. */
 static volatile sig_atomic_t hups;
@@ -64,14 +72,14 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     int efd = toki_shim_try_event_fd();
     if (efd < 0) {
-        printf("no event fd: %s (shim loaded: %d)\n", strerror(errno), toki_shim_loaded());
+        printf("no event fd: %s (shim loaded: %d)\n", errno_name(errno), toki_shim_loaded());
         return 0;
     }
     if (argc > 1 && strcmp(argv[1], "fork") == 0) {
         pid_t pid = fork();
         if (pid == 0) {
             int again = toki_shim_try_event_fd();
-            printf("child event fd: %s\n", again == efd ? "same" : again < 0 ? strerror(errno) : "other");
+            printf("child event fd: %s\n", again == efd ? "same" : again < 0 ? errno_name(errno) : "other");
             return loop("child", efd);
         }
         int r = loop("parent", efd);
