@@ -57,6 +57,8 @@ static _Atomic int tshim_fdguard_busy;    /* the pid whose thread is inside the 
 static _Atomic int tshim_fdguard_forking; /* forks under way in the process below */
 static _Atomic int tshim_fdguard_forking_pid;
 static _Atomic int tshim_fdguard_owner; /* the process that registered the descriptors */
+/* Host calls that close 0, 1 or 2 (or a range from one of them) under way. */
+static _Atomic int tshim_fdguard_std_closing;
 
 /* Both words name a process, not just a state: a child of _Fork(), of a raw fork
  * or of clone() runs no atfork handler, and may copy them set by a thread that
@@ -171,6 +173,7 @@ void tshim_fdguard_fork_child(void)
     atomic_store(&tshim_fdguard_forking, 0);
     atomic_store(&tshim_fdguard_busy, 0);
     atomic_store(&tshim_fdguard_sleepers, 0);
+    atomic_store(&tshim_fdguard_std_closing, 0);
     tshim_fdguard_forking_here = 0;
     for (int i = 0; i < TSHIM_FDGUARD_SLOTS; i++) {
         atomic_store(&tshim_fdguard_using[i], 0);
@@ -206,6 +209,13 @@ int tshim_fdguard_slot_of(int fd)
     return -1;
 }
 
+/* fcntl(2) by system call: the library overrides fcntl() for the host, and a
+ * number of ours is not open to the host. */
+static int tshim_fdguard_fcntl(int fd, int cmd, long arg)
+{
+    return (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
+
 /* A duplicate of fd as high as it will go below min(RLIMIT_NOFILE, 1024), where
  * hosts that pick their own numbers rarely look; -1 if there is no room at all. */
 static int tshim_fdguard_dup_high(int fd)
@@ -216,25 +226,66 @@ static int tshim_fdguard_dup_high(int fd)
         (long)rl.rlim_cur < top)
         top = (long)rl.rlim_cur;
     for (long below = 1; below <= top; below *= 4) {
-        int n = fcntl(fd, F_DUPFD_CLOEXEC, (int)(top - below > 3 ? top - below : 3));
+        int n = tshim_fdguard_fcntl(fd, F_DUPFD_CLOEXEC, top - below > 3 ? top - below : 3);
         if (n >= 0)
             return n;
         if (errno != EMFILE && errno != EINVAL)
             break;
     }
-    return fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    return tshim_fdguard_fcntl(fd, F_DUPFD_CLOEXEC, 3);
 }
 
-void tshim_fdguard_settle(void)
+void tshim_fdguard_std_close_begin(void)
+{
+    /* Sequentially consistent, Dekker-style with tshim_fdguard_enter_settled:
+     * either this sees the window held and waits until it is over, or the thread
+     * inside it sees the count and makes nothing there. */
+    atomic_fetch_add(&tshim_fdguard_std_closing, 1);
+    tshim_fdguard_wait_window();
+}
+
+void tshim_fdguard_std_close_end(void)
+{
+    atomic_fetch_sub(&tshim_fdguard_std_closing, 1);
+}
+
+static int tshim_fdguard_std_open(void)
+{
+    return atomic_load(&tshim_fdguard_std_closing) == 0 && tshim_fdguard_fcntl(0, F_GETFD, 0) >= 0 &&
+           tshim_fdguard_fcntl(1, F_GETFD, 0) >= 0 && tshim_fdguard_fcntl(2, F_GETFD, 0) >= 0;
+}
+
+/* Enters the window once 0, 1 and 2 are open and no host close of one is under
+ * way, looked at inside the window: a host's close of one then waits for the
+ * window, so what the shim makes cannot take the number the host reopens next. A
+ * program that keeps one closed for 100 ms is taken to keep it closed for good. */
+static void tshim_fdguard_enter_settled(sigset_t *old)
 {
     int saved = errno;
-    for (int i = 0; i < 100; i++) {
-        if (fcntl(0, F_GETFD) >= 0 && fcntl(1, F_GETFD) >= 0 && fcntl(2, F_GETFD) >= 0)
+    sigset_t all;
+    /* With signals blocked, as on the host's threads (a log line's file): see
+     * tshim_fdguard_window_enter. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, old);
+    for (int i = 0;; i++) {
+        tshim_fdguard_enter();
+        if (i == 100 || tshim_fdguard_std_open())
             break;
+        tshim_fdguard_leave();
         struct timespec ms = {0, 1000000};
         nanosleep(&ms, NULL);
     }
     errno = saved;
+}
+
+int tshim_fdguard_wait_making(void)
+{
+    int pid = tshim_fdguard_pid(), saved = errno;
+    if (atomic_load(&tshim_fdguard_busy) != pid)
+        return 0;
+    tshim_fdguard_wait_window();
+    errno = saved;
+    return 1;
 }
 
 /* Inside the window, just after a descriptor of ours was made at low, the lowest
@@ -331,12 +382,12 @@ static int tshim_fdguard_same_file(int fd, const void *arg)
 int tshim_fdguard_socket(int slot, int domain, int type, int protocol)
 {
     int saved = errno, e = 0, asked[2] = {domain, protocol};
-    tshim_fdguard_settle();
-    tshim_fdguard_enter();
+    sigset_t old;
+    tshim_fdguard_enter_settled(&old);
     int fd = socket(domain, type, protocol);
     if (fd < 0 || (fd = tshim_fdguard_move_high(slot, fd, tshim_fdguard_fresh_socket, asked)) < 0)
         e = errno;
-    tshim_fdguard_leave();
+    tshim_fdguard_window_leave(&old);
     errno = fd >= 0 ? saved : e;
     return fd;
 }
@@ -361,8 +412,8 @@ int tshim_fdguard_open(int slot, const char *path, int flags, mode_t mode)
     struct stat want;
     if (tshim_fdguard_stat_for_open(path, flags, mode, &want) != 0)
         return -1;
-    tshim_fdguard_settle();
-    tshim_fdguard_enter();
+    sigset_t old;
+    tshim_fdguard_enter_settled(&old);
     /* Two threads may open the same slot (log lines): the second keeps the first's. */
     int fd = atomic_load(&tshim_fdguard_fds[slot]);
     if (fd < 0) {
@@ -370,7 +421,7 @@ int tshim_fdguard_open(int slot, const char *path, int flags, mode_t mode)
         if (fd < 0 || (fd = tshim_fdguard_move_high(slot, fd, tshim_fdguard_same_file, &want)) < 0)
             e = errno;
     }
-    tshim_fdguard_leave();
+    tshim_fdguard_window_leave(&old);
     errno = fd >= 0 ? saved : e;
     return fd;
 }

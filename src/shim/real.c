@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -43,6 +44,12 @@ static void tshim_real_first_closefrom(int lowfd)
     tshim_real.closefrom(lowfd);
 }
 
+static int tshim_real_first_dup(int oldfd)
+{
+    tshim_real_init();
+    return tshim_real.dup(oldfd);
+}
+
 static int tshim_real_first_dup2(int oldfd, int newfd)
 {
     tshim_real_init();
@@ -53,6 +60,28 @@ static int tshim_real_first_dup3(int oldfd, int newfd, int flags)
 {
     tshim_real_init();
     return tshim_real.dup3(oldfd, newfd, flags);
+}
+
+/* fcntl's third argument, when there is one, is an int or a pointer: passed on
+ * as a pointer, as libc itself reads it. */
+static int tshim_real_first_fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    tshim_real_init();
+    return tshim_real.fcntl(fd, cmd, arg);
+}
+
+static int tshim_real_first_fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    tshim_real_init();
+    return tshim_real.fcntl64(fd, cmd, arg);
 }
 
 static pid_t tshim_real_first_fork(void)
@@ -93,10 +122,22 @@ static int tshim_real_first_pthread_sigmask(int how, const sigset_t *set, sigset
     return tshim_real.pthread_sigmask(how, set, old);
 }
 
+static int tshim_real_first_pthread_key_delete(pthread_key_t key)
+{
+    tshim_real_init();
+    return tshim_real.pthread_key_delete(key);
+}
+
 /* The system call, for a libc without the function (never glibc or musl). */
 static int tshim_real_sys_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
     return (int)syscall(SYS_rt_sigprocmask, how, set, old, 8);
+}
+
+static int tshim_real_no_key_delete(pthread_key_t key)
+{
+    (void)key;
+    return EINVAL;
 }
 
 static int tshim_real_no_daemon(int nochdir, int noclose)
@@ -110,14 +151,18 @@ struct tshim_real tshim_real = {
     tshim_real_first_close,
     tshim_real_first_close_range,
     tshim_real_first_closefrom,
+    tshim_real_first_dup,
     tshim_real_first_dup2,
     tshim_real_first_dup3,
+    tshim_real_first_fcntl,
+    tshim_real_first_fcntl64,
     tshim_real_first_fork,
     tshim_real_first_exit,
     tshim_real_first_libc_start_main,
     tshim_real_first_daemon,
     tshim_real_first_sigprocmask,
     tshim_real_first_pthread_sigmask,
+    tshim_real_first_pthread_key_delete,
 };
 
 /* The next definition of name after this library's: libc's. */
@@ -144,6 +189,20 @@ static int tshim_real_no_start_main(tshim_real_main_fn main_fn, int argc, char *
 static int tshim_real_sys_close(int fd)
 {
     return (int)syscall(SYS_close, fd);
+}
+
+static int tshim_real_sys_dup(int oldfd)
+{
+    return (int)syscall(SYS_dup, oldfd);
+}
+
+static int tshim_real_sys_fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return (int)syscall(SYS_fcntl, fd, cmd, arg);
 }
 
 static int tshim_real_sys_dup2(int oldfd, int newfd)
@@ -183,8 +242,12 @@ void tshim_real_init(void)
     tshim_real_resolve(&tshim_real.close, "close", (void *)tshim_real_sys_close);
     tshim_real_resolve(&tshim_real.close_range, "close_range", (void *)tshim_real_sys_close_range);
     tshim_real_resolve(&tshim_real.closefrom, "closefrom", (void *)tshim_real_sys_closefrom);
+    tshim_real_resolve(&tshim_real.dup, "dup", (void *)tshim_real_sys_dup);
     tshim_real_resolve(&tshim_real.dup2, "dup2", (void *)tshim_real_sys_dup2);
     tshim_real_resolve(&tshim_real.dup3, "dup3", (void *)tshim_real_sys_dup3);
+    tshim_real_resolve(&tshim_real.fcntl, "fcntl", (void *)tshim_real_sys_fcntl);
+    /* Before glibc 2.28, and on 64-bit systems, the same function. */
+    tshim_real_resolve(&tshim_real.fcntl64, "fcntl64", (void *)tshim_real.fcntl);
     tshim_real_resolve(&tshim_real.fork, "fork", (void *)tshim_real_no_fork);
     tshim_real_resolve(&tshim_real.exit, "exit", (void *)_exit);
     tshim_real_resolve(&tshim_real.libc_start_main, "__libc_start_main",
@@ -193,6 +256,8 @@ void tshim_real_init(void)
     tshim_real_resolve(&tshim_real.sigprocmask, "sigprocmask", (void *)tshim_real_sys_sigmask);
     tshim_real_resolve(&tshim_real.pthread_sigmask, "pthread_sigmask",
                        (void *)tshim_real_sys_sigmask);
+    tshim_real_resolve(&tshim_real.pthread_key_delete, "pthread_key_delete",
+                       (void *)tshim_real_no_key_delete);
     tshim_real_resolve(&tshim_real_setenv, "setenv", (void *)setenv);
     tshim_real_resolve(&tshim_real_unsetenv, "unsetenv", (void *)unsetenv);
     tshim_real_resolve(&tshim_real_min_stack_fn, "__pthread_get_minstack",

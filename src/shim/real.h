@@ -12,14 +12,18 @@ struct tshim_real {
     int (*close)(int);
     int (*close_range)(unsigned, unsigned, int);
     void (*closefrom)(int);
+    int (*dup)(int);
     int (*dup2)(int, int);
     int (*dup3)(int, int, int);
+    int (*fcntl)(int, int, ...);
+    int (*fcntl64)(int, int, ...);
     pid_t (*fork)(void);
     void (*exit)(int);
     int (*libc_start_main)(tshim_real_main_fn, int, char **, void *, void *, void *, void *);
     int (*daemon)(int, int);
     int (*sigprocmask)(int, const sigset_t *, sigset_t *);
     int (*pthread_sigmask)(int, const sigset_t *, sigset_t *);
+    int (*pthread_key_delete)(pthread_key_t);
 };
 
 /* Hidden, so that the overrides reach it without a GOT load. Every entry is
