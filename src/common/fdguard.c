@@ -57,8 +57,10 @@ static _Atomic int tshim_fdguard_busy;    /* the pid whose thread is inside the 
 static _Atomic int tshim_fdguard_forking; /* forks under way in the process below */
 static _Atomic int tshim_fdguard_forking_pid;
 static _Atomic int tshim_fdguard_owner; /* the process that registered the descriptors */
-/* Host calls that close 0, 1 or 2 (or a range from one of them) under way. */
+/* Host calls that close 0, 1 or 2 (or a range from one of them) under way, and
+ * host dup2 or dup3 calls under way. */
 static _Atomic int tshim_fdguard_std_closing;
+static _Atomic int tshim_fdguard_dupping;
 
 /* Both words name a process, not just a state: a child of _Fork(), of a raw fork
  * or of clone() runs no atfork handler, and may copy them set by a thread that
@@ -174,6 +176,7 @@ void tshim_fdguard_fork_child(void)
     atomic_store(&tshim_fdguard_busy, 0);
     atomic_store(&tshim_fdguard_sleepers, 0);
     atomic_store(&tshim_fdguard_std_closing, 0);
+    atomic_store(&tshim_fdguard_dupping, 0);
     tshim_fdguard_forking_here = 0;
     for (int i = 0; i < TSHIM_FDGUARD_SLOTS; i++) {
         atomic_store(&tshim_fdguard_using[i], 0);
@@ -244,15 +247,34 @@ void tshim_fdguard_std_close_begin(void)
     tshim_fdguard_wait_window();
 }
 
+/* The host's closes of 0, 1 or 2 so far, and how many there had been when the shim
+ * last waited the full 100 ms for one to come back: until the host closes another,
+ * what is closed now is closed for good, and the shim does not wait again (a
+ * daemon started with 0, 1 and 2 closed would otherwise pay it at every event). */
+static _Atomic unsigned tshim_fdguard_std_closes;
+static _Atomic unsigned tshim_fdguard_std_given_up = ~0u;
+
 void tshim_fdguard_std_close_end(void)
 {
+    atomic_fetch_add(&tshim_fdguard_std_closes, 1);
     atomic_fetch_sub(&tshim_fdguard_std_closing, 1);
 }
 
-static int tshim_fdguard_std_open(void)
+/* 1 to make a descriptor now, 0 to wait; inside the window. */
+static int tshim_fdguard_std_settled(int tries)
 {
-    return atomic_load(&tshim_fdguard_std_closing) == 0 && tshim_fdguard_fcntl(0, F_GETFD, 0) >= 0 &&
-           tshim_fdguard_fcntl(1, F_GETFD, 0) >= 0 && tshim_fdguard_fcntl(2, F_GETFD, 0) >= 0;
+    if (atomic_load(&tshim_fdguard_std_closing) != 0 && tries < 100)
+        return 0;
+    unsigned closes = atomic_load(&tshim_fdguard_std_closes);
+    if (closes == atomic_load(&tshim_fdguard_std_given_up))
+        return 1;
+    if (tshim_fdguard_fcntl(0, F_GETFD, 0) >= 0 && tshim_fdguard_fcntl(1, F_GETFD, 0) >= 0 &&
+        tshim_fdguard_fcntl(2, F_GETFD, 0) >= 0)
+        return 1;
+    if (tries < 100)
+        return 0;
+    atomic_store(&tshim_fdguard_std_given_up, closes);
+    return 1;
 }
 
 /* Enters the window once 0, 1 and 2 are open and no host close of one is under
@@ -269,7 +291,7 @@ static void tshim_fdguard_enter_settled(sigset_t *old)
     pthread_sigmask(SIG_SETMASK, &all, old);
     for (int i = 0;; i++) {
         tshim_fdguard_enter();
-        if (i == 100 || tshim_fdguard_std_open())
+        if (tshim_fdguard_std_settled(i))
             break;
         tshim_fdguard_leave();
         struct timespec ms = {0, 1000000};
@@ -278,16 +300,42 @@ static void tshim_fdguard_enter_settled(sigset_t *old)
     errno = saved;
 }
 
-int tshim_fdguard_wait_making(void)
+void tshim_fdguard_dup_begin(void)
 {
-    int pid = tshim_fdguard_pid(), saved = errno;
+    atomic_fetch_add(&tshim_fdguard_dupping, 1);
+}
+
+void tshim_fdguard_dup_end(void)
+{
+    atomic_fetch_sub(&tshim_fdguard_dupping, 1);
+}
+
+/* Sequentially consistent, Dekker-style with the host's dup2 (begin, then its look
+ * at the numbers): once low is recorded, either the host's call sees it and waits,
+ * or it was under way already and this waits until it is over (at most 100 ms: a
+ * dup2 that closes a file may block), after which still_ours tells whether the
+ * host's file took the number. */
+static void tshim_fdguard_wait_dups(void)
+{
+    for (int i = 0; i < 1000 && atomic_load(&tshim_fdguard_dupping) != 0; i++) {
+        struct timespec t = {0, 100000};
+        nanosleep(&t, NULL);
+    }
+}
+
+/* The low number the shim's last descriptor was made at: the host's dup2 that met
+ * it in flight may look only after the shim has moved it and left the window. */
+static _Atomic int tshim_fdguard_last_low = -1;
+
+int tshim_fdguard_wait_making(int newfd)
+{
+    int pid = tshim_fdguard_pid(), saved = errno, expect = newfd;
     if (atomic_load(&tshim_fdguard_busy) != pid)
-        return 0;
+        return atomic_compare_exchange_strong(&tshim_fdguard_last_low, &expect, -1);
     tshim_fdguard_wait_window();
     errno = saved;
     return 1;
 }
-
 /* Inside the window, just after a descriptor of ours was made at low, the lowest
  * free number: until it is recorded, a host thread closing numbers it does not own
  * (a daemon's close-everything loop) could close it, and even reuse the number.
@@ -301,6 +349,8 @@ static int tshim_fdguard_move_high(int slot, int low, int (*still_ours)(int fd, 
     /* This process's from the first instant: a host's close of the number asks. */
     atomic_store(&tshim_fdguard_owner, tshim_fdguard_pid());
     atomic_store(&tshim_fdguard_fds[TSHIM_FDGUARD_LOW], low);
+    atomic_store(&tshim_fdguard_last_low, low);
+    tshim_fdguard_wait_dups();
     if (!still_ours(low, arg)) {
         /* The host closed it before it was recorded: it is not ours to touch. */
         atomic_store(&tshim_fdguard_fds[TSHIM_FDGUARD_LOW], -1);
@@ -541,7 +591,7 @@ void tshim_fdguard_release_slot(int slot)
     tshim_fdguard_leave();
 }
 
-ssize_t tshim_fdguard_read_file(int slot, const char *path, char *buf, size_t size)
+static ssize_t tshim_fdguard_read_file_once(int slot, const char *path, char *buf, size_t size)
 {
     size_t have = 0;
     ssize_t r = 0;
@@ -558,6 +608,17 @@ ssize_t tshim_fdguard_read_file(int slot, const char *path, char *buf, size_t si
         return -1;
     }
     return (ssize_t)have;
+}
+
+/* EBADF says that a host's close (a range, say) took the descriptor as it was
+ * made: that is no answer about the file, so it is read again. */
+ssize_t tshim_fdguard_read_file(int slot, const char *path, char *buf, size_t size)
+{
+    ssize_t r = -1;
+    for (int tries = 0; tries < 3 && r < 0; tries++)
+        if ((r = tshim_fdguard_read_file_once(slot, path, buf, size)) < 0 && errno != EBADF)
+            break;
+    return r;
 }
 
 void tshim_fdguard_release(void)

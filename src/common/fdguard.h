@@ -48,10 +48,17 @@ void tshim_fdguard_use_close(int (*real_close)(int));
 void tshim_fdguard_std_close_begin(void);
 void tshim_fdguard_std_close_end(void);
 
-/* A host's dup2 or dup3 said EBUSY: the kernel had given newfd to an open() or
- * socket() that had not yet returned, which may be the shim's. If a descriptor of
- * ours is being made, waits until that is over and returns 1 (try again); else 0. */
-int tshim_fdguard_wait_making(void);
+/* A host's dup2 or dup3 is under way, from before it looks at the shim's numbers
+ * until the call has returned: a descriptor the shim makes meanwhile is checked
+ * once the call is over (see tshim_fdguard_wait_dups in fdguard.c). */
+void tshim_fdguard_dup_begin(void);
+void tshim_fdguard_dup_end(void);
+
+/* A host's dup2 or dup3 onto newfd said EBUSY: the kernel had given newfd to an
+ * open() or socket() that had not yet returned, which may be the shim's. If a
+ * descriptor of ours is being made, waits until that is over and returns 1 (try
+ * again); 1 too, once, if the shim's last one was made at newfd; else 0. */
+int tshim_fdguard_wait_making(int newfd);
 
 /* socket(2) into slot (the shim's connection: TSHIM_FDGUARD_SOCKET; the peer check's
  * netlink socket: TSHIM_FDGUARD_SCAN): created, moved to a high number

@@ -249,17 +249,33 @@ static int tshim_overrides_dup_check(const struct tshim_overrides_dup *d)
     return 0;
 }
 
-/* dup2 or dup3 as libc makes it, except for EBUSY: the kernel says so when newfd
- * was given to an open() or socket() that has not returned yet. If that is the
- * shim's (which puts nothing there for long), the call is made again once it is
- * over; the host's own race still gets EBUSY, as it would without the shim. */
-static int tshim_overrides_dup_real(const struct tshim_overrides_dup *d)
+/* What tshim_overrides_dup_call returns, without a call, when the call touches a
+ * number of the shim's. */
+#define TSHIM_OVERRIDES_OURS (-2)
+
+/* libc's dup2 or dup3, unless oldfd or newfd is the shim's. While the shim's threads
+ * run, the call is counted (tshim_fdguard_dup_begin) from before that check to
+ * after the call: a descriptor the shim makes meanwhile at newfd, which the check
+ * could not see, is then not used before the host's call has put its own there. */
+static inline int tshim_overrides_dup_call(const struct tshim_overrides_dup *d)
 {
-    int r;
-    do
-        r = d->three ? tshim_real.dup3(d->oldfd, d->newfd, d->flags)
+    int counted = tshim_guard_threads() > 0;
+    if (counted)
+        tshim_fdguard_dup_begin();
+    if (__builtin_expect((d->newfd >= 0 && tshim_fdguard_is_ours(d->newfd)) |
+                             tshim_fdguard_is_ours(d->oldfd),
+                         0)) {
+        if (counted)
+            tshim_fdguard_dup_end();
+        return TSHIM_OVERRIDES_OURS;
+    }
+    int r = d->three ? tshim_real.dup3(d->oldfd, d->newfd, d->flags)
                      : tshim_real.dup2(d->oldfd, d->newfd);
-    while (r < 0 && errno == EBUSY && tshim_fdguard_wait_making());
+    if (counted) {
+        int e = errno;
+        tshim_fdguard_dup_end();
+        errno = e;
+    }
     return r;
 }
 
@@ -273,8 +289,8 @@ tshim_overrides_dup_onto(int slot, const struct tshim_overrides_dup *d)
     if (tshim_overrides_dup_check(d) != 0)
         return -1;
     tshim_fdguard_step_aside(slot, d->newfd, &was);
-    int r = tshim_overrides_dup_real(d);
-    if (r < 0) {
+    int r = tshim_overrides_dup_call(d);
+    if (r < 0 && r != TSHIM_OVERRIDES_OURS) {
         int e = errno;
         tshim_fdguard_drop_left(d->newfd, &was);
         errno = e;
@@ -282,16 +298,38 @@ tshim_overrides_dup_onto(int slot, const struct tshim_overrides_dup *d)
     return r;
 }
 
-/* dup2() or dup3() from or onto a number that is ours, or that said EBUSY: off the
- * fast path. */
-__attribute__((noinline, cold)) static int tshim_overrides_dup_slow(const struct tshim_overrides_dup *d)
+/* dup2() or dup3() from or onto a number that is ours: off the fast path. Returns
+ * TSHIM_OVERRIDES_OURS to be called again (the number is no longer ours). */
+__attribute__((noinline, cold)) static int tshim_overrides_dup_ours(const struct tshim_overrides_dup *d)
 {
+    /* In a child of a raw fork or clone the numbers are the child's copies. */
+    if (!tshim_fdguard_here())
+        return d->three ? tshim_real.dup3(d->oldfd, d->newfd, d->flags)
+                        : tshim_real.dup2(d->oldfd, d->newfd);
     int slot = d->newfd >= 0 ? tshim_fdguard_slot_of(d->newfd) : -1;
     if (slot >= 0)
         return tshim_overrides_dup_onto(slot, d);
     if (tshim_overrides_hidden(d->oldfd))
         return -1;
-    return tshim_overrides_dup_real(d);
+    return TSHIM_OVERRIDES_OURS;
+}
+
+/* dup2 or dup3 as libc makes it, with the shim's numbers out of the host's reach.
+ * EBUSY is the kernel's answer for a newfd given to an open() or socket() that has
+ * not returned yet: if that is the shim's (which puts nothing there for long), the
+ * call is made again once it is over; the host's own race still gets EBUSY. */
+static int tshim_overrides_dup_any(const struct tshim_overrides_dup *d)
+{
+    for (;;) {
+        int r = tshim_overrides_dup_call(d);
+        if (r == TSHIM_OVERRIDES_OURS)
+            r = tshim_overrides_dup_ours(d);
+        else if (__builtin_expect(r < 0, 0) && errno == EBUSY &&
+                 tshim_fdguard_wait_making(d->newfd))
+            continue;
+        if (r != TSHIM_OVERRIDES_OURS)
+            return r;
+    }
 }
 
 TSHIM_EXPORT int dup(int oldfd)
@@ -304,25 +342,13 @@ TSHIM_EXPORT int dup(int oldfd)
 TSHIM_EXPORT int dup2(int oldfd, int newfd)
 {
     struct tshim_overrides_dup d = {oldfd, newfd, 0, 0};
-    if (__builtin_expect((newfd >= 0 && tshim_fdguard_is_ours(newfd)) | tshim_fdguard_is_ours(oldfd),
-                         0))
-        return tshim_overrides_dup_slow(&d);
-    int r = tshim_real.dup2(oldfd, newfd);
-    if (__builtin_expect(r < 0, 0) && errno == EBUSY && tshim_fdguard_wait_making())
-        return tshim_overrides_dup_slow(&d);
-    return r;
+    return tshim_overrides_dup_any(&d);
 }
 
 TSHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
     struct tshim_overrides_dup d = {oldfd, newfd, flags, 1};
-    if (__builtin_expect((newfd >= 0 && tshim_fdguard_is_ours(newfd)) | tshim_fdguard_is_ours(oldfd),
-                         0))
-        return tshim_overrides_dup_slow(&d);
-    int r = tshim_real.dup3(oldfd, newfd, flags);
-    if (__builtin_expect(r < 0, 0) && errno == EBUSY && tshim_fdguard_wait_making())
-        return tshim_overrides_dup_slow(&d);
-    return r;
+    return tshim_overrides_dup_any(&d);
 }
 
 /* fcntl() and fcntl64() on a number of ours: to the host it is not open, so that
