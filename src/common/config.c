@@ -264,14 +264,20 @@ static int tshim_config_address(struct tshim_config_ctx *x, struct tshim_config 
 
 /* v, a comma-separated list, into out as "A\0B\0\0". Items are printable ASCII
  * without spaces or commas, at most TSHIM_CONFIG_EVENT_MAX bytes each. */
-static int tshim_config_parse_list(struct tshim_config_ctx *x, const char *name, const char *v,
-                                   const char *what, char *out)
+static int tshim_config_bad_list(struct tshim_config_ctx *x, const char *name, const char *v,
+                                 const char *what)
 {
     char bad[160];
     snprintf(bad, sizeof bad,
              "is not a comma-separated list of %s "
              "(printable ASCII, no spaces, at most 256 bytes each)",
              what);
+    return tshim_config_fail(x, name, v, bad);
+}
+
+static int tshim_config_parse_list(struct tshim_config_ctx *x, const char *name, const char *v,
+                                   const char *what, char *out)
+{
     size_t len = strlen(v);
     if (len + 2 > TSHIM_CONFIG_EVENTS_BUF)
         return tshim_config_fail(x, name, v, "is too long (at most 1000 bytes)");
@@ -280,11 +286,11 @@ static int tshim_config_parse_list(struct tshim_config_ctx *x, const char *name,
         char ch = v[i];
         if (ch == ',' || ch == '\0') {
             if (item == 0 || item > TSHIM_CONFIG_EVENT_MAX)
-                return tshim_config_fail(x, name, v, bad);
+                return tshim_config_bad_list(x, name, v, what);
             out[i] = '\0';
             item = 0;
         } else if (ch <= ' ' || ch > '~') {
-            return tshim_config_fail(x, name, v, bad);
+            return tshim_config_bad_list(x, name, v, what);
         } else {
             out[i] = ch;
             item++;
@@ -315,12 +321,14 @@ static int tshim_config_programs(struct tshim_config_ctx *x, const char *name, c
     int r = tshim_config_get(x, name, &v);
     if (r < 0)
         return -1;
+    /* Parsed where it is (a copy only to join): a start pays for no formatting. */
     char joined[TSHIM_CONFIG_EVENTS_BUF + 512];
-    if (r > 0 && v[0] == '+')
+    const char *list = r > 0 ? v : builtin;
+    if (r > 0 && v[0] == '+') {
         snprintf(joined, sizeof joined, "%s,%s", builtin, v + 1);
-    else
-        snprintf(joined, sizeof joined, "%s", r > 0 ? v : builtin);
-    if (tshim_config_parse_list(x, name, joined, "program-name patterns", out) == 0)
+        list = joined;
+    }
+    if (tshim_config_parse_list(x, name, list, "program-name patterns", out) == 0)
         return 0;
     return tshim_config_fail(x, name, v,
                              "is not a comma-separated list of program-name patterns (a + in "
