@@ -84,6 +84,18 @@ int tshim_proc_strip_preload(const char *value, const char *self_name, char *out
     return 0;
 }
 
+size_t tshim_proc_decimal(char *out, unsigned long v)
+{
+    char digits[20];
+    size_t n = 0, at = 0;
+    do
+        digits[n++] = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    while (n > 0)
+        out[at++] = digits[--n];
+    return at;
+}
+
 void tshim_proc_names(char *exe, size_t exe_size, const char **argv0)
 {
     char path[PATH_MAX];
