@@ -70,9 +70,14 @@ void tshim_guard_exiting(void)
     /* A hook that calls exit() itself must not wait for its own return. */
     if (tshim_guard_is_listener)
         return;
-    long deadline = tshim_clock_now_ms() + TSHIM_GUARD_EXIT_WAIT_MS;
+    /* The clock is read once a call is found in flight: an exit without one (nearly
+     * every exit) reads none, and a short program's exit faults in no clock page. */
+    long deadline = -1;
     while (atomic_load(&tshim_guard_in_call) == pid) {
-        long left = deadline - tshim_clock_now_ms();
+        long now = tshim_clock_now_ms();
+        if (deadline < 0)
+            deadline = now + TSHIM_GUARD_EXIT_WAIT_MS;
+        long left = deadline - now;
         if (left <= 0) {
             /* The hook may be waiting for something this thread holds (a mutex
              * around exit, a signal handler's): exiting is what the host asked. */
