@@ -134,11 +134,13 @@ int tshim_guard_spawn(void *(*fn)(void *), void *arg, size_t stack_bytes)
     if (stack_bytes > 0)
         r = pthread_attr_setstacksize(&attr, stack_bytes + tshim_real_min_stack(&attr));
     if (r == 0) {
-        /* The thread inherits this mask. */
+        /* The thread inherits this mask. libc's call, not our override: the mask
+         * held for a moment here is no mask of the program's for the hooks to take
+         * (nor does a start pay twice for recording one). */
         sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
+        tshim_real.pthread_sigmask(SIG_SETMASK, &all, &old);
         r = pthread_create(&tid, &attr, fn, arg);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        tshim_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     pthread_attr_destroy(&attr);
     return r;
