@@ -128,3 +128,24 @@ Test(elf, reads_the_libc_of_a_program_and_of_a_library_from_the_file)
     if (access(BUILD_DIR "/tests/hosts/host_musl", R_OK) == 0)
         cr_assert_eq(tshim_elf_file_libc(BUILD_DIR "/tests/hosts/host_musl"), TSHIM_ELF_LIBC_MUSL);
 }
+
+/* What dlsym(RTLD_NEXT) gives this program, the same definitions, compat versions
+ * passed over (pthread_sigmask and __libc_start_main have two in glibc). */
+Test(elf, next_symbols_are_what_dlsym_rtld_next_finds)
+{
+    const char *names[] = {"close",           "dup2",     "fork",
+                           "exit",            "setenv",   "pthread_sigmask",
+                           "__libc_start_main", "sigprocmask", "environ",
+                           "toki_test_no_such_symbol", "strlen"};
+    enum { N = sizeof names / sizeof names[0] };
+    void *found[N];
+    tshim_elf_next_symbols((const void *)toki_test_exported_fn, names, found, N);
+    for (int i = 0; i < N - 2; i++) {
+        cr_assert_not_null(found[i], "%s not found", names[i]);
+        cr_assert_eq(found[i], dlsym(RTLD_NEXT, names[i]), "%s", names[i]);
+    }
+    cr_assert_null(found[N - 2], "no object defines it");
+    /* An IFUNC in glibc on x86-64 (the loader picks one of several) is left to
+     * dlsym; under a sanitizer its runtime's plain interceptor comes first. */
+    cr_assert(found[N - 1] == NULL || found[N - 1] == dlsym(RTLD_NEXT, "strlen"));
+}

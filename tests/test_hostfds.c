@@ -60,6 +60,25 @@ Test(hostfds, a_failing_dup2_or_dup3_onto_the_shims_number_leaves_nothing_behind
     still_listens(1);
 }
 
+/* A host that finds the shim's socket (by its peer, in /proc/self/fd) cannot copy
+ * it: to the host the number is not open, whatever the call. */
+Test(hostfds, no_call_copies_the_shims_socket_from_its_number)
+{
+    static const char *const said[] = {"dup: -1 Bad file descriptor",
+                                       "F_DUPFD: -1 Bad file descriptor",
+                                       "F_DUPFD_CLOEXEC: -1 Bad file descriptor",
+                                       "dup2: -1 Bad file descriptor",
+                                       "dup3: -1 Bad file descriptor",
+                                       "F_GETFD: -1 Bad file descriptor",
+                                       "F_SETFL: -1 Bad file descriptor",
+                                       "connections 1"};
+    start("dupours", NULL, NULL);
+    h_write(&h_host, "go\n");
+    for (size_t i = 0; i < sizeof said / sizeof *said; i++)
+        cr_assert_eq(h_expect(&h_host, &h_host.out, said[i], H_WAIT_MS), 0, "%s", h_host.out.data);
+    still_listens(1);
+}
+
 /* A daemon that closes fd 0 and opens a file expects that file at 0; the shim
  * writes log lines meanwhile, to a file that must never be at 0. */
 Test(hostfds, the_log_file_never_takes_the_stdin_a_daemon_reopens)
@@ -146,4 +165,42 @@ Test(hostfds, closefrom_closes_everything_but_ours_on_a_kernel_without_close_ran
     cr_assert_not_null(strstr(h_host.out.data, "closefrom without close_range: 0 of 4 still open"),
                        "%s", h_host.out.data);
     still_listens(1);
+}
+
+/* A host that spins on a descriptor idiom while the shim makes descriptors of its
+ * own at every event: it blocks SIGHUP and takes it with a signalfd, and the shim
+ * reads /proc (a directory and a file per thread) before it may send the signal.
+ * Returns the host's summary line, which starts with head. */
+static const char *spin_through_events(const char *mode, const char *head)
+{
+    start(mode, "TOKI_SHIM_ACTION=signal", NULL);
+    h_write(&h_host, "go\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "spinning", H_WAIT_MS), 0, "%s", h_host.out.data);
+    for (int i = 1; i <= 300; i++) {
+        char want[32];
+        h_send_events(1);
+        snprintf(want, sizeof want, "signal %d\n", i);
+        cr_assert_eq(h_expect(&h_host, &h_host.out, want, H_WAIT_MS), 0, "%s / %s",
+                     h_host.out.data, h_host.err.data ? h_host.err.data : "");
+    }
+    h_write(&h_host, "stop\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, head, H_WAIT_MS), 0, "%s", h_host.out.data);
+    return strstr(h_host.out.data, head);
+}
+
+/* A host close of 0 made just before the shim's open must still leave 0 to the
+ * host's next open. */
+Test(hostfds, a_daemon_reopening_stdin_gets_it_back_while_the_shim_reads_proc)
+{
+    const char *said = spin_through_events("reopen0sfd", "reopened stdin");
+    cr_assert_not_null(strstr(said, " 0 not at 0"),
+                       "the host's open got another number than the 0 it had closed: %s", said);
+}
+
+/* A single-threaded host's dup2 onto the lowest free number never meets one of the
+ * shim's opens in flight there (the kernel's EBUSY). */
+Test(hostfds, a_dup2_onto_the_lowest_free_number_never_says_ebusy)
+{
+    const char *said = spin_through_events("dup2lowsfd", "dup2 onto the lowest");
+    cr_assert_not_null(strstr(said, ": 0 EBUSY"), "%s", said);
 }

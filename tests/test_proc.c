@@ -1,6 +1,7 @@
 /* test_proc.c: program selection globs, LD_PRELOAD editing, and the count of threads. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +26,25 @@ Test(proc, selection)
     cr_assert_not(tshim_proc_selected("", "sh\0", "dash", "sh"), "argv[0] sh, exe dash");
     cr_assert(tshim_proc_selected("", "sh\0", "nginx", "nginx"));
     cr_assert_not(tshim_proc_selected("", "[bd]ash\0", "dash", "dash"));
+}
+
+/* A plain name is compared with strcmp, a glob goes to fnmatch: both answer alike. */
+Test(proc, named_as_fnmatch)
+{
+    static const char *const pats[] = {"sh", "bash", "a.b", ".x", "x/y", "py*", "[bd]ash", "\\*",
+                                       "a?c", "-", ""};
+    static const char *const names[] = {"sh", "bash", "dash", "a.b", "axb", ".x", "x/y",
+                                        "python3", "*", "abc", "-", "sh "};
+    for (size_t i = 0; i < sizeof pats / sizeof pats[0] - 1; i++)
+        for (size_t j = 0; j < sizeof names / sizeof names[0]; j++) {
+            char list[16] = {0};
+            memcpy(list, pats[i], strlen(pats[i]));
+            cr_assert_eq(tshim_proc_named(list, names[j], NULL),
+                         fnmatch(pats[i], names[j], 0) == 0, "%s against %s", pats[i], names[j]);
+            cr_assert_eq(tshim_proc_named(list, "none", names[j]),
+                         fnmatch(pats[i], names[j], 0) == 0, "%s against argv[0] %s", pats[i],
+                         names[j]);
+        }
 }
 
 static const char *strip(const char *value)

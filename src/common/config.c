@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,16 +26,21 @@ static const struct tshim_config_sig tshim_config_signals[] = {
     {"PWR", SIGPWR},   {"SYS", SIGSYS},
 };
 
-/* Digits only, then strtol with an end pointer and range check: rejects " 3110",
- * "+3110", "3110x", "" and overflow alike. */
+/* Digits only, with a range check as each is added: rejects " 3110", "+3110",
+ * "3110x", "" and overflow alike. Not strtol, which brings one more page of libc's
+ * to an active shim's start. max is never negative. */
 static int tshim_config_parse_long(const char *s, long min, long max, long *out)
 {
     if (s[0] < '0' || s[0] > '9')
         return -1;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
+    long v = 0;
+    for (; *s; s++) {
+        long d = *s - '0';
+        if (d < 0 || d > 9 || v > (max - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (v < min)
         return -1;
     *out = v;
     return 0;
@@ -227,18 +231,24 @@ static int tshim_config_logging(struct tshim_config_ctx *x, struct tshim_config 
 
 static int tshim_config_address(struct tshim_config_ctx *x, struct tshim_config *c)
 {
-    const char *host = "127.0.0.1";
+    const char *host;
     long port = 3110;
     if (tshim_config_number(x, "TOKI_PORT", 1, 65535, &port, "a port") != 0)
         return -1;
     if (tshim_config_get(x, "TOKI_SHIM_HOST", &host) < 0)
         return -1;
-    if (!host)
-        host = "127.0.0.1";
     memset(&c->addr, 0, sizeof c->addr);
     struct sockaddr_in *in4 = (struct sockaddr_in *)&c->addr;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&c->addr;
-    if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+    /* The default needs no parsing (nor inet_pton's page of libc at every start). */
+    int v4 = 1;
+    if (!host) {
+        host = "127.0.0.1";
+        in4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    } else {
+        v4 = inet_pton(AF_INET, host, &in4->sin_addr) == 1;
+    }
+    if (v4) {
         in4->sin_family = AF_INET;
         in4->sin_port = htons((unsigned short)port);
         c->addr_len = sizeof *in4;
@@ -250,7 +260,12 @@ static int tshim_config_address(struct tshim_config_ctx *x, struct tshim_config 
         return tshim_config_fail(x, "TOKI_SHIM_HOST", host,
                                  "is not a numeric IPv4 or IPv6 address (names are not looked up)");
     }
-    snprintf(c->host, sizeof c->host, "%s", host);
+    /* inet_pton took it: 45 characters at the most, which fit. */
+    size_t len = strlen(host);
+    if (len >= sizeof c->host)
+        len = sizeof c->host - 1;
+    memcpy(c->host, host, len);
+    c->host[len] = '\0';
     c->port = (int)port;
     if (tshim_config_bool(x, "TOKI_SHIM_ALLOW_REMOTE", &c->allow_remote) != 0)
         return -1;
@@ -264,14 +279,20 @@ static int tshim_config_address(struct tshim_config_ctx *x, struct tshim_config 
 
 /* v, a comma-separated list, into out as "A\0B\0\0". Items are printable ASCII
  * without spaces or commas, at most TSHIM_CONFIG_EVENT_MAX bytes each. */
-static int tshim_config_parse_list(struct tshim_config_ctx *x, const char *name, const char *v,
-                                   const char *what, char *out)
+static int tshim_config_bad_list(struct tshim_config_ctx *x, const char *name, const char *v,
+                                 const char *what)
 {
     char bad[160];
     snprintf(bad, sizeof bad,
              "is not a comma-separated list of %s "
              "(printable ASCII, no spaces, at most 256 bytes each)",
              what);
+    return tshim_config_fail(x, name, v, bad);
+}
+
+static int tshim_config_parse_list(struct tshim_config_ctx *x, const char *name, const char *v,
+                                   const char *what, char *out)
+{
     size_t len = strlen(v);
     if (len + 2 > TSHIM_CONFIG_EVENTS_BUF)
         return tshim_config_fail(x, name, v, "is too long (at most 1000 bytes)");
@@ -280,11 +301,11 @@ static int tshim_config_parse_list(struct tshim_config_ctx *x, const char *name,
         char ch = v[i];
         if (ch == ',' || ch == '\0') {
             if (item == 0 || item > TSHIM_CONFIG_EVENT_MAX)
-                return tshim_config_fail(x, name, v, bad);
+                return tshim_config_bad_list(x, name, v, what);
             out[i] = '\0';
             item = 0;
         } else if (ch <= ' ' || ch > '~') {
-            return tshim_config_fail(x, name, v, bad);
+            return tshim_config_bad_list(x, name, v, what);
         } else {
             out[i] = ch;
             item++;
@@ -315,12 +336,14 @@ static int tshim_config_programs(struct tshim_config_ctx *x, const char *name, c
     int r = tshim_config_get(x, name, &v);
     if (r < 0)
         return -1;
+    /* Parsed where it is (a copy only to join): a start pays for no formatting. */
     char joined[TSHIM_CONFIG_EVENTS_BUF + 512];
-    if (r > 0 && v[0] == '+')
+    const char *list = r > 0 ? v : builtin;
+    if (r > 0 && v[0] == '+') {
         snprintf(joined, sizeof joined, "%s,%s", builtin, v + 1);
-    else
-        snprintf(joined, sizeof joined, "%s", r > 0 ? v : builtin);
-    if (tshim_config_parse_list(x, name, joined, "program-name patterns", out) == 0)
+        list = joined;
+    }
+    if (tshim_config_parse_list(x, name, list, "program-name patterns", out) == 0)
         return 0;
     return tshim_config_fail(x, name, v,
                              "is not a comma-separated list of program-name patterns (a + in "
@@ -402,10 +425,14 @@ static int tshim_config_limits(struct tshim_config_ctx *x, struct tshim_config *
         tshim_config_number(x, "TOKI_SHIM_SPLAY_MS", 0, 3600000, &c->splay_ms,
                             "a time in milliseconds") != 0)
         return -1;
+    c->stack_kb = 256;
+    /* glibc's least stack is asked only for a size given: a default start makes no
+     * sysconf call (nor faults in its page of libc). */
+    if (!x->get(x->env, "TOKI_SHIM_STACK_KB"))
+        return 0;
     long min_kb = (sysconf(_SC_THREAD_STACK_MIN) + 1023) / 1024;
     if (min_kb < 16)
         min_kb = 16;
-    c->stack_kb = 256;
     return tshim_config_number(x, "TOKI_SHIM_STACK_KB", min_kb, 1048576, &c->stack_kb,
                                "a stack size in KiB");
 }

@@ -39,7 +39,16 @@ struct tshim_elf_dyn {
     const ElfW(Sym) * symtab;
     const char *strtab;
     const Elf32_Word *gnu_hash, *sysv_hash;
+    const ElfW(Half) * versym; /* NULL: the object has no symbol versions */
 };
+
+/* A symbol-table entry's verdict in a lookup: its address, NULL to look on, or
+ * tshim_elf_odd, a definition this lookup does not follow. */
+typedef void *(*tshim_elf_match_fn)(const struct dl_phdr_info *info,
+                                    const struct tshim_elf_dyn *d, Elf32_Word i,
+                                    const char *name);
+static char tshim_elf_odd_mark;
+#define tshim_elf_odd ((void *)&tshim_elf_odd_mark)
 
 static int tshim_elf_dynamic(const struct dl_phdr_info *info, struct tshim_elf_dyn *d)
 {
@@ -58,6 +67,8 @@ static int tshim_elf_dynamic(const struct dl_phdr_info *info, struct tshim_elf_d
                 d->gnu_hash = p;
             else if (dyn->d_tag == DT_HASH)
                 d->sysv_hash = p;
+            else if (dyn->d_tag == DT_VERSYM)
+                d->versym = p;
         }
     }
     return d->symtab && d->strtab && (d->gnu_hash || d->sysv_hash) ? 0 : -1;
@@ -85,7 +96,7 @@ static Elf32_Word tshim_elf_gnu_hash_of(const char *name)
 
 /* DT_GNU_HASH: buckets of symbol indexes, chains of hashes whose low bit ends one. */
 static void *tshim_elf_gnu_lookup(const struct dl_phdr_info *info, const struct tshim_elf_dyn *d,
-                                  const char *name)
+                                  const char *name, tshim_elf_match_fn match)
 {
     const Elf32_Word *w = d->gnu_hash, nbuckets = w[0], symoffset = w[1], bloom_words = w[2];
     if (nbuckets == 0)
@@ -94,7 +105,7 @@ static void *tshim_elf_gnu_lookup(const struct dl_phdr_info *info, const struct 
     const Elf32_Word *chain = buckets + nbuckets, h = tshim_elf_gnu_hash_of(name);
     for (Elf32_Word i = buckets[h % nbuckets]; i >= symoffset; i++) {
         Elf32_Word c = chain[i - symoffset];
-        void *found = (c | 1) == (h | 1) ? tshim_elf_match(info, d, i, name) : NULL;
+        void *found = (c | 1) == (h | 1) ? match(info, d, i, name) : NULL;
         if (found)
             return found;
         if (c & 1)
@@ -117,7 +128,7 @@ static Elf32_Word tshim_elf_sysv_hash_of(const char *name)
 
 /* DT_HASH: nbucket, nchain, then the buckets and chains of symbol indexes. */
 static void *tshim_elf_sysv_lookup(const struct dl_phdr_info *info, const struct tshim_elf_dyn *d,
-                                   const char *name)
+                                   const char *name, tshim_elf_match_fn match)
 {
     const Elf32_Word *w = d->sysv_hash, nbucket = w[0], nchain = w[1];
     if (nbucket == 0)
@@ -126,11 +137,18 @@ static void *tshim_elf_sysv_lookup(const struct dl_phdr_info *info, const struct
     Elf32_Word n = 0;
     for (Elf32_Word i = bucket[tshim_elf_sysv_hash_of(name) % nbucket]; i != 0 && i < nchain;
          i = chain[i]) {
-        void *found = tshim_elf_match(info, d, i, name);
+        void *found = match(info, d, i, name);
         if (found || ++n > nchain) /* a loop in a corrupt chain ends here */
             return found;
     }
     return NULL;
+}
+
+static void *tshim_elf_lookup(const struct dl_phdr_info *info, const struct tshim_elf_dyn *d,
+                              const char *name, tshim_elf_match_fn match)
+{
+    return d->gnu_hash ? tshim_elf_gnu_lookup(info, d, name, match)
+                       : tshim_elf_sysv_lookup(info, d, name, match);
 }
 
 void *tshim_elf_loaded_symbol(const struct dl_phdr_info *info, const char *name)
@@ -138,8 +156,78 @@ void *tshim_elf_loaded_symbol(const struct dl_phdr_info *info, const char *name)
     struct tshim_elf_dyn d;
     if (tshim_elf_dynamic(info, &d) != 0)
         return NULL;
-    return d.gnu_hash ? tshim_elf_gnu_lookup(info, &d, name)
-                      : tshim_elf_sysv_lookup(info, &d, name);
+    return tshim_elf_lookup(info, &d, name, tshim_elf_match);
+}
+
+/* As dlsym matches an unversioned name: a compat version (hidden, name@VERSION)
+ * is passed over for the default one; a global or weak definition of another kind
+ * than a function or an object is one only dlsym follows. */
+static void *tshim_elf_match_next(const struct dl_phdr_info *info, const struct tshim_elf_dyn *d,
+                                  Elf32_Word i, const char *name)
+{
+    const ElfW(Sym) *s = &d->symtab[i];
+    unsigned bind = ELF64_ST_BIND(s->st_info), type = ELF64_ST_TYPE(s->st_info);
+    if (s->st_shndx == SHN_UNDEF || (s->st_value == 0 && type != STT_TLS) ||
+        strcmp(d->strtab + s->st_name, name) != 0 || (d->versym && (d->versym[i] & 0x8000)))
+        return NULL;
+    if (bind == STB_LOCAL)
+        return NULL;
+    if ((bind != STB_GLOBAL && bind != STB_WEAK) || (type != STT_FUNC && type != STT_OBJECT))
+        return tshim_elf_odd;
+    return (void *)(info->dlpi_addr + s->st_value);
+}
+
+struct tshim_elf_next {
+    const void *self;
+    int after; /* the object holding self has been passed */
+    const char *const *names;
+    void **out;
+    unsigned char *done;
+    int n;
+};
+
+static int tshim_elf_holds(const struct dl_phdr_info *info, const void *p)
+{
+    ElfW(Addr) a = (ElfW(Addr))p;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && a >= info->dlpi_addr + ph->p_vaddr &&
+            a - (info->dlpi_addr + ph->p_vaddr) < ph->p_memsz)
+            return 1;
+    }
+    return 0;
+}
+
+static int tshim_elf_next_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct tshim_elf_next *w = arg;
+    struct tshim_elf_dyn d;
+    (void)size;
+    if (!w->after) {
+        w->after = tshim_elf_holds(info, w->self);
+        return 0;
+    }
+    if (tshim_elf_dynamic(info, &d) != 0)
+        return 0;
+    int left = 0;
+    for (int k = 0; k < w->n; k++) {
+        if (w->done[k])
+            continue;
+        void *p = tshim_elf_lookup(info, &d, w->names[k], tshim_elf_match_next);
+        w->done[k] = p != NULL;
+        w->out[k] = p == tshim_elf_odd ? NULL : p;
+        left += !w->done[k];
+    }
+    return left == 0;
+}
+
+void tshim_elf_next_symbols(const void *self, const char *const *names, void **out, int n)
+{
+    unsigned char done[64] = {0};
+    struct tshim_elf_next w = {self, 0, names, out, done, n < 64 ? n : 64};
+    for (int k = 0; k < n; k++)
+        out[k] = NULL;
+    dl_iterate_phdr(tshim_elf_next_object, &w);
 }
 
 static int tshim_elf_open(const char *path, Elf64_Ehdr *eh)

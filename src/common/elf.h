@@ -41,4 +41,13 @@ const char *tshim_elf_libc_name(enum tshim_elf_libc libc);
  * nothing and takes no lock. */
 void *tshim_elf_loaded_symbol(const struct dl_phdr_info *info, const char *name);
 
+/* For each of the n names, the definition that dlsym(RTLD_NEXT, name) gives code
+ * in the object that holds the address self: the first object loaded after that
+ * one that defines it, in its default version (not a compat one, name@VERSION),
+ * into out[i]. One walk of the loaded objects for all the names, no lock of the
+ * loader's but dl_iterate_phdr's, nothing allocated. A name it cannot answer for
+ * as dlsym would is left NULL: no later object defines it, or the definition is
+ * not a plain function or object (an IFUNC, TLS, a unique symbol). */
+void tshim_elf_next_symbols(const void *self, const char *const *names, void **out, int n);
+
 #endif

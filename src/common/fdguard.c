@@ -57,6 +57,10 @@ static _Atomic int tshim_fdguard_busy;    /* the pid whose thread is inside the 
 static _Atomic int tshim_fdguard_forking; /* forks under way in the process below */
 static _Atomic int tshim_fdguard_forking_pid;
 static _Atomic int tshim_fdguard_owner; /* the process that registered the descriptors */
+/* Host calls that close 0, 1 or 2 (or a range from one of them) under way, and
+ * host dup2 or dup3 calls under way. */
+static _Atomic int tshim_fdguard_std_closing;
+static _Atomic int tshim_fdguard_dupping;
 
 /* Both words name a process, not just a state: a child of _Fork(), of a raw fork
  * or of clone() runs no atfork handler, and may copy them set by a thread that
@@ -171,6 +175,8 @@ void tshim_fdguard_fork_child(void)
     atomic_store(&tshim_fdguard_forking, 0);
     atomic_store(&tshim_fdguard_busy, 0);
     atomic_store(&tshim_fdguard_sleepers, 0);
+    atomic_store(&tshim_fdguard_std_closing, 0);
+    atomic_store(&tshim_fdguard_dupping, 0);
     tshim_fdguard_forking_here = 0;
     for (int i = 0; i < TSHIM_FDGUARD_SLOTS; i++) {
         atomic_store(&tshim_fdguard_using[i], 0);
@@ -206,6 +212,13 @@ int tshim_fdguard_slot_of(int fd)
     return -1;
 }
 
+/* fcntl(2) by system call: the library overrides fcntl() for the host, and a
+ * number of ours is not open to the host. */
+static int tshim_fdguard_fcntl(int fd, int cmd, long arg)
+{
+    return (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
+
 /* A duplicate of fd as high as it will go below min(RLIMIT_NOFILE, 1024), where
  * hosts that pick their own numbers rarely look; -1 if there is no room at all. */
 static int tshim_fdguard_dup_high(int fd)
@@ -216,27 +229,113 @@ static int tshim_fdguard_dup_high(int fd)
         (long)rl.rlim_cur < top)
         top = (long)rl.rlim_cur;
     for (long below = 1; below <= top; below *= 4) {
-        int n = fcntl(fd, F_DUPFD_CLOEXEC, (int)(top - below > 3 ? top - below : 3));
+        int n = tshim_fdguard_fcntl(fd, F_DUPFD_CLOEXEC, top - below > 3 ? top - below : 3);
         if (n >= 0)
             return n;
         if (errno != EMFILE && errno != EINVAL)
             break;
     }
-    return fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    return tshim_fdguard_fcntl(fd, F_DUPFD_CLOEXEC, 3);
 }
 
-void tshim_fdguard_settle(void)
+void tshim_fdguard_std_close_begin(void)
+{
+    /* Sequentially consistent, Dekker-style with tshim_fdguard_enter_settled:
+     * either this sees the window held and waits until it is over, or the thread
+     * inside it sees the count and makes nothing there. */
+    atomic_fetch_add(&tshim_fdguard_std_closing, 1);
+    tshim_fdguard_wait_window();
+}
+
+/* The host's closes of 0, 1 or 2 so far, and how many there had been when the shim
+ * last waited the full 100 ms for one to come back: until the host closes another,
+ * what is closed now is closed for good, and the shim does not wait again (a
+ * daemon started with 0, 1 and 2 closed would otherwise pay it at every event). */
+static _Atomic unsigned tshim_fdguard_std_closes;
+static _Atomic unsigned tshim_fdguard_std_given_up = ~0u;
+
+void tshim_fdguard_std_close_end(void)
+{
+    atomic_fetch_add(&tshim_fdguard_std_closes, 1);
+    atomic_fetch_sub(&tshim_fdguard_std_closing, 1);
+}
+
+/* 1 to make a descriptor now, 0 to wait; inside the window. */
+static int tshim_fdguard_std_settled(int tries)
+{
+    if (atomic_load(&tshim_fdguard_std_closing) != 0 && tries < 100)
+        return 0;
+    unsigned closes = atomic_load(&tshim_fdguard_std_closes);
+    if (closes == atomic_load(&tshim_fdguard_std_given_up))
+        return 1;
+    if (tshim_fdguard_fcntl(0, F_GETFD, 0) >= 0 && tshim_fdguard_fcntl(1, F_GETFD, 0) >= 0 &&
+        tshim_fdguard_fcntl(2, F_GETFD, 0) >= 0)
+        return 1;
+    if (tries < 100)
+        return 0;
+    atomic_store(&tshim_fdguard_std_given_up, closes);
+    return 1;
+}
+
+/* Enters the window once 0, 1 and 2 are open and no host close of one is under
+ * way, looked at inside the window: a host's close of one then waits for the
+ * window, so what the shim makes cannot take the number the host reopens next. A
+ * program that keeps one closed for 100 ms is taken to keep it closed for good. */
+static void tshim_fdguard_enter_settled(sigset_t *old)
 {
     int saved = errno;
-    for (int i = 0; i < 100; i++) {
-        if (fcntl(0, F_GETFD) >= 0 && fcntl(1, F_GETFD) >= 0 && fcntl(2, F_GETFD) >= 0)
+    sigset_t all;
+    /* With signals blocked, as on the host's threads (a log line's file): see
+     * tshim_fdguard_window_enter. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, old);
+    for (int i = 0;; i++) {
+        tshim_fdguard_enter();
+        if (tshim_fdguard_std_settled(i))
             break;
+        tshim_fdguard_leave();
         struct timespec ms = {0, 1000000};
         nanosleep(&ms, NULL);
     }
     errno = saved;
 }
 
+void tshim_fdguard_dup_begin(void)
+{
+    atomic_fetch_add(&tshim_fdguard_dupping, 1);
+}
+
+void tshim_fdguard_dup_end(void)
+{
+    atomic_fetch_sub(&tshim_fdguard_dupping, 1);
+}
+
+/* Sequentially consistent, Dekker-style with the host's dup2 (begin, then its look
+ * at the numbers): once low is recorded, either the host's call sees it and waits,
+ * or it was under way already and this waits until it is over (at most 100 ms: a
+ * dup2 that closes a file may block), after which still_ours tells whether the
+ * host's file took the number. */
+static void tshim_fdguard_wait_dups(void)
+{
+    for (int i = 0; i < 1000 && atomic_load(&tshim_fdguard_dupping) != 0; i++) {
+        struct timespec t = {0, 100000};
+        nanosleep(&t, NULL);
+    }
+}
+
+/* The low number the shim's last descriptor was made at: the host's dup2 that met
+ * it in flight may look only after the shim has moved it and left the window. */
+static _Atomic int tshim_fdguard_last_low = -1;
+
+int tshim_fdguard_wait_making(int newfd)
+{
+    int pid = tshim_fdguard_pid(), saved = errno, expect = newfd;
+    if (atomic_load(&tshim_fdguard_busy) != pid)
+        return atomic_compare_exchange_strong(&tshim_fdguard_last_low, &expect, -1);
+    tshim_fdguard_wait_window();
+    errno = saved;
+    return 1;
+}
 /* Inside the window, just after a descriptor of ours was made at low, the lowest
  * free number: until it is recorded, a host thread closing numbers it does not own
  * (a daemon's close-everything loop) could close it, and even reuse the number.
@@ -250,6 +349,8 @@ static int tshim_fdguard_move_high(int slot, int low, int (*still_ours)(int fd, 
     /* This process's from the first instant: a host's close of the number asks. */
     atomic_store(&tshim_fdguard_owner, tshim_fdguard_pid());
     atomic_store(&tshim_fdguard_fds[TSHIM_FDGUARD_LOW], low);
+    atomic_store(&tshim_fdguard_last_low, low);
+    tshim_fdguard_wait_dups();
     if (!still_ours(low, arg)) {
         /* The host closed it before it was recorded: it is not ours to touch. */
         atomic_store(&tshim_fdguard_fds[TSHIM_FDGUARD_LOW], -1);
@@ -331,12 +432,12 @@ static int tshim_fdguard_same_file(int fd, const void *arg)
 int tshim_fdguard_socket(int slot, int domain, int type, int protocol)
 {
     int saved = errno, e = 0, asked[2] = {domain, protocol};
-    tshim_fdguard_settle();
-    tshim_fdguard_enter();
+    sigset_t old;
+    tshim_fdguard_enter_settled(&old);
     int fd = socket(domain, type, protocol);
     if (fd < 0 || (fd = tshim_fdguard_move_high(slot, fd, tshim_fdguard_fresh_socket, asked)) < 0)
         e = errno;
-    tshim_fdguard_leave();
+    tshim_fdguard_window_leave(&old);
     errno = fd >= 0 ? saved : e;
     return fd;
 }
@@ -361,8 +462,8 @@ int tshim_fdguard_open(int slot, const char *path, int flags, mode_t mode)
     struct stat want;
     if (tshim_fdguard_stat_for_open(path, flags, mode, &want) != 0)
         return -1;
-    tshim_fdguard_settle();
-    tshim_fdguard_enter();
+    sigset_t old;
+    tshim_fdguard_enter_settled(&old);
     /* Two threads may open the same slot (log lines): the second keeps the first's. */
     int fd = atomic_load(&tshim_fdguard_fds[slot]);
     if (fd < 0) {
@@ -370,7 +471,7 @@ int tshim_fdguard_open(int slot, const char *path, int flags, mode_t mode)
         if (fd < 0 || (fd = tshim_fdguard_move_high(slot, fd, tshim_fdguard_same_file, &want)) < 0)
             e = errno;
     }
-    tshim_fdguard_leave();
+    tshim_fdguard_window_leave(&old);
     errno = fd >= 0 ? saved : e;
     return fd;
 }
@@ -490,7 +591,7 @@ void tshim_fdguard_release_slot(int slot)
     tshim_fdguard_leave();
 }
 
-ssize_t tshim_fdguard_read_file(int slot, const char *path, char *buf, size_t size)
+static ssize_t tshim_fdguard_read_file_once(int slot, const char *path, char *buf, size_t size)
 {
     size_t have = 0;
     ssize_t r = 0;
@@ -507,6 +608,17 @@ ssize_t tshim_fdguard_read_file(int slot, const char *path, char *buf, size_t si
         return -1;
     }
     return (ssize_t)have;
+}
+
+/* EBADF says that a host's close (a range, say) took the descriptor as it was
+ * made: that is no answer about the file, so it is read again. */
+ssize_t tshim_fdguard_read_file(int slot, const char *path, char *buf, size_t size)
+{
+    ssize_t r = -1;
+    for (int tries = 0; tries < 3 && r < 0; tries++)
+        if ((r = tshim_fdguard_read_file_once(slot, path, buf, size)) < 0 && errno != EBADF)
+            break;
+    return r;
 }
 
 void tshim_fdguard_release(void)

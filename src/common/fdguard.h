@@ -38,12 +38,27 @@ static inline int tshim_fdguard_is_ours(int fd)
  * is called, the close system call. */
 void tshim_fdguard_use_close(int (*real_close)(int));
 
-/* Every new descriptor takes the lowest free number, for a moment at least. A daemon
- * that closes 0, 1 or 2 and reopens it (the classic idiom) counts on getting that
- * number back, so before the listener makes one it waits until all three are open:
+/* Every new descriptor takes the lowest free number, for a moment at least. A
+ * daemon that closes 0, 1 or 2 and reopens it (the classic idiom) counts on getting
+ * that number back, so the shim makes one only while all three are open (waiting
  * at most 100 ms, after which a program that keeps one closed for good is assumed
- * not to be in the middle of that idiom. */
-void tshim_fdguard_settle(void);
+ * not to be in the middle of that idiom), and a host's close of one of them
+ * brackets itself with these two calls: begin waits while a descriptor of ours is
+ * being made, and until end nothing of ours is made. */
+void tshim_fdguard_std_close_begin(void);
+void tshim_fdguard_std_close_end(void);
+
+/* A host's dup2 or dup3 is under way, from before it looks at the shim's numbers
+ * until the call has returned: a descriptor the shim makes meanwhile is checked
+ * once the call is over (see tshim_fdguard_wait_dups in fdguard.c). */
+void tshim_fdguard_dup_begin(void);
+void tshim_fdguard_dup_end(void);
+
+/* A host's dup2 or dup3 onto newfd said EBUSY: the kernel had given newfd to an
+ * open() or socket() that had not yet returned, which may be the shim's. If a
+ * descriptor of ours is being made, waits until that is over and returns 1 (try
+ * again); 1 too, once, if the shim's last one was made at newfd; else 0. */
+int tshim_fdguard_wait_making(int newfd);
 
 /* socket(2) into slot (the shim's connection: TSHIM_FDGUARD_SOCKET; the peer check's
  * netlink socket: TSHIM_FDGUARD_SCAN): created, moved to a high number
@@ -111,7 +126,7 @@ int tshim_fdguard_current(void);
 /* Forgets the shim's socket and closes it. Async-signal-safe. */
 void tshim_fdguard_release(void);
 
-/* For the overrides of a host's close, close_range, closefrom, dup2 and dup3. */
+/* For the overrides of a host's close, close_range, closefrom, dup, dup2, dup3 and fcntl. */
 
 /* 1 in the process that registered the shim's descriptors; 0 in a child of a raw
  * fork or clone (no atfork handler ran), where the numbers are the child's copies. */

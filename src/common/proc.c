@@ -17,11 +17,27 @@ const char *tshim_proc_basename(const char *path)
     return slash ? slash + 1 : path;
 }
 
+/* Whether pattern p holds a character that fnmatch(3) treats specially (flags 0). */
+static int tshim_proc_is_glob(const char *p)
+{
+    for (; *p; p++)
+        if (*p == '*' || *p == '?' || *p == '[' || *p == '\\')
+            return 1;
+    return 0;
+}
+
 int tshim_proc_named(const char *patterns, const char *a, const char *b)
 {
-    for (const char *p = patterns; *p; p += strlen(p) + 1)
-        if (fnmatch(p, a, 0) == 0 || (b && fnmatch(p, b, 0) == 0))
+    /* A pattern without those characters matches only itself, so strcmp answers
+     * as fnmatch would: the default lists are all plain names, and fnmatch costs
+     * the start of an active shim about 20,000 instructions for them. */
+    for (const char *p = patterns; *p; p += strlen(p) + 1) {
+        int hit = tshim_proc_is_glob(p)
+                      ? fnmatch(p, a, 0) == 0 || (b && fnmatch(p, b, 0) == 0)
+                      : strcmp(p, a) == 0 || (b && strcmp(p, b) == 0);
+        if (hit)
             return 1;
+    }
     return 0;
 }
 
@@ -66,6 +82,18 @@ int tshim_proc_strip_preload(const char *value, const char *self_name, char *out
     }
     out[n] = '\0';
     return 0;
+}
+
+size_t tshim_proc_decimal(char *out, unsigned long v)
+{
+    char digits[20];
+    size_t n = 0, at = 0;
+    do
+        digits[n++] = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    while (n > 0)
+        out[at++] = digits[--n];
+    return at;
 }
 
 void tshim_proc_names(char *exe, size_t exe_size, const char **argv0)

@@ -22,6 +22,10 @@ int tshim_proc_named(const char *patterns, const char *exe_name, const char *arg
  * is too small. */
 int tshim_proc_strip_preload(const char *value, const char *self_name, char *out, size_t size);
 
+/* The decimal digits of v at out, without a NUL; returns how many (at most 20).
+ * Async-signal-safe, and no formatting of libc's on the start path. */
+size_t tshim_proc_decimal(char *out, unsigned long v);
+
 /* This process's names, for tshim_proc_selected: the executable's and argv[0]'s. */
 void tshim_proc_names(char *exe, size_t exe_size, const char **argv0);
 

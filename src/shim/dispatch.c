@@ -2,6 +2,7 @@
 #include "dispatch.h"
 
 #include <elf.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
@@ -180,7 +181,7 @@ void tshim_dispatch_program(int dies_on_signal)
  * skipping `skip`; returns how many, or -1 if they could not be listed or are more
  * than max. The directory is held through the fd guard, as every descriptor of
  * the shim is. */
-static int tshim_dispatch_list(const char *dir, long skip, long *out, int max)
+static int tshim_dispatch_list_once(const char *dir, long skip, long *out, int max)
 {
     struct tshim_dispatch_dirent {
         unsigned long long ino, off;
@@ -192,7 +193,7 @@ static int tshim_dispatch_list(const char *dir, long skip, long *out, int max)
     int n = 0;
     if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, dir, O_RDONLY, 0) < 0)
         return -1;
-    ssize_t r;
+    ssize_t r = 0;
     while (n >= 0 && (r = tshim_fdguard_getdents_slot(TSHIM_FDGUARD_SCAN, buf, sizeof buf)) > 0)
         for (ssize_t off = 0; n >= 0 && off < r;) {
             const struct tshim_dispatch_dirent *d = (const void *)(buf + off);
@@ -202,7 +203,23 @@ static int tshim_dispatch_list(const char *dir, long skip, long *out, int max)
             if (end != d->name && *end == '\0' && v != skip)
                 n = n < max ? (out[n] = v, n + 1) : -1;
         }
+    int e = r < 0 ? errno : 0;
     tshim_fdguard_release_slot(TSHIM_FDGUARD_SCAN);
+    if (e != 0) {
+        errno = e;
+        return -1;
+    }
+    return n;
+}
+
+/* As tshim_fdguard_read_file does, again when a host's close took the directory's
+ * descriptor as it was made (EBADF). */
+static int tshim_dispatch_list(const char *dir, long skip, long *out, int max)
+{
+    int n = -1;
+    for (int tries = 0; tries < 3 && n < 0; tries++)
+        if ((n = tshim_dispatch_list_once(dir, skip, out, max)) < 0 && errno != EBADF)
+            break;
     return n;
 }
 

@@ -13,6 +13,7 @@
 
 #include "common/fdguard.h"
 #include "common/kernel.h"
+#include "common/proc.h"
 #include "real.h"
 #include "toki_shim.h"
 
@@ -57,13 +58,9 @@ static long tshim_events_owner(int fd)
 static int tshim_events_is_eventfd(int fd)
 {
     static const char want[] = "anon_inode:[eventfd]";
-    char path[32] = "/proc/self/fd/", digits[12], link[sizeof want];
-    int n = 0, at = 14; /* strlen("/proc/self/fd/") */
-    do
-        digits[n++] = (char)('0' + fd % 10);
-    while ((fd /= 10) > 0);
-    while (n > 0)
-        path[at++] = digits[--n];
+    char path[40] = "/proc/self/fd/", link[sizeof want];
+    size_t at = 14; /* strlen("/proc/self/fd/") */
+    at += tshim_proc_decimal(path + at, (unsigned long)fd);
     path[at] = '\0';
     long len = syscall(SYS_readlinkat, AT_FDCWD, path, link, sizeof link);
     if (len < 0)

@@ -70,9 +70,14 @@ void tshim_guard_exiting(void)
     /* A hook that calls exit() itself must not wait for its own return. */
     if (tshim_guard_is_listener)
         return;
-    long deadline = tshim_clock_now_ms() + TSHIM_GUARD_EXIT_WAIT_MS;
+    /* The clock is read once a call is found in flight: an exit without one (nearly
+     * every exit) reads none, and a short program's exit faults in no clock page. */
+    long deadline = -1;
     while (atomic_load(&tshim_guard_in_call) == pid) {
-        long left = deadline - tshim_clock_now_ms();
+        long now = tshim_clock_now_ms();
+        if (deadline < 0)
+            deadline = now + TSHIM_GUARD_EXIT_WAIT_MS;
+        long left = deadline - now;
         if (left <= 0) {
             /* The hook may be waiting for something this thread holds (a mutex
              * around exit, a signal handler's): exiting is what the host asked. */
@@ -129,11 +134,13 @@ int tshim_guard_spawn(void *(*fn)(void *), void *arg, size_t stack_bytes)
     if (stack_bytes > 0)
         r = pthread_attr_setstacksize(&attr, stack_bytes + tshim_real_min_stack(&attr));
     if (r == 0) {
-        /* The thread inherits this mask. */
+        /* The thread inherits this mask. libc's call, not our override: the mask
+         * held for a moment here is no mask of the program's for the hooks to take
+         * (nor does a start pay twice for recording one). */
         sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
+        tshim_real.pthread_sigmask(SIG_SETMASK, &all, &old);
         r = pthread_create(&tid, &attr, fn, arg);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        tshim_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     pthread_attr_destroy(&attr);
     return r;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "dispatch.h"
 #include "fork.h"
 #include "guard.h"
+#include "reaper.h"
 #include "real.h"
 #include "role.h"
 
@@ -31,12 +33,43 @@ __attribute__((noinline, cold)) static int tshim_overrides_close_ours(int fd)
     return -1;
 }
 
+/* A number of ours, to the host, is not open. 1 (with errno EBADF) if fd is the
+ * shim's in this process; 0 if it is not, or no longer once a move is over. */
+static int tshim_overrides_hidden(int fd)
+{
+    while (tshim_fdguard_slot_of(fd) >= 0)
+        if (!tshim_fdguard_wait_moving(fd)) {
+            errno = EBADF;
+            return 1;
+        }
+    return 0;
+}
+
+/* close() of 0, 1 or 2 while the shim's threads run: a daemon about to reopen it
+ * counts on getting that number back, so nothing of the shim's is made at a low
+ * number until the close is over, and from then on only once all three are open
+ * again (see tshim_fdguard_std_close_begin). */
+__attribute__((noinline, cold)) static int tshim_overrides_close_std(int fd)
+{
+    if (tshim_guard_threads() == 0)
+        return tshim_real.close(fd);
+    int saved = errno;
+    tshim_fdguard_std_close_begin();
+    errno = saved;
+    int r = tshim_real.close(fd), e = errno;
+    tshim_fdguard_std_close_end();
+    errno = e;
+    return r;
+}
+
 TSHIM_EXPORT int close(int fd)
 {
-    /* Four compares on the fast path; with no fd of ours (-1), close(-1) is answered
+    /* Five compares on the fast path; with no fd of ours (-1), close(-1) is answered
      * here with exactly what libc would say. */
     if (__builtin_expect(tshim_fdguard_is_ours(fd), 0))
         return tshim_overrides_close_ours(fd);
+    if (__builtin_expect((unsigned)fd < 3, 0))
+        return tshim_overrides_close_std(fd);
     return tshim_real.close(fd);
 }
 
@@ -105,7 +138,7 @@ static int tshim_overrides_close_range_unshare(unsigned first, unsigned last, in
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-TSHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
+static int tshim_overrides_close_range_any(unsigned first, unsigned last, int flags)
 {
     sigset_t old;
     /* What the kernel refuses, refused the same way before any range is split: a
@@ -123,6 +156,20 @@ TSHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
     tshim_fdguard_window_enter(&old);
     int r = tshim_overrides_close_range_in(first, last, flags), e = errno;
     tshim_fdguard_window_leave(&old);
+    errno = e;
+    return r;
+}
+
+/* A range from 0, 1 or 2 is a close of a standard number, as for close(). */
+TSHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+    if (first > 2 || tshim_guard_threads() == 0)
+        return tshim_overrides_close_range_any(first, last, flags);
+    int saved = errno;
+    tshim_fdguard_std_close_begin();
+    errno = saved;
+    int r = tshim_overrides_close_range_any(first, last, flags), e = errno;
+    tshim_fdguard_std_close_end();
     errno = e;
     return r;
 }
@@ -161,14 +208,18 @@ TSHIM_EXPORT void closefrom(int lowfd)
 {
     int saved = errno;
     sigset_t old;
+    int std = lowfd <= 2 && tshim_guard_threads() > 0;
+    if (std)
+        tshim_fdguard_std_close_begin();
     if (!tshim_fdguard_holds_any()) {
         tshim_real.closefrom(lowfd);
-        errno = saved;
-        return;
+    } else {
+        tshim_fdguard_window_enter(&old);
+        tshim_overrides_closefrom_in(lowfd);
+        tshim_fdguard_window_leave(&old);
     }
-    tshim_fdguard_window_enter(&old);
-    tshim_overrides_closefrom_in(lowfd);
-    tshim_fdguard_window_leave(&old);
+    if (std)
+        tshim_fdguard_std_close_end();
     errno = saved; /* closefrom returns nothing and sets no errno */
 }
 
@@ -194,16 +245,43 @@ static int tshim_overrides_dup_check(const struct tshim_overrides_dup *d)
     }
     /* A number of ours is no open descriptor to the host, unless it was being made
      * or moved: then look again once that is over. */
-    while (tshim_fdguard_slot_of(oldfd) >= 0)
-        if (!tshim_fdguard_wait_moving(oldfd)) {
-            errno = EBADF;
-            return -1;
-        }
-    if (fcntl(oldfd, F_GETFD) < 0) {
+    if (tshim_overrides_hidden(oldfd))
+        return -1;
+    if (tshim_real.fcntl(oldfd, F_GETFD) < 0) {
         errno = EBADF;
         return -1;
     }
     return 0;
+}
+
+/* What tshim_overrides_dup_call returns, without a call, when the call touches a
+ * number of the shim's. */
+#define TSHIM_OVERRIDES_OURS (-2)
+
+/* libc's dup2 or dup3, unless oldfd or newfd is the shim's. While the shim's threads
+ * run, the call is counted (tshim_fdguard_dup_begin) from before that check to
+ * after the call: a descriptor the shim makes meanwhile at newfd, which the check
+ * could not see, is then not used before the host's call has put its own there. */
+static inline int tshim_overrides_dup_call(const struct tshim_overrides_dup *d)
+{
+    int counted = tshim_guard_threads() > 0;
+    if (counted)
+        tshim_fdguard_dup_begin();
+    if (__builtin_expect((d->newfd >= 0 && tshim_fdguard_is_ours(d->newfd)) |
+                             tshim_fdguard_is_ours(d->oldfd),
+                         0)) {
+        if (counted)
+            tshim_fdguard_dup_end();
+        return TSHIM_OVERRIDES_OURS;
+    }
+    int r = d->three ? tshim_real.dup3(d->oldfd, d->newfd, d->flags)
+                     : tshim_real.dup2(d->oldfd, d->newfd);
+    if (counted) {
+        int e = errno;
+        tshim_fdguard_dup_end();
+        errno = e;
+    }
+    return r;
 }
 
 /* dup2 or dup3 onto the shim's number in slot, off the fast path: ours steps
@@ -216,9 +294,8 @@ tshim_overrides_dup_onto(int slot, const struct tshim_overrides_dup *d)
     if (tshim_overrides_dup_check(d) != 0)
         return -1;
     tshim_fdguard_step_aside(slot, d->newfd, &was);
-    int r = d->three ? tshim_real.dup3(d->oldfd, d->newfd, d->flags)
-                     : tshim_real.dup2(d->oldfd, d->newfd);
-    if (r < 0) {
+    int r = tshim_overrides_dup_call(d);
+    if (r < 0 && r != TSHIM_OVERRIDES_OURS) {
         int e = errno;
         tshim_fdguard_drop_left(d->newfd, &was);
         errno = e;
@@ -226,36 +303,95 @@ tshim_overrides_dup_onto(int slot, const struct tshim_overrides_dup *d)
     return r;
 }
 
-/* dup2() onto a number that is ours, off the fast path. */
-__attribute__((noinline, cold)) static int tshim_overrides_dup2_ours(int oldfd, int newfd)
+/* dup2() or dup3() from or onto a number that is ours: off the fast path. Returns
+ * TSHIM_OVERRIDES_OURS to be called again (the number is no longer ours). */
+__attribute__((noinline, cold)) static int tshim_overrides_dup_ours(const struct tshim_overrides_dup *d)
 {
-    int slot = tshim_fdguard_slot_of(newfd);
-    if (slot < 0)
-        return tshim_real.dup2(oldfd, newfd);
-    if (oldfd == newfd) {
-        /* dup2(fd, fd) checks that fd is open; to the host, ours is not. */
-        errno = EBADF;
+    /* In a child of a raw fork or clone the numbers are the child's copies. */
+    if (!tshim_fdguard_here())
+        return d->three ? tshim_real.dup3(d->oldfd, d->newfd, d->flags)
+                        : tshim_real.dup2(d->oldfd, d->newfd);
+    int slot = d->newfd >= 0 ? tshim_fdguard_slot_of(d->newfd) : -1;
+    if (slot >= 0)
+        return tshim_overrides_dup_onto(slot, d);
+    if (tshim_overrides_hidden(d->oldfd))
         return -1;
+    return TSHIM_OVERRIDES_OURS;
+}
+
+/* dup2 or dup3 as libc makes it, with the shim's numbers out of the host's reach.
+ * EBUSY is the kernel's answer for a newfd given to an open() or socket() that has
+ * not returned yet: if that is the shim's (which puts nothing there for long), the
+ * call is made again once it is over; the host's own race still gets EBUSY. */
+static int tshim_overrides_dup_any(const struct tshim_overrides_dup *d)
+{
+    for (;;) {
+        int r = tshim_overrides_dup_call(d);
+        if (r == TSHIM_OVERRIDES_OURS)
+            r = tshim_overrides_dup_ours(d);
+        else if (__builtin_expect(r < 0, 0) && errno == EBUSY &&
+                 tshim_fdguard_wait_making(d->newfd))
+            continue;
+        if (r != TSHIM_OVERRIDES_OURS)
+            return r;
     }
-    struct tshim_overrides_dup d = {oldfd, newfd, 0, 0};
-    return tshim_overrides_dup_onto(slot, &d);
+}
+
+TSHIM_EXPORT int dup(int oldfd)
+{
+    if (__builtin_expect(tshim_fdguard_is_ours(oldfd), 0) && tshim_overrides_hidden(oldfd))
+        return -1;
+    return tshim_real.dup(oldfd);
 }
 
 TSHIM_EXPORT int dup2(int oldfd, int newfd)
 {
-    if (__builtin_expect(newfd >= 0 && tshim_fdguard_is_ours(newfd), 0))
-        return tshim_overrides_dup2_ours(oldfd, newfd);
-    return tshim_real.dup2(oldfd, newfd);
+    struct tshim_overrides_dup d = {oldfd, newfd, 0, 0};
+    return tshim_overrides_dup_any(&d);
 }
 
 TSHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-    int slot = newfd >= 0 ? tshim_fdguard_slot_of(newfd) : -1;
-    if (__builtin_expect(slot >= 0, 0)) {
-        struct tshim_overrides_dup d = {oldfd, newfd, flags, 1};
-        return tshim_overrides_dup_onto(slot, &d);
-    }
-    return tshim_real.dup3(oldfd, newfd, flags);
+    struct tshim_overrides_dup d = {oldfd, newfd, flags, 1};
+    return tshim_overrides_dup_any(&d);
+}
+
+/* fcntl() and fcntl64() on a number of ours: to the host it is not open, so that
+ * no F_DUPFD copies the shim's connection to a number the host can use. */
+static int tshim_overrides_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
+{
+    if (__builtin_expect(tshim_fdguard_is_ours(fd), 0) && tshim_overrides_hidden(fd))
+        return -1;
+    return real(fd, cmd, arg);
+}
+
+/* The third argument, when there is one, is an int or a pointer: read and passed
+ * on as a pointer, as libc itself reads it. */
+TSHIM_EXPORT int fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return tshim_overrides_fcntl(tshim_real.fcntl, fd, cmd, arg);
+}
+
+TSHIM_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return tshim_overrides_fcntl(tshim_real.fcntl64, fd, cmd, arg);
+}
+
+/* ---- pthread_key_delete: the reaper's key is not the host's ------------------- */
+
+TSHIM_EXPORT int pthread_key_delete(pthread_key_t key)
+{
+    if (tshim_reaper_owns_key(key))
+        return EINVAL; /* what libc says of a key that was never created */
+    return tshim_real.pthread_key_delete(key);
 }
 
 /* ---- fork: the handlers are registered by fork.c; this is the child's after-fork */

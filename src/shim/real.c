@@ -3,9 +3,12 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "common/elf.h"
 
 /* What stands in for a function that this libc does not have. */
 static int tshim_real_sys_close_range(unsigned first, unsigned last, int flags)
@@ -24,46 +27,76 @@ static void tshim_real_sys_closefrom(int lowfd)
     tshim_real_sys_close_range(lowfd < 0 ? 0u : (unsigned)lowfd, ~0u, 0);
 }
 
+static void tshim_real_resolve_all(int fast);
+
 /* The stubs the table starts with: resolve, then call what was resolved. */
 static int tshim_real_first_close(int fd)
 {
-    tshim_real_init();
+    tshim_real_resolve_all(0);
     return tshim_real.close(fd);
 }
 
 static int tshim_real_first_close_range(unsigned first, unsigned last, int flags)
 {
-    tshim_real_init();
+    tshim_real_resolve_all(0);
     return tshim_real.close_range(first, last, flags);
 }
 
 static void tshim_real_first_closefrom(int lowfd)
 {
-    tshim_real_init();
+    tshim_real_resolve_all(0);
     tshim_real.closefrom(lowfd);
+}
+
+static int tshim_real_first_dup(int oldfd)
+{
+    tshim_real_init();
+    return tshim_real.dup(oldfd);
 }
 
 static int tshim_real_first_dup2(int oldfd, int newfd)
 {
-    tshim_real_init();
+    tshim_real_resolve_all(0);
     return tshim_real.dup2(oldfd, newfd);
 }
 
 static int tshim_real_first_dup3(int oldfd, int newfd, int flags)
 {
-    tshim_real_init();
+    tshim_real_resolve_all(0);
     return tshim_real.dup3(oldfd, newfd, flags);
+}
+
+/* fcntl's third argument, when there is one, is an int or a pointer: passed on
+ * as a pointer, as libc itself reads it. */
+static int tshim_real_first_fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    tshim_real_init();
+    return tshim_real.fcntl(fd, cmd, arg);
+}
+
+static int tshim_real_first_fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    tshim_real_init();
+    return tshim_real.fcntl64(fd, cmd, arg);
 }
 
 static pid_t tshim_real_first_fork(void)
 {
-    tshim_real_init();
+    tshim_real_resolve_all(0);
     return tshim_real.fork();
 }
 
 static void tshim_real_first_exit(int status)
 {
-    tshim_real_init();
+    tshim_real_resolve_all(0);
     tshim_real.exit(status);
 }
 
@@ -71,32 +104,44 @@ static int tshim_real_first_libc_start_main(tshim_real_main_fn main_fn, int argc
                                             void *init, void *fini, void *rtld_fini,
                                             void *stack_end)
 {
-    tshim_real_init();
+    tshim_real_resolve_all(0);
     return tshim_real.libc_start_main(main_fn, argc, argv, init, fini, rtld_fini, stack_end);
 }
 
 static int tshim_real_first_daemon(int nochdir, int noclose)
 {
-    tshim_real_init();
+    tshim_real_resolve_all(0);
     return tshim_real.daemon(nochdir, noclose);
 }
 
 static int tshim_real_first_sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
-    tshim_real_init();
+    tshim_real_resolve_all(0);
     return tshim_real.sigprocmask(how, set, old);
 }
 
 static int tshim_real_first_pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
-    tshim_real_init();
+    tshim_real_resolve_all(0);
     return tshim_real.pthread_sigmask(how, set, old);
+}
+
+static int tshim_real_first_pthread_key_delete(pthread_key_t key)
+{
+    tshim_real_init();
+    return tshim_real.pthread_key_delete(key);
 }
 
 /* The system call, for a libc without the function (never glibc or musl). */
 static int tshim_real_sys_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
     return (int)syscall(SYS_rt_sigprocmask, how, set, old, 8);
+}
+
+static int tshim_real_no_key_delete(pthread_key_t key)
+{
+    (void)key;
+    return EINVAL;
 }
 
 static int tshim_real_no_daemon(int nochdir, int noclose)
@@ -110,22 +155,19 @@ struct tshim_real tshim_real = {
     tshim_real_first_close,
     tshim_real_first_close_range,
     tshim_real_first_closefrom,
+    tshim_real_first_dup,
     tshim_real_first_dup2,
     tshim_real_first_dup3,
+    tshim_real_first_fcntl,
+    tshim_real_first_fcntl64,
     tshim_real_first_fork,
     tshim_real_first_exit,
     tshim_real_first_libc_start_main,
     tshim_real_first_daemon,
     tshim_real_first_sigprocmask,
     tshim_real_first_pthread_sigmask,
+    tshim_real_first_pthread_key_delete,
 };
-
-/* The next definition of name after this library's: libc's. */
-static void tshim_real_resolve(void *entry, const char *name, void *fallback)
-{
-    void *f = dlsym(RTLD_NEXT, name);
-    *(void **)entry = f ? f : fallback;
-}
 
 static pid_t tshim_real_no_fork(void)
 {
@@ -144,6 +186,20 @@ static int tshim_real_no_start_main(tshim_real_main_fn main_fn, int argc, char *
 static int tshim_real_sys_close(int fd)
 {
     return (int)syscall(SYS_close, fd);
+}
+
+static int tshim_real_sys_dup(int oldfd)
+{
+    return (int)syscall(SYS_dup, oldfd);
+}
+
+static int tshim_real_sys_fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return (int)syscall(SYS_fcntl, fd, cmd, arg);
 }
 
 static int tshim_real_sys_dup2(int oldfd, int newfd)
@@ -177,27 +233,61 @@ size_t tshim_real_min_stack(const pthread_attr_t *attr)
 
 /* fork, exit and __libc_start_main are in every libc this library can be loaded
  * into (a program's _start calls the last); the stand-ins are for form's sake. */
+struct tshim_real_entry {
+    void *slot; /* the table's entry, a function pointer */
+    const char *name;
+    void *fallback;
+};
+
+enum { TSHIM_REAL_ENTRIES = 18 };
+
+/* Each entry gets the next definition of its name after this library's: libc's.
+ * fast: found in the loaded objects' own symbol tables, as dlsym(RTLD_NEXT) finds
+ * it (a dlsym call costs about 1,000 instructions, at every start, inert too); dlsym for
+ * a name that lookup leaves open, and for all of them when not fast: a stub's call
+ * may come from inside another library's dl_iterate_phdr callback, where a second
+ * walk would wait for the loader's lock forever. */
+static void tshim_real_resolve_all(int fast)
+{
+    const struct tshim_real_entry e[TSHIM_REAL_ENTRIES] = {
+        {&tshim_real.close, "close", (void *)tshim_real_sys_close},
+        {&tshim_real.close_range, "close_range", (void *)tshim_real_sys_close_range},
+        {&tshim_real.closefrom, "closefrom", (void *)tshim_real_sys_closefrom},
+        {&tshim_real.dup, "dup", (void *)tshim_real_sys_dup},
+        {&tshim_real.dup2, "dup2", (void *)tshim_real_sys_dup2},
+        {&tshim_real.dup3, "dup3", (void *)tshim_real_sys_dup3},
+        {&tshim_real.fcntl, "fcntl", (void *)tshim_real_sys_fcntl},
+        /* Before glibc 2.28, and on 64-bit systems, the same function. */
+        {&tshim_real.fcntl64, "fcntl64", (void *)tshim_real_sys_fcntl},
+        {&tshim_real.fork, "fork", (void *)tshim_real_no_fork},
+        {&tshim_real.exit, "exit", (void *)_exit},
+        {&tshim_real.libc_start_main, "__libc_start_main", (void *)tshim_real_no_start_main},
+        {&tshim_real.daemon, "daemon", (void *)tshim_real_no_daemon},
+        {&tshim_real.sigprocmask, "sigprocmask", (void *)tshim_real_sys_sigmask},
+        {&tshim_real.pthread_sigmask, "pthread_sigmask", (void *)tshim_real_sys_sigmask},
+        {&tshim_real.pthread_key_delete, "pthread_key_delete", (void *)tshim_real_no_key_delete},
+        {&tshim_real_setenv, "setenv", (void *)setenv},
+        {&tshim_real_unsetenv, "unsetenv", (void *)unsetenv},
+        {&tshim_real_min_stack_fn, "__pthread_get_minstack", (void *)tshim_real_no_min_stack},
+    };
+    const char *names[TSHIM_REAL_ENTRIES];
+    void *found[TSHIM_REAL_ENTRIES] = {NULL};
+    int saved = errno; /* dlsym may set it; a call that then succeeds must not show it */
+    for (int i = 0; i < TSHIM_REAL_ENTRIES; i++)
+        names[i] = e[i].name;
+    if (fast)
+        tshim_elf_next_symbols((const void *)tshim_real_resolve_all, names, found,
+                               TSHIM_REAL_ENTRIES);
+    for (int i = 0; i < TSHIM_REAL_ENTRIES; i++) {
+        void *f = found[i] ? found[i] : dlsym(RTLD_NEXT, e[i].name);
+        *(void **)e[i].slot = f ? f : e[i].fallback;
+    }
+    errno = saved;
+}
+
 void tshim_real_init(void)
 {
-    int saved = errno; /* dlsym may set it; a call that then succeeds must not show it */
-    tshim_real_resolve(&tshim_real.close, "close", (void *)tshim_real_sys_close);
-    tshim_real_resolve(&tshim_real.close_range, "close_range", (void *)tshim_real_sys_close_range);
-    tshim_real_resolve(&tshim_real.closefrom, "closefrom", (void *)tshim_real_sys_closefrom);
-    tshim_real_resolve(&tshim_real.dup2, "dup2", (void *)tshim_real_sys_dup2);
-    tshim_real_resolve(&tshim_real.dup3, "dup3", (void *)tshim_real_sys_dup3);
-    tshim_real_resolve(&tshim_real.fork, "fork", (void *)tshim_real_no_fork);
-    tshim_real_resolve(&tshim_real.exit, "exit", (void *)_exit);
-    tshim_real_resolve(&tshim_real.libc_start_main, "__libc_start_main",
-                       (void *)tshim_real_no_start_main);
-    tshim_real_resolve(&tshim_real.daemon, "daemon", (void *)tshim_real_no_daemon);
-    tshim_real_resolve(&tshim_real.sigprocmask, "sigprocmask", (void *)tshim_real_sys_sigmask);
-    tshim_real_resolve(&tshim_real.pthread_sigmask, "pthread_sigmask",
-                       (void *)tshim_real_sys_sigmask);
-    tshim_real_resolve(&tshim_real_setenv, "setenv", (void *)setenv);
-    tshim_real_resolve(&tshim_real_unsetenv, "unsetenv", (void *)unsetenv);
-    tshim_real_resolve(&tshim_real_min_stack_fn, "__pthread_get_minstack",
-                       (void *)tshim_real_no_min_stack);
-    errno = saved;
+    tshim_real_resolve_all(1);
 }
 
 int tshim_real_env_set(const char *name, const char *value)

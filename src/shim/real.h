@@ -12,14 +12,18 @@ struct tshim_real {
     int (*close)(int);
     int (*close_range)(unsigned, unsigned, int);
     void (*closefrom)(int);
+    int (*dup)(int);
     int (*dup2)(int, int);
     int (*dup3)(int, int, int);
+    int (*fcntl)(int, int, ...);
+    int (*fcntl64)(int, int, ...);
     pid_t (*fork)(void);
     void (*exit)(int);
     int (*libc_start_main)(tshim_real_main_fn, int, char **, void *, void *, void *, void *);
     int (*daemon)(int, int);
     int (*sigprocmask)(int, const sigset_t *, sigset_t *);
     int (*pthread_sigmask)(int, const sigset_t *, sigset_t *);
+    int (*pthread_key_delete)(pthread_key_t);
 };
 
 /* Hidden, so that the overrides reach it without a GOT load. Every entry is
@@ -29,10 +33,12 @@ struct tshim_real {
  * (close_range and closefrom before glibc 2.34) is its system call. */
 extern struct tshim_real tshim_real __attribute__((visibility("hidden")));
 
-/* Resolves the whole table with dlsym(RTLD_NEXT), once, from the constructor: so
- * that once the constructor has run no override calls dlsym, which is not
- * async-signal-safe, inside fork(), exit() or a signal handler (only a call made
- * before it, by another library's constructor, goes through a stub). Keeps errno. */
+/* Resolves the whole table, once, from the constructor, to what dlsym(RTLD_NEXT)
+ * gives: found in the loaded objects' own symbol tables (common/elf.c), dlsym for
+ * a name that lookup leaves open. Once the constructor has run no override
+ * resolves anything, which is not async-signal-safe, inside fork(), exit() or a
+ * signal handler (only a call made before it, by another library's constructor,
+ * goes through a stub, which uses dlsym alone). Keeps errno. */
 void tshim_real_init(void);
 
 /* libc's setenv and unsetenv, not a host's: bash defines its own, which do nothing

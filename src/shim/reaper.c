@@ -73,3 +73,8 @@ void tshim_reaper_arm(void)
     if (tshim_reaper_keyed)
         pthread_setspecific(tshim_reaper_key, (void *)1);
 }
+
+int tshim_reaper_owns_key(pthread_key_t key)
+{
+    return tshim_reaper_keyed && key == tshim_reaper_key;
+}

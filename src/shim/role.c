@@ -98,8 +98,13 @@ int tshim_role_eligible(const struct tshim_config *c)
 static void tshim_role_record(char kind)
 {
     tshim_role_done = kind;
-    if (kind != 'l')
-        snprintf(tshim_role_value, sizeof tshim_role_value, "%ld:%c", (long)getpid(), kind);
+    if (kind != 'l') {
+        /* "PID:K" by hand: snprintf would be the start's only use of libc's printf. */
+        size_t n = tshim_proc_decimal(tshim_role_value, (unsigned long)getpid());
+        tshim_role_value[n] = ':';
+        tshim_role_value[n + 1] = kind;
+        tshim_role_value[n + 2] = '\0';
+    }
     tshim_role_publish();
 }
 

@@ -10,12 +10,14 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -110,32 +112,116 @@ static int dup_fails(void)
     return 0;
 }
 
+/* Every way to copy a descriptor, from the shim's number: each must fail as for
+ * a number that is not open, and leave one connection to Toki. */
+static int dup_ours(void)
+{
+    int n = -1;
+    if (toki_connections(&n) != 1)
+        return 5;
+    struct {
+        const char *what;
+        int r, e;
+    } tries[7];
+    errno = 0;
+    tries[0].r = dup(n), tries[0].e = errno, tries[0].what = "dup";
+    errno = 0;
+    tries[1].r = fcntl(n, F_DUPFD, 0), tries[1].e = errno, tries[1].what = "F_DUPFD";
+    errno = 0;
+    tries[2].r = fcntl(n, F_DUPFD_CLOEXEC, 200), tries[2].e = errno, tries[2].what = "F_DUPFD_CLOEXEC";
+    errno = 0;
+    tries[3].r = dup2(n, 201), tries[3].e = errno, tries[3].what = "dup2";
+    errno = 0;
+    tries[4].r = dup3(n, 202, O_CLOEXEC), tries[4].e = errno, tries[4].what = "dup3";
+    errno = 0;
+    tries[5].r = fcntl(n, F_GETFD), tries[5].e = errno, tries[5].what = "F_GETFD";
+    errno = 0;
+    tries[6].r = fcntl(n, F_SETFL, O_NONBLOCK), tries[6].e = errno, tries[6].what = "F_SETFL";
+    for (int i = 0; i < 7; i++)
+        printf("%s: %d %s\n", tries[i].what, tries[i].r, strerror(tries[i].e));
+    printf("connections %d\n", toki_connections(&n));
+    return 0;
+}
+
+/* The SIGHUPs a signalfd has taken so far, each announced on stdout. */
+static void count_signals(int sfd, long *taken)
+{
+    struct signalfd_siginfo si;
+    while (sfd >= 0 && read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+        printf("signal %ld\n", ++*taken);
+}
+
+/* Every 256 rounds of a spinning loop: counts the signals taken, and says whether
+ * a line has come on cmd (the copy of stdin), which ends the loop. */
+static int time_to_stop(long rounds, int cmd, int sfd, long *taken)
+{
+    struct pollfd p = {.fd = cmd, .events = POLLIN};
+    if (rounds % 256 != 0)
+        return 0;
+    count_signals(sfd, taken);
+    return poll(&p, 1, 0) == 1;
+}
+
 /* A daemon's idiom, again and again: fd 0 closed, then reopened, which must give
- * 0 every time, while the shim writes its log lines. Commands come on a copy of
- * stdin from here on; a line on it ends the loop. */
-static int reopen_stdin(void)
+ * 0 every time, while the shim writes its log lines (or, with sfd, reads /proc
+ * at each event to see that the SIGHUP it blocks is taken by the signalfd sfd).
+ * Commands come on a copy of stdin from here on; a line on it ends the loop. */
+static int reopen_stdin(int sfd)
 {
     int cmd = fcntl(0, F_DUPFD_CLOEXEC, 10);
-    long rounds = 0, missed = 0;
+    long rounds = 0, missed = 0, taken = 0;
     int first = -1;
     if (cmd < 0 || close(0) != 0)
         return 7;
     printf("spinning\n");
     for (;; rounds++) {
+        /* The close is here, at the top, as a daemon's would be: the shim may make
+         * a descriptor between any two of these calls. */
+        if (rounds > 0)
+            close(0);
         int fd = open("/dev/null", O_RDONLY);
         if (fd != 0 && missed++ == 0)
             first = fd;
-        close(fd);
-        struct pollfd p = {.fd = cmd, .events = POLLIN};
-        if (rounds % 256 == 0 && poll(&p, 1, 0) == 1)
+        if (fd != 0)
+            close(fd);
+        if (time_to_stop(rounds, cmd, sfd, &taken))
             break;
     }
+    if (close(0) != 0)
+        return 7;
     printf("reopened stdin %ld times: %ld not at 0 (the first at %d)\n", rounds, missed, first);
     if (open("/dev/null", O_RDONLY) != 0)
         return 8;
     char c;
     while (read(cmd, &c, 1) > 0)
         ;
+    return 0;
+}
+
+/* A single-threaded host's dup2 onto the lowest free number, again and again,
+ * while the shim reads /proc at each event (see reopen_stdin): the kernel says
+ * EBUSY to a dup2 onto a number that an open() in flight has taken, and without
+ * the shim nothing here is in flight. */
+static int dup2_lowest(int sfd)
+{
+    int cmd = fcntl(0, F_DUPFD_CLOEXEC, 10), src = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    long rounds = 0, busy = 0, taken = 0;
+    if (cmd < 0 || src < 0)
+        return 7;
+    printf("spinning\n");
+    for (;; rounds++) {
+        int low = fcntl(0, F_DUPFD, 0);
+        if (low < 0)
+            return 8;
+        close(low);
+        if (dup2(src, low) < 0)
+            busy += errno == EBUSY;
+        else
+            close(low);
+        if (time_to_stop(rounds, cmd, sfd, &taken))
+            break;
+    }
+    printf("dup2 onto the lowest free number %ld times: %ld EBUSY\n", rounds, busy);
     return 0;
 }
 
@@ -225,15 +311,31 @@ int main(int argc, char **argv)
     /* Each line in one write: unbuffered, puts writes the text and the newline
      * apart, and the lines of the hook's thread or of a child could come between. */
     setvbuf(stdout, NULL, _IOLBF, 0);
+    /* SIGHUP blocked and taken by a signalfd: the shim reads /proc at each event to
+     * see that it may send it. */
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    int sfd = -1;
+    if ((strcmp(mode, "reopen0sfd") == 0 || strcmp(mode, "dup2lowsfd") == 0) &&
+        (sigprocmask(SIG_BLOCK, &hup, NULL) != 0 ||
+         (sfd = signalfd(-1, &hup, SFD_NONBLOCK | SFD_CLOEXEC)) < 0))
+        return 9;
     printf("ready\n");
     if (!fgets(line, sizeof line, stdin))
         return 1;
     if (strcmp(mode, "unshare") == 0)
         r = unshare_close();
+    else if (strcmp(mode, "dupours") == 0)
+        r = dup_ours();
     else if (strcmp(mode, "dupfail") == 0)
         r = dup_fails();
     else if (strcmp(mode, "reopen0") == 0)
-        r = reopen_stdin();
+        r = reopen_stdin(-1);
+    else if (strcmp(mode, "reopen0sfd") == 0)
+        r = reopen_stdin(sfd);
+    else if (strcmp(mode, "dup2lowsfd") == 0)
+        r = dup2_lowest(sfd);
     else if (strcmp(mode, "forks") == 0)
         r = fork_and_localtime();
     else if (strcmp(mode, "closefrom") == 0)

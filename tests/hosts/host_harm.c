@@ -1,6 +1,7 @@
 /* host_harm.c: hosts that once hung, leaked or lost the shim: exit under a lock, forks during a hook, pthread_exit, setuid. */
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <link.h>
 #include <poll.h>
 #include <errno.h>
@@ -257,6 +258,10 @@ static int main_mode(int argc, char **argv)
         pthread_t t;
         if (argc > 2 && strcmp(argv[2], "worker") == 0)
             pthread_create(&t, NULL, worker, NULL);
+        /* A program that deletes keys it did not create: every one there can be. */
+        if (argc > 2 && strcmp(argv[2], "keys") == 0)
+            for (unsigned k = 0; k < PTHREAD_KEYS_MAX; k++)
+                pthread_key_delete((pthread_key_t)k);
         say("ready\n");
         pthread_exit(NULL);
     } else if (strcmp(mode, "setuid") == 0) {
