@@ -376,6 +376,9 @@ TSHIM_EXPORT int fcntl(int fd, int cmd, ...)
     return tshim_overrides_fcntl(tshim_real.fcntl, fd, cmd, arg);
 }
 
+/* glibc declares it; musl has no fcntl64 (its fcntl is already 64-bit), so a musl
+ * program never calls this one. */
+TSHIM_EXPORT int fcntl64(int fd, int cmd, ...);
 TSHIM_EXPORT int fcntl64(int fd, int cmd, ...)
 {
     va_list ap;
