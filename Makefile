@@ -282,7 +282,9 @@ check: all check-exports check-layout check-install check-man check-demo check-f
 # suites: TSan's close() interceptor runs before our override and reports the host
 # "closing" a socket that the override in fact keeps open, and TSan models
 # sequentially consistent atomics as acquire/release, missing the store-load order
-# that the exit guard's handshake relies on.
+# that the exit guard's handshake relies on. And a library dlopened while the
+# listener walks the loaded objects: the loader's lock is taken inside ld.so, which
+# TSan does not see, so it reports the walk racing the loader's own writes.
 ASAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 check-sanitize:
 	$(MAKE) B=$(B)/asan CFLAGS="-O1 -g $(ASAN) $(CFLAGS)" LDFLAGS="$(ASAN)" \
@@ -293,7 +295,7 @@ check-sanitize:
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
 	$(MAKE) B=$(B)/tsan SAN_CFLAGS="-O1 -g -fsanitize=thread" \
 	    TOKI_TEST_PRELOAD_FIRST="$$($(CC) -print-file-name=libtsan.so)" \
-	    INTEG="serve shim eventfd" CRITERION_FLAGS="--jobs 2 --filter '*/!(*sig*|active_has*|*fork*)'" \
+	    INTEG="serve shim eventfd" CRITERION_FLAGS="--jobs 2 --filter '*/!(*sig*|active_has*|*fork*|*dlopened*)'" \
 	    check-integration
 
 INSTALLED := lib/libtoki_shim.so include/toki_shim.h bin/toki-shim lib/pkgconfig/toki-shim.pc \
