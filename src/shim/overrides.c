@@ -1,6 +1,7 @@
 /* overrides.c: every libc function the library overrides, each a thin layer over a guard. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -45,6 +46,14 @@ static int tshim_overrides_hidden(int fd)
     return 0;
 }
 
+/* Ends the count of a close() of 0, 1 or 2, also when its thread is cancelled
+ * inside the call (close is a cancellation point). */
+static void tshim_overrides_std_close_end(void *arg)
+{
+    (void)arg;
+    tshim_fdguard_std_close_end();
+}
+
 /* close() of 0, 1 or 2 while the shim's threads run: a daemon about to reopen it
  * counts on getting that number back, so nothing of the shim's is made at a low
  * number until the close is over, and from then on only once all three are open
@@ -53,11 +62,13 @@ __attribute__((noinline, cold)) static int tshim_overrides_close_std(int fd)
 {
     if (tshim_guard_threads() == 0)
         return tshim_real.close(fd);
-    int saved = errno;
+    int saved = errno, r, e;
     tshim_fdguard_std_close_begin();
     errno = saved;
-    int r = tshim_real.close(fd), e = errno;
-    tshim_fdguard_std_close_end();
+    pthread_cleanup_push(tshim_overrides_std_close_end, NULL);
+    r = tshim_real.close(fd);
+    e = errno;
+    pthread_cleanup_pop(1);
     errno = e;
     return r;
 }

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -303,6 +304,48 @@ static int closefrom_without_close_range(void)
     return 0;
 }
 
+/* A thread cancelled in close(0), a cancellation point: the cancel pending when
+ * it enables cancellation is acted upon inside the call. */
+static pthread_barrier_t cancel_steps;
+
+static void *closer(void *arg)
+{
+    (void)arg;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    pthread_barrier_wait(&cancel_steps); /* cancelled now */
+    pthread_barrier_wait(&cancel_steps);
+    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+    close(0);
+    return NULL;
+}
+
+/* Then answers each line on stdin with the signals its signalfd took meanwhile. */
+static int cancel_in_close(int sfd)
+{
+    pthread_t t;
+    void *res = NULL;
+    long taken = 0;
+    char line[64];
+    if (pthread_barrier_init(&cancel_steps, NULL, 2) != 0 ||
+        pthread_create(&t, NULL, closer, NULL) != 0)
+        return 7;
+    pthread_barrier_wait(&cancel_steps);
+    pthread_cancel(t);
+    pthread_barrier_wait(&cancel_steps);
+    pthread_join(t, &res);
+    printf("closer %s, fd 0 %s\n", res == PTHREAD_CANCELED ? "cancelled" : "returned",
+           fcntl(0, F_GETFD) >= 0 ? "open" : "closed");
+    for (;;) {
+        struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+        if (poll(p, 2, -1) < 0)
+            continue;
+        if (p[1].revents)
+            count_signals(sfd, &taken);
+        if (p[0].revents && !fgets(line, sizeof line, stdin))
+            return 0;
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -317,7 +360,8 @@ int main(int argc, char **argv)
     sigemptyset(&hup);
     sigaddset(&hup, SIGHUP);
     int sfd = -1;
-    if ((strcmp(mode, "reopen0sfd") == 0 || strcmp(mode, "dup2lowsfd") == 0) &&
+    if ((strcmp(mode, "reopen0sfd") == 0 || strcmp(mode, "dup2lowsfd") == 0 ||
+         strcmp(mode, "cancel0sfd") == 0) &&
         (sigprocmask(SIG_BLOCK, &hup, NULL) != 0 ||
          (sfd = signalfd(-1, &hup, SFD_NONBLOCK | SFD_CLOEXEC)) < 0))
         return 9;
@@ -340,6 +384,8 @@ int main(int argc, char **argv)
         r = fork_and_localtime();
     else if (strcmp(mode, "closefrom") == 0)
         r = closefrom_without_close_range();
+    else if (strcmp(mode, "cancel0sfd") == 0)
+        r = cancel_in_close(sfd);
     if (r != 0)
         return r;
     while (fgets(line, sizeof line, stdin))
