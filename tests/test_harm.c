@@ -138,6 +138,21 @@ Test(harm, main_ending_with_pthread_exit_ends_when_its_last_thread_does)
     exits_with(0);
 }
 
+/* The shim blocks every signal on a host thread for the few system calls of its
+ * window; a hook that runs meanwhile must not take that for the host's mask. */
+Test(harm, a_hook_never_runs_with_the_mask_the_window_sets_on_main)
+{
+    start("mask-race", NULL, NULL);
+    for (int i = 1; i <= 200; i++) {
+        h_send_events(1);
+        cr_assert_eq(h_wait_count(&h_host, &h_host.out, "refresh", i, H_WAIT_MS), i, "%s",
+                     h_host.err.data);
+    }
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "done", H_WAIT_MS), 0, "%s", h_host.out.data);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "SIGTERM blocked", 0), 0, "%s", h_host.out.data);
+}
+
 Test(harm, what_a_hook_starts_has_the_hosts_signal_mask)
 {
     h_skip_fork_under_sanitizers();

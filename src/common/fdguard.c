@@ -35,6 +35,28 @@ void tshim_fdguard_use_close(int (*real_close)(int))
     tshim_fdguard_close = real_close;
 }
 
+/* Likewise libc's pthread_sigmask: the library's own is an override that follows
+ * the main thread's mask for the hooks, and must not take a moment with every
+ * signal blocked, made here, for the host's. */
+static int (*tshim_fdguard_sigmask)(int, const sigset_t *, sigset_t *) = pthread_sigmask;
+
+void tshim_fdguard_use_sigmask(int (*real_sigmask)(int, const sigset_t *, sigset_t *))
+{
+    tshim_fdguard_sigmask = real_sigmask;
+}
+
+void tshim_fdguard_block_signals(sigset_t *old)
+{
+    sigset_t all;
+    sigfillset(&all);
+    tshim_fdguard_sigmask(SIG_SETMASK, &all, old);
+}
+
+void tshim_fdguard_restore_signals(const sigset_t *old)
+{
+    tshim_fdguard_sigmask(SIG_SETMASK, old, NULL);
+}
+
 /* The shim's descriptors by slot (see fdguard.h), -1 where it holds none: then
  * close() is five loads, five compares and a tail call. */
 _Static_assert(TSHIM_FDGUARD_SLOTS == 5, "tshim_fdguard_fds' initialiser and tshim_fdguard_is_ours "
@@ -61,6 +83,14 @@ static _Atomic int tshim_fdguard_owner; /* the process that registered the descr
  * host dup2 or dup3 calls under way. */
 static _Atomic int tshim_fdguard_std_closing;
 static _Atomic int tshim_fdguard_dupping;
+/* The host's closes of 0, 1 or 2 begun so far, and how many there had been when
+ * the shim last waited the full 100 ms: until the host begins another, what is
+ * closed now is closed for good (a daemon started with 0, 1 and 2 closed would
+ * otherwise pay the wait at every descriptor the shim makes), and a count left
+ * up by a close that never returned (a handler's siglongjmp) is stale. */
+static _Atomic unsigned tshim_fdguard_std_begun;
+static _Atomic unsigned tshim_fdguard_std_given_up = ~0u;
+
 
 /* Both words name a process, not just a state: a child of _Fork(), of a raw fork
  * or of clone() runs no atfork handler, and may copy them set by a thread that
@@ -137,11 +167,8 @@ static void tshim_fdguard_wait_window(void)
  * good, and pass NULL: no system call. */
 void tshim_fdguard_window_enter(sigset_t *old)
 {
-    sigset_t all;
-    if (old) {
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, old);
-    }
+    if (old)
+        tshim_fdguard_block_signals(old);
     tshim_fdguard_enter();
 }
 
@@ -149,7 +176,7 @@ void tshim_fdguard_window_leave(const sigset_t *old)
 {
     tshim_fdguard_leave();
     if (old)
-        pthread_sigmask(SIG_SETMASK, old, NULL);
+        tshim_fdguard_restore_signals(old);
 }
 
 void tshim_fdguard_fork_prepare(void)
@@ -243,37 +270,28 @@ void tshim_fdguard_std_close_begin(void)
     /* Sequentially consistent, Dekker-style with tshim_fdguard_enter_settled:
      * either this sees the window held and waits until it is over, or the thread
      * inside it sees the count and makes nothing there. */
+    atomic_fetch_add(&tshim_fdguard_std_begun, 1);
     atomic_fetch_add(&tshim_fdguard_std_closing, 1);
     tshim_fdguard_wait_window();
 }
 
-/* The host's closes of 0, 1 or 2 so far, and how many there had been when the shim
- * last waited the full 100 ms for one to come back: until the host closes another,
- * what is closed now is closed for good, and the shim does not wait again (a
- * daemon started with 0, 1 and 2 closed would otherwise pay it at every event). */
-static _Atomic unsigned tshim_fdguard_std_closes;
-static _Atomic unsigned tshim_fdguard_std_given_up = ~0u;
-
 void tshim_fdguard_std_close_end(void)
 {
-    atomic_fetch_add(&tshim_fdguard_std_closes, 1);
     atomic_fetch_sub(&tshim_fdguard_std_closing, 1);
 }
 
 /* 1 to make a descriptor now, 0 to wait; inside the window. */
 static int tshim_fdguard_std_settled(int tries)
 {
-    if (atomic_load(&tshim_fdguard_std_closing) != 0 && tries < 100)
-        return 0;
-    unsigned closes = atomic_load(&tshim_fdguard_std_closes);
-    if (closes == atomic_load(&tshim_fdguard_std_given_up))
+    unsigned begun = atomic_load(&tshim_fdguard_std_begun);
+    if (begun == atomic_load(&tshim_fdguard_std_given_up))
         return 1;
-    if (tshim_fdguard_fcntl(0, F_GETFD, 0) >= 0 && tshim_fdguard_fcntl(1, F_GETFD, 0) >= 0 &&
-        tshim_fdguard_fcntl(2, F_GETFD, 0) >= 0)
+    if (atomic_load(&tshim_fdguard_std_closing) == 0 && tshim_fdguard_fcntl(0, F_GETFD, 0) >= 0 &&
+        tshim_fdguard_fcntl(1, F_GETFD, 0) >= 0 && tshim_fdguard_fcntl(2, F_GETFD, 0) >= 0)
         return 1;
     if (tries < 100)
         return 0;
-    atomic_store(&tshim_fdguard_std_given_up, closes);
+    atomic_store(&tshim_fdguard_std_given_up, begun);
     return 1;
 }
 
@@ -284,11 +302,9 @@ static int tshim_fdguard_std_settled(int tries)
 static void tshim_fdguard_enter_settled(sigset_t *old)
 {
     int saved = errno;
-    sigset_t all;
     /* With signals blocked, as on the host's threads (a log line's file): see
      * tshim_fdguard_window_enter. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, old);
+    tshim_fdguard_block_signals(old);
     for (int i = 0;; i++) {
         tshim_fdguard_enter();
         if (tshim_fdguard_std_settled(i))

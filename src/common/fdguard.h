@@ -38,6 +38,13 @@ static inline int tshim_fdguard_is_ours(int fd)
  * is called, the close system call. */
 void tshim_fdguard_use_close(int (*real_close)(int));
 
+/* The same for pthread_sigmask, which the guard and the log use to block every
+ * signal on the calling thread for a moment (block) and to put back the mask it
+ * had (restore). */
+void tshim_fdguard_use_sigmask(int (*real_sigmask)(int, const sigset_t *, sigset_t *));
+void tshim_fdguard_block_signals(sigset_t *old);
+void tshim_fdguard_restore_signals(const sigset_t *old);
+
 /* Every new descriptor takes the lowest free number, for a moment at least. A
  * daemon that closes 0, 1 or 2 and reopens it (the classic idiom) counts on getting
  * that number back, so the shim makes one only while all three are open (waiting

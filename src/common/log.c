@@ -191,11 +191,10 @@ static void tshim_log_write_all(ssize_t (*out)(const char *, size_t), const char
  * onto the file's number would otherwise wait for a write its own thread is in. */
 static void tshim_log_write_file(const char *buf, size_t len)
 {
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
+    sigset_t old;
+    tshim_fdguard_block_signals(&old);
     tshim_log_write_all(tshim_log_to_file, buf, len);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    tshim_fdguard_restore_signals(&old);
 }
 
 /* To stderr, if fd 2 is still the stderr the shim was given. */

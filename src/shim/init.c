@@ -101,6 +101,7 @@ __attribute__((constructor)) static void tshim_init(void)
     /* The overrides of close() and friends work even when the shim is inert. */
     tshim_real_init();
     tshim_fdguard_use_close(tshim_real.close);
+    tshim_fdguard_use_sigmask(tshim_real.pthread_sigmask);
     /* A setuid, setgid or file-capability program (AT_SECURE) runs for a user who
      * does not own it: it may load us only through /etc/ld.so.preload, and its
      * caller's environment must not choose where a privileged process writes a log

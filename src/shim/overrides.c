@@ -278,8 +278,9 @@ static inline int tshim_overrides_dup_call(const struct tshim_overrides_dup *d)
     int counted = tshim_guard_threads() > 0;
     if (counted)
         tshim_fdguard_dup_begin();
+    /* -1 matches an empty slot: a bad number goes to libc, which orders its errors. */
     if (__builtin_expect((d->newfd >= 0 && tshim_fdguard_is_ours(d->newfd)) |
-                             tshim_fdguard_is_ours(d->oldfd),
+                             (d->oldfd >= 0 && tshim_fdguard_is_ours(d->oldfd)),
                          0)) {
         if (counted)
             tshim_fdguard_dup_end();

@@ -61,6 +61,12 @@ void toki_on_refresh(void)
     } else if (strcmp(mode, "hook-pthread-exit") == 0) {
         say("hook ends its thread\n");
         pthread_exit(NULL);
+    } else if (strcmp(mode, "mask-race") == 0) {
+        /* Main is in the shim's window (close_range) again and again meanwhile. */
+        sigset_t m;
+        pthread_sigmask(SIG_BLOCK, NULL, &m);
+        if (sigismember(&m, SIGTERM))
+            say("hook runs with SIGTERM blocked\n");
     } else if (strcmp(mode, "hook-mask") == 0) {
         /* What a hook starts inherits its mask (a shell would clear it: exec grep). */
         pid_t pid = fork();
@@ -254,6 +260,15 @@ static int main_mode(int argc, char **argv)
             exit(0);
         waitpid(pid, NULL, 0);
         say("vforked\n");
+    } else if (strcmp(mode, "mask-race") == 0) {
+        /* A range the shim's numbers are not in, closed inside its window, until
+         * stdin ends. */
+        struct pollfd p = {.fd = 0, .events = POLLIN};
+        say("ready\n");
+        for (long i = 0;; i++)
+            if (close_range(500, 600, 0) != 0 || (i % 64 == 0 && poll(&p, 1, 0) == 1))
+                break;
+        say("done\n");
     } else if (strcmp(mode, "pthread-exit") == 0) {
         pthread_t t;
         if (argc > 2 && strcmp(argv[2], "worker") == 0)
