@@ -364,11 +364,30 @@ static int h_bound(int *port)
     return fd;
 }
 
+/* The sockets that hold the ports h_free_port gave, bound and not listening: a
+ * connection to one is refused, and no other test's server (two run at once, and
+ * another suite may run beside this one) can take the port meanwhile. */
+static struct {
+    int fd, port;
+} h_held[8];
+static int h_nheld;
+
 int h_free_port(void)
 {
-    int port;
-    close(h_bound(&port));
+    int port, fd = h_bound(&port);
+    cr_assert_lt(h_nheld, 8, "too many ports held");
+    h_held[h_nheld].fd = fd;
+    h_held[h_nheld++].port = port;
     return port;
+}
+
+void h_release_port(int port)
+{
+    for (int i = 0; i < h_nheld; i++)
+        if (h_held[i].port == port && h_held[i].fd >= 0) {
+            close(h_held[i].fd);
+            h_held[i].fd = -1;
+        }
 }
 
 int h_raw_listen(int *port)
@@ -460,6 +479,10 @@ void h_fini(void)
 {
     h_stop(&h_host);
     h_stop(&h_srv.p);
+    for (int i = 0; i < h_nheld; i++)
+        if (h_held[i].fd >= 0)
+            close(h_held[i].fd);
+    h_nheld = 0;
 }
 
 char h_env_port[32], h_env_token[96];

@@ -59,8 +59,10 @@ const char *h_signals(struct h_proc *p);
 /* SIGKILL and reap, if still there; frees the buffers. */
 void h_stop(struct h_proc *p);
 
-/* A port on 127.0.0.1 that nothing listens on right now. */
+/* A port on 127.0.0.1 that nothing listens on: held, bound and not listening, until
+ * h_release_port(port) or h_fini, so that connections to it are refused. */
 int h_free_port(void);
+void h_release_port(int port);
 
 /* A port for a daemon that binds it later, itself: outside the kernel's ephemeral
  * range (which starts at 32768 here), so that no outgoing connection can take it

@@ -114,6 +114,7 @@ Test(shim, server_that_starts_later_is_found)
     const char *argv[] = {h_host_path("host_hook"), NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     cr_assert_eq(h_expect(&h_host, &h_host.err, "no connection to Toki", H_WAIT_MS), 0);
+    h_release_port(port);
     h_server_start(&h_srv, port, NULL);
     cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
     h_send_events(1);
