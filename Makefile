@@ -153,18 +153,19 @@ check-fuzz: $(FUZZ_TARGETS:%=$(B)/tests/replay_%)
 	@for t in $(FUZZ_TARGETS); do $(B)/tests/replay_$$t tests/fuzz/corpus/$$t/* || exit 1; done
 
 # ---- tests ---------------------------------------------------------------
-UNIT     := config frame backoff pace decide dispatch events log net proc fdguard guard seccomp elf
-INTEG    := serve shim eventfd process scope hosts cli security faults harm sandbox hostfds libc
+UNIT     := config frame backoff pace decide dispatch events log net proc fdguard guard seccomp elf preload
+INTEG    := serve shim eventfd process scope hosts cli security faults harm sandbox hostfds libc supervise
 T_UNIT   := $(UNIT:%=$(B)/tests/test_%)
 T_INTEG  := $(INTEG:%=$(B)/tests/test_%)
 HOSTS    := $(addprefix $(B)/tests/hosts/,host_hook host_signal host_probe host_dlopen \
               host_fork host_fds host_threads host_exit host_static libplugin.so \
               host_epoll host_counter host_slow host_dlclose host_daemon host_signalfd \
-              host_spawn host_sigwait host_harm ns_preload host_sandbox host_stale host_fdops)
+              host_spawn host_sigwait host_harm ns_preload host_sandbox host_stale host_fdops \
+              host_signal_static)
 # Hosts in other runtimes, built when their toolchain is installed (tests skip,
 # saying so, when it is not).
 HOSTS    += $(if $(shell command -v javac),$(B)/tests/hosts/Sleeper.class)
-HOSTS    += $(if $(shell command -v go),$(B)/tests/hosts/host_go)
+HOSTS    += $(if $(shell command -v go),$(B)/tests/hosts/host_go $(B)/tests/hosts/host_gostatic)
 HOSTS    += $(if $(shell command -v $(MUSL_CC)),$(B)/tests/hosts/host_musl)
 TESTFLAGS = $(ALLFLAGS) -Isrc -Itests -DBUILD_DIR='"$(abspath $(B))"' -DSRC_DIR='"$(abspath .)"'
 
@@ -190,6 +191,9 @@ $(B)/tests/hosts/libplugin.so: tests/hosts/plugin.c src/toki_shim.h | $(B)/tests
 # without sanitizers, which cannot link statically.
 $(B)/tests/hosts/host_static: tests/hosts/host_probe.c tests/hosts/proc_count.h | $(B)/tests/hosts
 	$(call say,CC,$@)$(CC) $(BASEFLAGS) -O2 -static -Itests/hosts -o $@ $<
+# The same, with a SIGHUP handler: what toki-shim run supervises from outside.
+$(B)/tests/hosts/host_signal_static: tests/hosts/host_signal.c | $(B)/tests/hosts
+	$(call say,CC,$@)$(CC) $(BASEFLAGS) -O2 -static -o $@ $<
 # Linked with the library, as a program that calls its functions directly is.
 $(B)/tests/hosts/host_counter: tests/hosts/host_counter.c src/toki_shim.h $(LIB) | $(B)/tests/hosts
 	$(call say,CC,$@)$(CC) $(HOSTFLAGS) -o $@ $< -L$(B) -ltoki_shim -Wl,-rpath,$(abspath $(B)) $(LDFLAGS)
@@ -211,6 +215,13 @@ $(B)/tests/hosts/Sleeper.class: tests/hosts/Sleeper.java | $(B)/tests/hosts
 $(B)/tests/hosts/host_go: tests/hosts/host_go.go | $(B)/tests/hosts
 	$(call say,GO,$@)cd tests/hosts && GOCACHE=$(abspath $(B))/gocache GO111MODULE=off CGO_ENABLED=1 \
 	    go build -o $(abspath $@) host_go.go
+
+# A pure Go program: statically linked, no loader, supervised by toki-shim run.
+$(B)/tests/hosts/host_gostatic: tests/hosts/host_gostatic.go | $(B)/tests/hosts
+	$(call say,GO,$@)cd tests/hosts && GOCACHE=$(abspath $(B))/gocache GO111MODULE=off CGO_ENABLED=0 \
+	    go build -o $(abspath $@) host_gostatic.go
+# The preload verdict reads a static program.
+$(B)/tests/test_preload: $(B)/tests/hosts/host_static
 
 # Criterion runs each test in its own process; --jobs keeps the noisy 2-core CI busy
 # but not swamped.

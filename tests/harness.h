@@ -134,6 +134,9 @@ void h_burst(char *buf, size_t size, int n);
 /* Broadcasts n AUTH_REFRESHED events from h_srv in one write. */
 void h_send_events(int n);
 
+/* Copies the file from into to, with mode (a setuid copy of a host, for one). */
+void h_copy(const char *from, const char *to, unsigned mode);
+
 /* Waits until the file at path contains needle (a log file the shim writes);
  * returns 0, or -1 on timeout. */
 int h_wait_file(const char *path, const char *needle, int timeout_ms);

@@ -1,7 +1,7 @@
 /* test_backoff.c: reconnect delays stay in their bounds and are really jittered. */
 #include <criterion/criterion.h>
 
-#include "shim/backoff.h"
+#include "common/backoff.h"
 
 Test(backoff, first_retry_waits_the_floor)
 {

@@ -129,28 +129,22 @@ Test(cli, run_of_a_missing_command_exits_127)
     cr_assert_eq(toki_shim(path, NULL), 127);
 }
 
-Test(cli, run_warns_about_static_and_setuid_programs)
+/* They are supervised (tests/test_supervise.c): no warning that the shim is missing. */
+Test(cli, run_supervises_static_and_setuid_programs_without_a_warning)
 {
     const char *args[] = {"run", "--", H_HOST("host_static"), NULL};
     cr_assert_eq(toki_shim(args, NULL), 0);
-    cr_assert_not_null(strstr(err(), "host_static is statically linked: no dynamic loader reads "
-                              "LD_PRELOAD, so it will run without the shim"), "%s", err());
+    cr_assert_null(strstr(err(), "warning"), "%s", err());
+    cr_assert_not_null(strstr(out(), "ready\n"), "the static program did not run: %s", out());
     h_stop(&cmd);
     char dir[] = "/tmp/toki-suid-XXXXXX", copy[64];
     cr_assert_not_null(mkdtemp(dir));
-    snprintf(copy, sizeof copy, "%s/suid-true", dir);
-    FILE *in = fopen("/bin/true", "rb"), *o = fopen(copy, "wb");
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        fwrite(buf, 1, n, o);
-    fclose(in);
-    fclose(o);
-    chmod(copy, 04755);
+    snprintf(copy, sizeof copy, "%s/suid-false", dir);
+    h_copy("/bin/false", copy, 04755);
     const char *suid[] = {"run", "--", copy, NULL};
     const char *env[] = {h_preload_first(), NULL};
-    cr_assert_eq(toki_shim(suid, env), 0, "%s", err());
-    cr_assert_not_null(strstr(err(), "is setuid: the dynamic loader ignores LD_PRELOAD"), "%s", err());
+    cr_assert_eq(toki_shim(suid, env), 1, "the child's status passes through: %s", err());
+    cr_assert_null(strstr(err(), "warning"), "%s", err());
     unlink(copy);
     rmdir(dir);
 }
@@ -267,6 +261,7 @@ Test(cli, check_pid_of_a_shimmed_and_an_unshimmed_process)
     check_pid(h_host.pid);
     cr_assert_eq(cmd.status, 0, "%s", out());
     cr_assert_not_null(strstr(out(), "shim loaded: yes ("), "%s", out());
+    cr_assert_not_null(strstr(out(), "mode: in-process\n"), "%s", out());
     cr_assert_not_null(strstr(out(), "connected: yes\n"), "%s", out());
     cr_assert_not_null(strstr(out(), "signal: has a handler for SIGHUP\n"), "%s", out());
     cr_assert_not_null(strstr(out(), "on refresh (TOKI_SHIM_ACTION=auto): sends SIGHUP\n"), "%s", out());

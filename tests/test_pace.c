@@ -1,7 +1,7 @@
 /* test_pace.c: the debounce and splay schedule, driven with made-up times and random numbers. */
 #include <criterion/criterion.h>
 
-#include "shim/pace.h"
+#include "common/pace.h"
 
 static struct tshim_pace p;
 

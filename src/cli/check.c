@@ -21,6 +21,8 @@
 #include "common/log.h"
 #include "common/net.h"
 #include "common/proc.h"
+#include "observe.h"
+#include "supervise.h"
 
 #define TSHIM_CHECK_WAIT_MS 1000 /* a connection that lives this long was accepted */
 
@@ -231,18 +233,6 @@ static int tshim_check_environment(void)
     return tshim_check_probe(&c);
 }
 
-/* Reads a whole /proc file; returns its length, or -1. */
-static long tshim_check_slurp(const char *path, char *buf, size_t size)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, size - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return (long)n;
-}
-
 /* 1 if one of pid's sockets is an established TCP connection to port. */
 static int tshim_check_connected(long pid, int port)
 {
@@ -281,18 +271,6 @@ static int tshim_check_connected(long pid, int port)
     return 0;
 }
 
-/* 1 if pid has a handler for signo (the SigCgt mask of /proc/PID/status). */
-static int tshim_check_caught(long pid, int signo)
-{
-    char path[64], buf[8192];
-    snprintf(path, sizeof path, "/proc/%ld/status", pid);
-    if (tshim_check_slurp(path, buf, sizeof buf) < 0)
-        return 0;
-    const char *p = strstr(buf, "SigCgt:");
-    unsigned long long mask = p ? strtoull(p + 7, NULL, 16) : 0;
-    return (int)((mask >> (signo - 1)) & 1);
-}
-
 /* What toki-shim check PID reads about a process before it says anything. */
 struct tshim_check_process {
     long pid;
@@ -301,46 +279,10 @@ struct tshim_check_process {
     int jvm, hook;
     struct tshim_config config;
     int selected, connected, launcher;
-    char role[32]; /* TOKI_SHIM_ROLE as the process got it */
+    char role[32];   /* TOKI_SHIM_ROLE as the process got it */
+    long supervisor; /* its parent, a toki-shim run that supervises it; 0 if none */
     struct tshim_decide_facts facts;
 };
-
-/* 1 if every thread of pid blocks signo (SigBlk) and one of its descriptors is a
- * signalfd for it (sigmask in fdinfo): the library then sends the signal. (A
- * thread in sigwait is seen by the library, not from outside.) */
-static int tshim_check_takes_blocked(long pid, int signo)
-{
-    char path[96], buf[8192];
-    snprintf(path, sizeof path, "/proc/%ld/task", pid);
-    DIR *d = opendir(path);
-    int all = d != NULL, taken = 0;
-    for (struct dirent *e; all && d && (e = readdir(d));) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "/proc/%ld/task/%.20s/status", pid, e->d_name);
-        if (tshim_check_slurp(path, buf, sizeof buf) < 0)
-            continue;
-        /* The shim's own thread blocks everything; it is not the program's. */
-        if (strstr(buf, "Name:\ttoki-shim\n"))
-            continue;
-        const char *m = strstr(buf, "\nSigBlk:");
-        all = m && (strtoull(m + 8, NULL, 16) >> (signo - 1)) & 1;
-    }
-    if (d)
-        closedir(d);
-    snprintf(path, sizeof path, "/proc/%ld/fdinfo", pid);
-    d = all ? opendir(path) : NULL;
-    for (struct dirent *e; d && !taken && (e = readdir(d));) {
-        snprintf(path, sizeof path, "/proc/%ld/fdinfo/%.20s", pid, e->d_name);
-        if (e->d_name[0] == '.' || tshim_check_slurp(path, buf, sizeof buf) < 0)
-            continue;
-        const char *m = strstr(buf, "\nsigmask:");
-        taken = m && (strtoull(m + 9, NULL, 16) >> (signo - 1)) & 1;
-    }
-    if (d)
-        closedir(d);
-    return all && taken;
-}
 
 /* One pass over /proc/PID/maps: the shim's file, a JVM, and whether the executable
  * or a loaded library exports toki_on_refresh. */
@@ -349,7 +291,7 @@ static int tshim_check_maps(struct tshim_check_process *p)
     static char buf[1 << 20];
     char path[64], last[PATH_MAX] = "";
     snprintf(path, sizeof path, "/proc/%ld/maps", p->pid);
-    if (tshim_check_slurp(path, buf, sizeof buf) < 0)
+    if (tshim_observe_slurp(path, buf, sizeof buf) < 0)
         return -1;
     p->jvm = strstr(buf, "/libjvm.so") != NULL;
     p->hook = tshim_elf_file_exports(p->exe, "toki_on_refresh");
@@ -369,6 +311,55 @@ static int tshim_check_maps(struct tshim_check_process *p)
     return 0;
 }
 
+/* The pid of pid's supervisor: the TOKI_SHIM_SUPERVISOR it was started with, if
+ * that is its parent and a toki-shim (the variable is inherited by the program's
+ * own children too, which the supervisor does not signal); 0 if none. */
+static long tshim_check_supervisor(long pid, const struct tshim_check_env *e)
+{
+    const char *v = tshim_check_getenv((void *)e, TSHIM_SUPERVISE_VARIABLE);
+    char path[64], buf[4096], exe[PATH_MAX], *end;
+    if (!v || e->len == 0)
+        return 0;
+    errno = 0;
+    long sup = strtol(v, &end, 10);
+    if (errno || end == v || *end || sup <= 0 || sup > 4194304)
+        return 0;
+    snprintf(path, sizeof path, "/proc/%ld/status", pid);
+    const char *pp = tshim_observe_slurp(path, buf, sizeof buf) > 0 ? strstr(buf, "\nPPid:") : NULL;
+    if (!pp || strtol(pp + 6, NULL, 10) != sup)
+        return 0;
+    snprintf(path, sizeof path, "/proc/%ld/exe", sup);
+    ssize_t n = readlink(path, exe, sizeof exe - 1);
+    if (n <= 0)
+        return 0;
+    exe[n] = '\0';
+    return strcmp(tshim_proc_basename(exe), "toki-shim") == 0 ? sup : 0;
+}
+
+/* Says how the shim reaches the process: in-process (the library is loaded), or
+ * from its supervisor; returns 1 (said why) when neither. */
+static int tshim_check_mode(const struct tshim_check_process *p, const struct tshim_check_env *e)
+{
+    if (p->supervisor) {
+        printf("mode: supervised: its parent, toki-shim run (pid %ld), listens for it and "
+               "sends it the reload signal from outside\n",
+               p->supervisor);
+        return 0;
+    }
+    if (p->lib[0]) {
+        printf("shim loaded: yes (%s)\nmode: in-process\n", p->lib);
+        return 0;
+    }
+    printf("shim loaded: no; start it with toki-shim run, or with "
+           "LD_PRELOAD=/path/to/libtoki_shim.so (static and setuid programs ignore it)\n");
+    const char *v = tshim_check_getenv((void *)e, TSHIM_SUPERVISE_VARIABLE);
+    if (v && e->len)
+        printf("mode: none: its %s=%s is not its parent; a supervisor signals only the program "
+               "it started, not that program's children\n",
+               TSHIM_SUPERVISE_VARIABLE, v);
+    return 1;
+}
+
 /* Gathers what can be known of pid from /proc; says why and returns 1 where it
  * stops short (no such process, no shim, an inert configuration), else 0. */
 static int tshim_check_gather(struct tshim_check_process *p)
@@ -384,31 +375,26 @@ static int tshim_check_gather(struct tshim_check_process *p)
     }
     p->exe[n] = '\0';
     printf("process %ld: %s\n", p->pid, p->exe);
-    if (tshim_check_maps(p) < 0) {
+    snprintf(path, sizeof path, "/proc/%ld/environ", p->pid);
+    long len = tshim_observe_slurp(path, env, sizeof env);
+    struct tshim_check_env e = {env, len > 0 ? (size_t)len : 0};
+    p->supervisor = tshim_check_supervisor(p->pid, &e);
+    if (tshim_check_maps(p) < 0 && !p->supervisor) {
         printf("cannot read its memory map\n");
         return 1;
     }
-    if (!p->lib[0]) {
-        printf("shim loaded: no; start it with toki-shim run, or with "
-               "LD_PRELOAD=/path/to/libtoki_shim.so (static and setuid programs ignore it)\n");
-        return 1;
-    }
-    printf("shim loaded: yes (%s)\n", p->lib);
-    snprintf(path, sizeof path, "/proc/%ld/environ", p->pid);
-    long len = tshim_check_slurp(path, env, sizeof env);
-    struct tshim_check_env e = {env, len > 0 ? (size_t)len : 0};
-    if (tshim_check_load(&p->config, &e, "the process has") != 0)
+    if (tshim_check_mode(p, &e) != 0 || tshim_check_load(&p->config, &e, "the process has") != 0)
         return 1;
     snprintf(path, sizeof path, "/proc/%ld/cmdline", p->pid);
-    tshim_check_slurp(path, cmdline, sizeof cmdline);
+    tshim_observe_slurp(path, cmdline, sizeof cmdline);
     p->selected = tshim_proc_selected(p->config.only, p->config.skip, tshim_proc_basename(p->exe),
                                       tshim_proc_basename(cmdline));
-    p->connected = tshim_check_connected(p->pid, p->config.port);
+    p->connected = tshim_check_connected(p->supervisor ? p->supervisor : p->pid, p->config.port);
     /* Whether the program asked for the event fd is in its memory, not in /proc:
      * the plan is made as if it had not, and says what would change. */
-    p->facts.have_hook = p->hook;
-    p->facts.have_handler = tshim_check_caught(p->pid, p->config.signo);
-    p->facts.blocked = !p->facts.have_handler && tshim_check_takes_blocked(p->pid, p->config.signo);
+    p->facts.have_hook = p->hook && !p->supervisor;
+    p->facts.have_handler = tshim_observe_caught(p->pid, p->config.signo);
+    p->facts.blocked = !p->facts.have_handler && tshim_observe_takes_blocked(p->pid, p->config.signo);
     p->facts.dies = tshim_proc_named(p->config.no_signal, tshim_proc_basename(p->exe),
                                      tshim_proc_basename(cmdline));
     p->launcher = tshim_proc_named(p->config.launchers, tshim_proc_basename(p->exe),
@@ -459,8 +445,9 @@ static int tshim_check_print_plan(const struct tshim_check_process *proc)
            proc->connected ? "yes"
                            : "no: no established connection to the "
                              "Toki port; run toki-shim check in its environment, or see its log");
-    printf("hook: %s\n",
-           proc->hook ? "toki_on_refresh is exported" : "no exported toki_on_refresh");
+    printf("hook: %s\n", proc->supervisor ? "none: hooks and the event fd exist in-process only"
+                          : proc->hook   ? "toki_on_refresh is exported"
+                                         : "no exported toki_on_refresh");
     printf("signal: %s SIG%s%s\n", f->have_handler ? "has a handler for" : "has no handler for",
            sig, f->blocked ? ", blocks it and takes it from a signalfd" : "");
     printf("runtime: %s\n", tshim_check_runtime_name(f->runtime));
@@ -475,7 +462,7 @@ static int tshim_check_print_plan(const struct tshim_check_process *proc)
     else if (!p.what)
         tshim_check_print_nothing(&p, proc, sig);
     printf("\n");
-    if (c->action == TSHIM_CONFIG_AUTO && (p.what & TSHIM_DECIDE_SEND_SIGNAL))
+    if (c->action == TSHIM_CONFIG_AUTO && (p.what & TSHIM_DECIDE_SEND_SIGNAL) && !proc->supervisor)
         printf("event fd: once the program calls toki_shim_event_fd(), it is posted that "
                "instead of the signal\n");
     return p.what || c->action == TSHIM_CONFIG_FD ? 0 : 1;

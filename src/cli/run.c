@@ -1,4 +1,4 @@
-/* run.c: `toki-shim run [OPTIONS] -- COMMAND`: options become TOKI_SHIM_* variables, then exec. */
+/* run.c: `toki-shim run [OPTIONS] -- COMMAND`: options become TOKI_SHIM_* variables, then exec with the library preloaded, or supervise. */
 #include "run.h"
 
 #include <errno.h>
@@ -13,7 +13,9 @@
 
 #include "common/config.h"
 #include "common/elf.h"
+#include "common/preload.h"
 #include "common/tshim.h"
+#include "supervise.h"
 
 const char *tshim_run_library_path(void)
 {
@@ -75,6 +77,11 @@ static int tshim_run_usage(FILE *f, int status)
           "  --log LEVEL       quiet, error, warn, info or debug (TOKI_SHIM_LOG)\n"
           "  --log-file PATH   log here instead of stderr; %p is the pid (TOKI_SHIM_LOG_FILE)\n"
           "  --force-signal    signal even without a handler (TOKI_SHIM_SIGNAL_FORCE=1)\n"
+          "  --supervise       stay as COMMAND's parent and signal it from outside, even\n"
+          "                    if it could be preloaded (hooks and the event fd need the library)\n"
+          "  --no-supervise    refuse a COMMAND that cannot be preloaded (static, setuid,\n"
+          "                    setgid, file capabilities) instead of supervising it\n"
+          "  --touch FILE      supervisor mode: rewrite FILE with the generation at each refresh\n"
           "  -h, --help        show this help\n\n"
           "Under Toki: \"command\": \"toki-shim run -- my-daemon --flag\"\n",
           f);
@@ -119,22 +126,10 @@ static int tshim_run_find(const char *cmd, char *out, size_t size)
     }
 }
 
-/* What the loader will make of the library in this program: a warning where it
- * ignores LD_PRELOAD; a refusal (126) where it would fail to load the library at
- * all, a build for another libc, and stop the program before main. */
-static int tshim_run_check_program(const char *path, const char *lib)
+/* The loader of a program of another libc than the library's would fail to load
+ * the library at all and stop the program before main: refused (126). */
+static int tshim_run_check_libc(const char *path, const char *lib)
 {
-    struct stat st;
-    if (stat(path, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
-        fprintf(stderr,
-                "toki-shim run: warning: %s is set%cid: the dynamic loader ignores "
-                "LD_PRELOAD for it, so it will run without the shim\n",
-                path, st.st_mode & S_ISUID ? 'u' : 'g');
-    if (tshim_elf_file_is_static(path))
-        fprintf(stderr,
-                "toki-shim run: warning: %s is statically linked: no dynamic loader "
-                "reads LD_PRELOAD, so it will run without the shim\n",
-                path);
     enum tshim_elf_libc prog = tshim_elf_file_libc(path), mine = tshim_elf_file_libc(lib);
     if (!tshim_elf_libc_clash(prog, mine))
         return 0;
@@ -146,40 +141,15 @@ static int tshim_run_check_program(const char *path, const char *lib)
     return 126;
 }
 
-int tshim_run_main(int argc, char **argv)
+/* The options that are no variable: which mode, and the supervisor's file. */
+struct tshim_run_mode {
+    int supervise, no_supervise;
+    const char *touch;
+};
+
+/* In-process: the library appended to LD_PRELOAD, then the program itself. */
+static int tshim_run_preloaded(const char *path, char **argv)
 {
-    struct option opts[TSHIM_RUN_OPTIONS + 2];
-    struct tshim_run_env env = {.n = 0};
-    for (size_t i = 0; i < TSHIM_RUN_OPTIONS; i++)
-        opts[i] =
-            (struct option){tshim_run_map[i].option,
-                            tshim_run_map[i].fixed ? no_argument : required_argument, NULL, (int)i};
-    opts[TSHIM_RUN_OPTIONS] = (struct option){"help", no_argument, NULL, 'h'};
-    opts[TSHIM_RUN_OPTIONS + 1] = (struct option){NULL, 0, NULL, 0};
-
-    int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        if (ch == 'h')
-            return tshim_run_usage(stdout, 0);
-        if (ch < 0 || ch >= (int)TSHIM_RUN_OPTIONS)
-            return tshim_run_usage(stderr, 2);
-        env.name[env.n] = tshim_run_map[ch].variable;
-        env.value[env.n++] = tshim_run_map[ch].fixed ? tshim_run_map[ch].fixed : optarg;
-    }
-    if (optind >= argc) {
-        fprintf(stderr, "toki-shim run: no COMMAND given\n");
-        return tshim_run_usage(stderr, 2);
-    }
-    env.name[env.n] = "TOKI_TOKEN";
-    env.value[env.n++] = "validation-only";
-    static struct tshim_config c;
-    char err[512];
-    if (tshim_config_load(&c, tshim_run_lookup, &env, err, sizeof err) == TSHIM_CONFIG_ERROR) {
-        fprintf(stderr, "toki-shim run: %s\n", err);
-        return 2;
-    }
-
     const char *lib = tshim_run_library_path();
     if (!lib) {
         fprintf(stderr,
@@ -188,22 +158,9 @@ int tshim_run_main(int argc, char **argv)
                 TSHIM_LIBDIR);
         return 1;
     }
-    char path[PATH_MAX];
-    const char *cmd = argv[optind];
-    int e = tshim_run_find(cmd, path, sizeof path);
-    if (e != 0) {
-        fprintf(stderr, "toki-shim run: %s: %s\n", cmd,
-                e == ENOENT && !strchr(cmd, '/') ? "command not found" : strerror(e));
-        return 127;
-    }
-    e = tshim_run_check_program(path, lib);
+    int e = tshim_run_check_libc(path, lib);
     if (e != 0)
         return e;
-
-    for (size_t i = 0; i + 1 < env.n; i++)
-        setenv(env.name[i], env.value[i], 1);
-    /* The program named here takes the role of its tree, whatever started run. */
-    unsetenv("TOKI_SHIM_ROLE");
     /* Appended, so that a sanitizer runtime or other preload that must come first
      * stays first. */
     const char *old = getenv("LD_PRELOAD");
@@ -213,8 +170,113 @@ int tshim_run_main(int argc, char **argv)
     else
         snprintf(preload, sizeof preload, "%s", old && *old ? old : lib);
     setenv("LD_PRELOAD", preload, 1);
-    execv(path, argv + optind);
+    execv(path, argv);
     e = errno;
     fprintf(stderr, "toki-shim run: %s: %s\n", path, strerror(e));
     return e == ENOENT ? 127 : 126;
+}
+
+/* Which mode a program gets: supervised where the loader cannot preload it or
+ * --supervise asks; minus an exit status (said) where the options forbid what it
+ * needs: -126 for a program --no-supervise refuses, -2 for a usage error. */
+static int tshim_run_supervised(const char *path, const struct tshim_run_mode *m)
+{
+    enum tshim_preload_verdict v = tshim_preload_verdict(path);
+    if (v != TSHIM_PRELOAD_OK && m->no_supervise) {
+        fprintf(stderr,
+                "toki-shim run: %s %s, and --no-supervise forbids running it under a "
+                "supervisor\n",
+                path, tshim_preload_reason(v));
+        return -126;
+    }
+    if (m->touch && v == TSHIM_PRELOAD_OK && !m->supervise) {
+        fprintf(stderr,
+                "toki-shim run: --touch is for supervisor mode, and %s can be preloaded; "
+                "add --supervise\n",
+                path);
+        return -2;
+    }
+    return v != TSHIM_PRELOAD_OK || m->supervise;
+}
+
+/* The mode options' codes, after the map's indexes. */
+enum { TSHIM_RUN_SUPERVISE = 1000, TSHIM_RUN_NO_SUPERVISE, TSHIM_RUN_TOUCH };
+
+/* Reads the options into env and m; returns -1 to go on, or an exit status. */
+static int tshim_run_options(int argc, char **argv, struct tshim_run_env *env,
+                             struct tshim_run_mode *m)
+{
+    struct option opts[TSHIM_RUN_OPTIONS + 5];
+    for (size_t i = 0; i < TSHIM_RUN_OPTIONS; i++)
+        opts[i] =
+            (struct option){tshim_run_map[i].option,
+                            tshim_run_map[i].fixed ? no_argument : required_argument, NULL, (int)i};
+    opts[TSHIM_RUN_OPTIONS] = (struct option){"help", no_argument, NULL, 'h'};
+    opts[TSHIM_RUN_OPTIONS + 1] = (struct option){"supervise", no_argument, NULL, TSHIM_RUN_SUPERVISE};
+    opts[TSHIM_RUN_OPTIONS + 2] =
+        (struct option){"no-supervise", no_argument, NULL, TSHIM_RUN_NO_SUPERVISE};
+    opts[TSHIM_RUN_OPTIONS + 3] = (struct option){"touch", required_argument, NULL, TSHIM_RUN_TOUCH};
+    opts[TSHIM_RUN_OPTIONS + 4] = (struct option){NULL, 0, NULL, 0};
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        if (ch == 'h')
+            return tshim_run_usage(stdout, 0);
+        if (ch == TSHIM_RUN_SUPERVISE || ch == TSHIM_RUN_NO_SUPERVISE) {
+            *(ch == TSHIM_RUN_SUPERVISE ? &m->supervise : &m->no_supervise) = 1;
+            continue;
+        }
+        if (ch == TSHIM_RUN_TOUCH && optarg[0]) {
+            m->touch = optarg;
+            continue;
+        }
+        if (ch < 0 || ch >= (int)TSHIM_RUN_OPTIONS)
+            return tshim_run_usage(stderr, 2);
+        env->name[env->n] = tshim_run_map[ch].variable;
+        env->value[env->n++] = tshim_run_map[ch].fixed ? tshim_run_map[ch].fixed : optarg;
+    }
+    if (m->supervise && m->no_supervise) {
+        fprintf(stderr, "toki-shim run: --supervise and --no-supervise contradict each other\n");
+        return 2;
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "toki-shim run: no COMMAND given\n");
+        return tshim_run_usage(stderr, 2);
+    }
+    return -1;
+}
+
+int tshim_run_main(int argc, char **argv)
+{
+    struct tshim_run_env env = {.n = 0};
+    struct tshim_run_mode m = {0, 0, NULL};
+    int e = tshim_run_options(argc, argv, &env, &m);
+    if (e >= 0)
+        return e;
+    env.name[env.n] = "TOKI_TOKEN";
+    env.value[env.n++] = "validation-only";
+    static struct tshim_config c;
+    char err[512];
+    if (tshim_config_load(&c, tshim_run_lookup, &env, err, sizeof err) == TSHIM_CONFIG_ERROR) {
+        fprintf(stderr, "toki-shim run: %s\n", err);
+        return 2;
+    }
+    char path[PATH_MAX];
+    const char *cmd = argv[optind];
+    e = tshim_run_find(cmd, path, sizeof path);
+    if (e != 0) {
+        fprintf(stderr, "toki-shim run: %s: %s\n", cmd,
+                e == ENOENT && !strchr(cmd, '/') ? "command not found" : strerror(e));
+        return 127;
+    }
+    int supervised = tshim_run_supervised(path, &m);
+    if (supervised < 0)
+        return -supervised;
+    for (size_t i = 0; i + 1 < env.n; i++)
+        setenv(env.name[i], env.value[i], 1);
+    /* The program named here takes the role of its tree, whatever started run. */
+    unsetenv("TOKI_SHIM_ROLE");
+    if (supervised)
+        return tshim_supervise_run(path, argv + optind, m.touch);
+    return tshim_run_preloaded(path, argv + optind);
 }

@@ -1,6 +1,8 @@
 /* decide.c: TOKI_SHIM_ACTION and the safety rule, as a pure function of the facts. */
 #include "decide.h"
 
+#include <stdio.h>
+
 struct tshim_decide_plan tshim_decide_action(enum tshim_config_action action, int force,
                                              const struct tshim_decide_facts *f)
 {
@@ -28,4 +30,34 @@ struct tshim_decide_plan tshim_decide_action(enum tshim_config_action action, in
             p.what |= TSHIM_DECIDE_SEND_SIGNAL;
     }
     return p;
+}
+
+void tshim_decide_explain(enum tshim_decide_skip why, const char *sig, const char *runtime,
+                          char *buf, size_t size)
+{
+    static const char force[] = "set TOKI_SHIM_SIGNAL_FORCE=1 to send it anyway";
+    switch (why) {
+    case TSHIM_DECIDE_NO_HANDLER:
+        snprintf(buf, size,
+                 "not sending SIG%s: the program has no handler for it, nor a signalfd "
+                 "or sigwait that takes it, and would die of it; %s",
+                 sig, force);
+        break;
+    case TSHIM_DECIDE_RUNTIME:
+        snprintf(buf, size,
+                 "not sending SIG%s: this is a %s program, whose runtime exits on "
+                 "it unless told otherwise; %s",
+                 sig, runtime, force);
+        break;
+    case TSHIM_DECIDE_DIES:
+        snprintf(buf, size,
+                 "not sending SIG%s: this program exits on it even with a handler "
+                 "(TOKI_SHIM_NO_SIGNAL); %s",
+                 sig, force);
+        break;
+    case TSHIM_DECIDE_NO_HOOK:
+    case TSHIM_DECIDE_OK:
+        snprintf(buf, size, "%s", "");
+        break;
+    }
 }

@@ -2,6 +2,8 @@
 #ifndef TSHIM_DECIDE_H
 #define TSHIM_DECIDE_H
 
+#include <stddef.h>
+
 #include "config.h"
 
 enum tshim_decide_runtime { TSHIM_DECIDE_NATIVE, TSHIM_DECIDE_GO, TSHIM_DECIDE_JVM };
@@ -43,5 +45,11 @@ struct tshim_decide_plan {
  * facts it reads from /proc. */
 struct tshim_decide_plan tshim_decide_action(enum tshim_config_action action, int force,
                                              const struct tshim_decide_facts *f);
+
+/* Why the signal was not sent (a signal_skip other than OK), as one log line: sig is
+ * the signal's name without SIG, runtime "Go" or "Java". The library and the
+ * supervisor say it the same way. */
+void tshim_decide_explain(enum tshim_decide_skip why, const char *sig, const char *runtime,
+                          char *buf, size_t size);
 
 #endif

@@ -284,7 +284,7 @@ static int tshim_dispatch_takes_blocked(int signo)
 static void tshim_dispatch_explain(const struct tshim_config *c, enum tshim_decide_skip why)
 {
     static int said[TSHIM_DECIDE_DIES + 1];
-    char sig[16];
+    char sig[16], line[256];
     if (said[why])
         return;
     said[why] = 1;
@@ -297,23 +297,12 @@ static void tshim_dispatch_explain(const struct tshim_config *c, enum tshim_deci
                   tshim_config_action_name(c->action));
         break;
     case TSHIM_DECIDE_NO_HANDLER:
-        tshim_log(TSHIM_LOG_WARN,
-                  "not sending SIG%s: the program has no handler for it, nor a signalfd "
-                  "or sigwait that takes it, and would die of it; set "
-                  "TOKI_SHIM_SIGNAL_FORCE=1 to send it anyway",
-                  sig);
-        break;
     case TSHIM_DECIDE_RUNTIME:
-        tshim_log(TSHIM_LOG_WARN,
-                  "not sending SIG%s: this is a %s program, whose runtime exits on "
-                  "it unless told otherwise; set TOKI_SHIM_SIGNAL_FORCE=1 to send it anyway",
-                  sig, tshim_dispatch_runtime() == TSHIM_DECIDE_GO ? "Go" : "Java");
-        break;
     case TSHIM_DECIDE_DIES:
-        tshim_log(TSHIM_LOG_WARN,
-                  "not sending SIG%s: this program exits on it even with a handler "
-                  "(TOKI_SHIM_NO_SIGNAL); set TOKI_SHIM_SIGNAL_FORCE=1 to send it anyway",
-                  sig);
+        tshim_decide_explain(why, sig,
+                             tshim_dispatch_runtime() == TSHIM_DECIDE_GO ? "Go" : "Java", line,
+                             sizeof line);
+        tshim_log(TSHIM_LOG_WARN, "%s", line);
         break;
     case TSHIM_DECIDE_OK:
         break;
