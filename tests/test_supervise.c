@@ -273,3 +273,30 @@ Test(supervise, touch_file_holds_the_generation)
     cr_assert_eq(entries, 1, "a temporary file was left beside it");
     cr_assert_eq(end_child(), 0);
 }
+
+/* The SigIgn mask of the /proc/PID/status text in s. */
+static unsigned long long ignored_in(const char *s)
+{
+    const char *m = s ? strstr(s, "SigIgn:") : NULL;
+    cr_assert_not_null(m, "no SigIgn in %s", s ? s : "");
+    return strtoull(m + 7, NULL, 16);
+}
+
+Test(supervise, signals_the_caller_ignored_stay_ignored_in_the_child)
+{
+    /* As nohup, or a script's `cmd &`, leaves them: the supervised child ignores
+     * HUP, INT and QUIT as it would have without run, and has TERM as it was. */
+    char line[512];
+    snprintf(line, sizeof line,
+             "trap '' HUP INT QUIT; exec %s run --supervise -- /bin/cat /proc/self/status", CMD);
+    const char *argv[] = {"/bin/sh", "-c", line, NULL};
+    const char *env[] = {h_preload_first(), NULL};
+    h_spawn(&cmd, (char *const *)argv, env, 0);
+    int st = h_wait(&cmd, H_WAIT_MS);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%d: %s", st, cmd.err.data);
+    unsigned long long ign = ignored_in(cmd.out.data);
+    cr_assert(ign & (1ull << (SIGHUP - 1)), "HUP is not ignored: %llx", ign);
+    cr_assert(ign & (1ull << (SIGINT - 1)), "INT is not ignored: %llx", ign);
+    cr_assert(ign & (1ull << (SIGQUIT - 1)), "QUIT is not ignored: %llx", ign);
+    cr_assert_eq(ign & (1ull << (SIGTERM - 1)), 0, "TERM is ignored: %llx", ign);
+}
