@@ -122,10 +122,16 @@ static int tshim_supervise_drain(struct tshim_supervise *s)
         for (ssize_t i = 0; i < n; i++)
             if (b[i] != SIGCHLD && !s->exited)
                 kill(s->child, b[i]);
-    /* A SIGCHLD byte lost to a full pipe is no matter: the child is looked at on
-     * each wake-up. */
-    if (!s->exited && waitpid(s->child, &s->status, WNOHANG) == s->child)
-        s->exited = 1;
+    /* A SIGCHLD byte lost to a full pipe is no matter: the children are looked at
+     * on each wake-up. All of them, not only the program: as a container's PID 1,
+     * run inherits the orphans of the program's tree (and whatever ran in the
+     * process that exec'd run), which would stay zombies. */
+    int status;
+    for (pid_t pid; (pid = waitpid(-1, &status, WNOHANG)) > 0;)
+        if (pid == s->child && !s->exited) {
+            s->status = status;
+            s->exited = 1;
+        }
     return s->exited;
 }
 
