@@ -273,3 +273,69 @@ Test(supervise, touch_file_holds_the_generation)
     cr_assert_eq(entries, 1, "a temporary file was left beside it");
     cr_assert_eq(end_child(), 0);
 }
+
+/* The SigIgn mask of the /proc/PID/status text in s. */
+static unsigned long long ignored_in(const char *s)
+{
+    const char *m = s ? strstr(s, "SigIgn:") : NULL;
+    cr_assert_not_null(m, "no SigIgn in %s", s ? s : "");
+    return strtoull(m + 7, NULL, 16);
+}
+
+Test(supervise, signals_the_caller_ignored_stay_ignored_in_the_child)
+{
+    /* As nohup, or a script's `cmd &`, leaves them: the supervised child ignores
+     * HUP, INT and QUIT as it would have without run, and has TERM as it was. */
+    char line[512];
+    snprintf(line, sizeof line,
+             "trap '' HUP INT QUIT; exec %s run --supervise -- /bin/cat /proc/self/status", CMD);
+    const char *argv[] = {"/bin/sh", "-c", line, NULL};
+    const char *env[] = {h_preload_first(), NULL};
+    h_spawn(&cmd, (char *const *)argv, env, 0);
+    int st = h_wait(&cmd, H_WAIT_MS);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%d: %s", st, cmd.err.data);
+    unsigned long long ign = ignored_in(cmd.out.data);
+    cr_assert(ign & (1ull << (SIGHUP - 1)), "HUP is not ignored: %llx", ign);
+    cr_assert(ign & (1ull << (SIGINT - 1)), "INT is not ignored: %llx", ign);
+    cr_assert(ign & (1ull << (SIGQUIT - 1)), "QUIT is not ignored: %llx", ign);
+    cr_assert_eq(ign & (1ull << (SIGTERM - 1)), 0, "TERM is ignored: %llx", ign);
+}
+
+/* The number of zombies whose parent is pid. */
+static int zombies_of(long pid)
+{
+    int n = 0;
+    DIR *d = opendir("/proc");
+    cr_assert_not_null(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        char path[300], buf[1024];
+        snprintf(path, sizeof path, "/proc/%s/status", e->d_name);
+        FILE *f = e->d_name[0] >= '1' && e->d_name[0] <= '9' ? fopen(path, "re") : NULL;
+        if (!f)
+            continue;
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        const char *pp = strstr(buf, "\nPPid:");
+        n += pp && strtol(pp + 6, NULL, 10) == pid && strstr(buf, "\nState:\tZ");
+    }
+    closedir(d);
+    return n;
+}
+
+Test(supervise, run_reaps_children_that_are_not_the_program)
+{
+    /* The shell's `sleep` is run's child once the shell execs run, as the orphans
+     * of the program's tree are run's when it is a container's PID 1: it must not
+     * stay a zombie while the program runs. */
+    char line[512];
+    snprintf(line, sizeof line, "sleep 0.1 & exec %s run --supervise -- /bin/sleep 3", CMD);
+    const char *argv[] = {"/bin/sh", "-c", line, NULL};
+    const char *env[] = {h_preload_first(), NULL};
+    h_spawn(&cmd, (char *const *)argv, env, 0);
+    usleep(1000 * 1000);
+    cr_assert(h_alive(&cmd), "run ended early: %s", cmd.err.data);
+    cr_assert_eq(zombies_of(cmd.pid), 0, "run left a zombie child");
+    int st = h_wait(&cmd, H_WAIT_MS);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%d: %s", st, cmd.err.data);
+}

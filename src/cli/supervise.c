@@ -56,6 +56,11 @@ static void tshim_supervise_on_signal(int signo)
  * log line to a closed stderr does not end the supervisor (and orphan the child). */
 static struct sigaction tshim_supervise_pipe_action;
 
+/* The signals above as run's caller left them (SIG_DFL or SIG_IGN: exec keeps
+ * nothing else), for the child: a program started under nohup, or in the
+ * background of a script, ignores HUP, or INT and QUIT, as it would without run. */
+static struct sigaction tshim_supervise_caller_action[TSHIM_SUPERVISE_NSIGNALS];
+
 /* Every signal of ours goes through the pipe, so that the one poll loop sees it. */
 static int tshim_supervise_install(void)
 {
@@ -67,7 +72,7 @@ static int tshim_supervise_install(void)
     sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < TSHIM_SUPERVISE_NSIGNALS; i++)
-        sigaction(tshim_supervise_signals[i], &sa, NULL);
+        sigaction(tshim_supervise_signals[i], &sa, &tshim_supervise_caller_action[i]);
     sa.sa_handler = SIG_IGN;
     sa.sa_flags = 0;
     sigaction(SIGPIPE, &sa, &tshim_supervise_pipe_action);
@@ -79,11 +84,8 @@ static int tshim_supervise_install(void)
  * child shows it), then the program. */
 static void tshim_supervise_exec(const char *path, char **argv, const sigset_t *mask)
 {
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
     for (size_t i = 0; i < TSHIM_SUPERVISE_NSIGNALS; i++)
-        sigaction(tshim_supervise_signals[i], &dfl, NULL);
+        sigaction(tshim_supervise_signals[i], &tshim_supervise_caller_action[i], NULL);
     sigaction(SIGPIPE, &tshim_supervise_pipe_action, NULL);
     sigprocmask(SIG_SETMASK, mask, NULL);
     char pid[24];
@@ -120,10 +122,16 @@ static int tshim_supervise_drain(struct tshim_supervise *s)
         for (ssize_t i = 0; i < n; i++)
             if (b[i] != SIGCHLD && !s->exited)
                 kill(s->child, b[i]);
-    /* A SIGCHLD byte lost to a full pipe is no matter: the child is looked at on
-     * each wake-up. */
-    if (!s->exited && waitpid(s->child, &s->status, WNOHANG) == s->child)
-        s->exited = 1;
+    /* A SIGCHLD byte lost to a full pipe is no matter: the children are looked at
+     * on each wake-up. All of them, not only the program: as a container's PID 1,
+     * run inherits the orphans of the program's tree (and whatever ran in the
+     * process that exec'd run), which would stay zombies. */
+    int status;
+    for (pid_t pid; (pid = waitpid(-1, &status, WNOHANG)) > 0;)
+        if (pid == s->child && !s->exited) {
+            s->status = status;
+            s->exited = 1;
+        }
     return s->exited;
 }
 
