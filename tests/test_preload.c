@@ -47,6 +47,14 @@ Test(preload, a_static_program_cannot)
     cr_assert_not_null(strstr(tshim_preload_reason(TSHIM_PRELOAD_STATIC), "statically linked"));
 }
 
+Test(preload, a_script_whose_interpreter_is_static_cannot)
+{
+    FILE *f = fopen(copy, "w");
+    fputs("#! " BUILD_DIR "/tests/hosts/host_static -x\nexit 0\n", f);
+    fclose(f);
+    cr_assert_eq(tshim_preload_verdict(copy), TSHIM_PRELOAD_STATIC, "the kernel runs its interpreter");
+}
+
 Test(preload, setuid_and_setgid_programs_cannot)
 {
     cr_assert_eq(chmod(copy, 04755), 0);

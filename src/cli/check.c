@@ -311,18 +311,25 @@ static int tshim_check_maps(struct tshim_check_process *p)
     return 0;
 }
 
-/* The pid of pid's supervisor: the TOKI_SHIM_SUPERVISOR it was started with, if
- * that is its parent and a toki-shim (the variable is inherited by the program's
- * own children too, which the supervisor does not signal); 0 if none. */
+/* The pid of pid's supervisor: the TOKI_SHIM_SUPERVISOR it was started with, if it
+ * names pid itself and a parent that is a toki-shim (the variable is inherited by
+ * the program's own children too, which the supervisor does not signal); 0 if
+ * none. */
 static long tshim_check_supervisor(long pid, const struct tshim_check_env *e)
 {
     const char *v = tshim_check_getenv((void *)e, TSHIM_SUPERVISE_VARIABLE);
     char path[64], buf[4096], exe[PATH_MAX], *end;
     if (!v || e->len == 0)
         return 0;
+    /* "SUPERVISOR:CHILD": the program itself, not a child of its that inherited
+     * the variable and was then adopted by a supervisor running as PID 1. */
     errno = 0;
     long sup = strtol(v, &end, 10);
-    if (errno || end == v || *end || sup <= 0 || sup > 4194304)
+    if (errno || end == v || *end != ':' || sup <= 0 || sup > 4194304)
+        return 0;
+    const char *second = end + 1;
+    long self = strtol(second, &end, 10);
+    if (errno || end == second || *end || self != pid)
         return 0;
     snprintf(path, sizeof path, "/proc/%ld/status", pid);
     const char *pp = tshim_observe_slurp(path, buf, sizeof buf) > 0 ? strstr(buf, "\nPPid:") : NULL;
@@ -354,7 +361,8 @@ static int tshim_check_mode(const struct tshim_check_process *p, const struct ts
            "LD_PRELOAD=/path/to/libtoki_shim.so (static and setuid programs ignore it)\n");
     const char *v = tshim_check_getenv((void *)e, TSHIM_SUPERVISE_VARIABLE);
     if (v && e->len)
-        printf("mode: none: its %s=%s is not its parent; a supervisor signals only the program "
+        printf("mode: none: its %s=%s does not name it and its parent; a supervisor signals "
+               "only the program "
                "it started, not that program's children\n",
                TSHIM_SUPERVISE_VARIABLE, v);
     return 1;

@@ -135,7 +135,8 @@ static int tshim_run_check_libc(const char *path, const char *lib)
         return 0;
     fprintf(stderr,
             "toki-shim run: %s is a %s program and %s is built for %s: its loader cannot "
-            "preload that library; run it with a toki-shim built for %s\n",
+            "preload that library; run it with a toki-shim built for %s, or supervise it "
+            "(--supervise)\n",
             path, tshim_elf_libc_name(prog), lib, tshim_elf_libc_name(mine),
             tshim_elf_libc_name(prog));
     return 126;
@@ -154,7 +155,7 @@ static int tshim_run_preloaded(const char *path, char **argv)
     if (!lib) {
         fprintf(stderr,
                 "toki-shim run: cannot find libtoki_shim.so next to this program, in "
-                "../lib, or in %s\n",
+                "../lib, or in %s; supervise the program instead with --supervise\n",
                 TSHIM_LIBDIR);
         return 1;
     }

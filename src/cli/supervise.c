@@ -36,7 +36,7 @@ struct tshim_supervise {
     int exited, status;
     int go, dies;
     unsigned long generation; /* trigger events so far, debounced or not */
-    int said[TSHIM_DECIDE_DIES + 1], said_touch;
+    int said[TSHIM_DECIDE_DIES + 1], said_touch, kill_failed;
 };
 
 /* The self-pipe: each signal's number, written by the handler, read in the loop. */
@@ -80,36 +80,48 @@ static int tshim_supervise_install(void)
 }
 
 /* The child: the signals as the program would have had them from its caller, the
- * supervisor's pid in its environment (only there: /proc/PID/environ of the
- * child shows it), then the program. */
-static void tshim_supervise_exec(const char *path, char **argv, const sigset_t *mask)
+ * supervisor's pid and its own in its environment (only there: /proc/PID/environ
+ * of the child shows it; the program's own children inherit it with another pid),
+ * then the program. An exec that fails says why on the close-on-exec pipe. */
+static void tshim_supervise_exec(const char *path, char **argv, const sigset_t *mask, int said)
 {
     for (size_t i = 0; i < TSHIM_SUPERVISE_NSIGNALS; i++)
         sigaction(tshim_supervise_signals[i], &tshim_supervise_caller_action[i], NULL);
     sigaction(SIGPIPE, &tshim_supervise_pipe_action, NULL);
     sigprocmask(SIG_SETMASK, mask, NULL);
-    char pid[24];
-    snprintf(pid, sizeof pid, "%ld", (long)getppid());
-    setenv(TSHIM_SUPERVISE_VARIABLE, pid, 1);
+    char pids[48];
+    snprintf(pids, sizeof pids, "%ld:%ld", (long)getppid(), (long)getpid());
+    setenv(TSHIM_SUPERVISE_VARIABLE, pids, 1);
     execv(path, argv);
     int e = errno;
     fprintf(stderr, "toki-shim run: %s: %s\n", path, strerror(e));
+    (void)!write(said, &e, sizeof e);
     _exit(e == ENOENT ? 127 : 126);
 }
 
 /* Forks the child with our signals blocked, so that none reaches a handler of ours
- * in the child before it has put them back. */
+ * in the child before it has put them back; returns once the child has exec'd (or
+ * failed to): until then the child's signal table is still ours, and a reload
+ * signal judged by it could kill the program as it starts. */
 static pid_t tshim_supervise_spawn(const char *path, char **argv)
 {
     sigset_t block, old;
+    int said[2];
+    if (pipe2(said, O_CLOEXEC) != 0)
+        return -1;
     sigemptyset(&block);
     for (size_t i = 0; i < TSHIM_SUPERVISE_NSIGNALS; i++)
         sigaddset(&block, tshim_supervise_signals[i]);
     sigprocmask(SIG_BLOCK, &block, &old);
     pid_t pid = fork();
     if (pid == 0)
-        tshim_supervise_exec(path, argv, &old);
+        tshim_supervise_exec(path, argv, &old, said[1]);
     sigprocmask(SIG_SETMASK, &old, NULL);
+    close(said[1]);
+    int e;
+    while (pid > 0 && read(said[0], &e, sizeof e) < 0 && errno == EINTR)
+        ;
+    close(said[0]);
     return pid;
 }
 
@@ -229,8 +241,14 @@ static void tshim_supervise_act(void *ctx, const char *name, unsigned long n)
     /* The file first, as the library posts the event fd first: a program woken by
      * the signal finds the new generation there. */
     int touched = s->touch && c->action != TSHIM_CONFIG_NONE && tshim_supervise_touch(s) == 0;
-    if (p.what & TSHIM_DECIDE_SEND_SIGNAL)
-        kill(s->child, c->signo);
+    char msg[64];
+    if ((p.what & TSHIM_DECIDE_SEND_SIGNAL) && kill(s->child, c->signo) != 0) {
+        /* A setuid program that changed its real uid refuses our signals. */
+        if (!s->kill_failed++)
+            tshim_log(TSHIM_LOG_WARN, "cannot send the reload signal to the child (%s)",
+                      tshim_log_strerror(errno, msg, sizeof msg));
+        p.what &= ~TSHIM_DECIDE_SEND_SIGNAL;
+    }
     tshim_supervise_explain(s, p.hook_skip, f.runtime);
     tshim_supervise_explain(s, p.signal_skip, f.runtime);
     char covers[64] = "";

@@ -11,7 +11,8 @@ enum tshim_preload_verdict {
     TSHIM_PRELOAD_CAPS, /* file capabilities (security.capability): secure mode too */
 };
 
-/* The verdict for the program file at path, from the file alone: its mode bits,
+/* The verdict for the program file at path (for a "#!" script, its interpreter's),
+ * from the file alone: its mode bits,
  * its security.capability attribute and its program headers. The loader drops
  * LD_PRELOAD only where the process gains privileges (root running a setuid-root
  * file keeps it), but whether it gains them depends on who runs it: the file says
