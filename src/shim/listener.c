@@ -28,6 +28,7 @@
 #define TSHIM_LISTENER_REJECT_WINDOW_MS 1000 /* EOF this soon after the token, with no byte */
 #define TSHIM_LISTENER_REJECT_LIMIT 3
 #define TSHIM_LISTENER_RECHECK_MS 60000 /* poll's longest wait with no action pending */
+#define TSHIM_LISTENER_UNREACHABLE_TRIES 5 /* failed tries in a row before a warning */
 
 /* How one connection ended. */
 enum tshim_listener_end { TSHIM_LISTENER_LOST, TSHIM_LISTENER_FINISHED };
@@ -302,10 +303,30 @@ static int tshim_listener_rejected(int *rejections, unsigned long bytes, long si
     return 1;
 }
 
+/* One failed try to reach Toki. Each outage gets one line at info and every try
+ * one at debug; and once in the process's life, after several failed tries in a
+ * row, a warning, which the default level shows: a wrong port or a Toki that is
+ * not running would otherwise pass in silence. */
+static void tshim_listener_unreachable(const char *where, const char *err, unsigned tries,
+                                       int *said_down)
+{
+    static int warned;
+    if (tries >= TSHIM_LISTENER_UNREACHABLE_TRIES && !warned) {
+        warned = 1;
+        tshim_log(TSHIM_LOG_WARN,
+                  "cannot reach Toki at %s after %u tries (%s); still trying (said once; "
+                  "TOKI_SHIM_LOG=debug shows each try)",
+                  where, tries, err);
+    }
+    tshim_log(*said_down ? TSHIM_LOG_DEBUG : TSHIM_LOG_INFO,
+              "no connection to Toki at %s (%s); retrying", where, err);
+    *said_down = 1;
+}
+
 static void tshim_listener_run(const struct tshim_config *c)
 {
     char err[160], where[80];
-    unsigned failures = 0;
+    unsigned failures = 0, tries = 0;
     int rejections = 0, said_down = 0;
     unsigned long connections = 0;
     tshim_guard_mark_listener();
@@ -330,14 +351,12 @@ static void tshim_listener_run(const struct tshim_config *c)
         if (t == TSHIM_LISTENER_STOP)
             return;
         if (t == TSHIM_LISTENER_RETRY) {
-            /* One line per outage at info; every attempt at debug. */
-            tshim_log(said_down ? TSHIM_LOG_DEBUG : TSHIM_LOG_INFO,
-                      "no connection to Toki at %s (%s); retrying", where, err);
-            said_down = 1;
+            tshim_listener_unreachable(where, err, ++tries, &said_down);
             tshim_clock_sleep_ms(tshim_backoff_delay_ms(failures++, c->retry_max_ms, &rng));
             continue;
         }
         said_down = 0;
+        tries = 0;
         tshim_log(TSHIM_LOG_INFO, "connected to Toki at %s", where);
         tshim_events_up(connections++ > 0);
         long t0 = tshim_clock_now_ms();
