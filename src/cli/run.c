@@ -14,6 +14,7 @@
 #include "common/config.h"
 #include "common/elf.h"
 #include "common/tshim.h"
+#include "say.h"
 
 const char *tshim_run_library_path(void)
 {
@@ -126,24 +127,50 @@ static int tshim_run_check_program(const char *path, const char *lib)
 {
     struct stat st;
     if (stat(path, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
-        fprintf(stderr,
-                "toki-shim run: warning: %s is set%cid: the dynamic loader ignores "
-                "LD_PRELOAD for it, so it will run without the shim\n",
-                path, st.st_mode & S_ISUID ? 'u' : 'g');
+        tshim_say_error("run",
+                        "warning: %s is set%cid: the dynamic loader ignores LD_PRELOAD for "
+                        "it, so it will run without the shim",
+                        path, st.st_mode & S_ISUID ? 'u' : 'g');
     if (tshim_elf_file_is_static(path))
-        fprintf(stderr,
-                "toki-shim run: warning: %s is statically linked: no dynamic loader "
-                "reads LD_PRELOAD, so it will run without the shim\n",
-                path);
+        tshim_say_error("run",
+                        "warning: %s is statically linked: no dynamic loader reads "
+                        "LD_PRELOAD, so it will run without the shim",
+                        path);
     enum tshim_elf_libc prog = tshim_elf_file_libc(path), mine = tshim_elf_file_libc(lib);
     if (!tshim_elf_libc_clash(prog, mine))
         return 0;
-    fprintf(stderr,
-            "toki-shim run: %s is a %s program and %s is built for %s: its loader cannot "
-            "preload that library; run it with a toki-shim built for %s\n",
-            path, tshim_elf_libc_name(prog), lib, tshim_elf_libc_name(mine),
-            tshim_elf_libc_name(prog));
+    tshim_say_error("run",
+                    "%s is a %s program and %s is built for %s: its loader cannot preload "
+                    "that library; run it with a toki-shim built for %s",
+                    path, tshim_elf_libc_name(prog), lib, tshim_elf_libc_name(mine),
+                    tshim_elf_libc_name(prog));
     return 126;
+}
+
+/* Outside Toki the shim is inert, by design and in silence; asked for info, run
+ * says so and why, since a user trying it by hand would otherwise see nothing at
+ * all. The level is what the library will read: the option, else the variable,
+ * else info where a log file is given (see libtoki_shim(7)). */
+static void tshim_run_say_inert(void *env, const char *cmd)
+{
+    const char *token = getenv("TOKI_TOKEN"), *disable = getenv("TOKI_SHIM_DISABLE");
+    const char *level = tshim_run_lookup(env, "TOKI_SHIM_LOG");
+    const char *file = tshim_run_lookup(env, "TOKI_SHIM_LOG_FILE");
+    if (!level)
+        level = getenv("TOKI_SHIM_LOG");
+    if (!file)
+        file = getenv("TOKI_SHIM_LOG_FILE");
+    if (!level)
+        level = file && *file ? "info" : "warn";
+    if (strcmp(level, "info") != 0 && strcmp(level, "debug") != 0)
+        return;
+    if (disable && strcmp(disable, "1") == 0)
+        tshim_say_error("run", "the shim is inert in %s: TOKI_SHIM_DISABLE=1", cmd);
+    else if (!token || !*token)
+        tshim_say_error("run",
+                        "the shim is inert in %s: TOKI_TOKEN is not set (Toki sets it, and "
+                        "TOKI_PORT, for the commands it runs; so does toki-shim serve)",
+                        cmd);
 }
 
 int tshim_run_main(int argc, char **argv)
@@ -159,46 +186,42 @@ int tshim_run_main(int argc, char **argv)
 
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
         if (ch == 'h')
             return tshim_run_usage(stdout, 0);
         if (ch < 0 || ch >= (int)TSHIM_RUN_OPTIONS)
-            return tshim_run_usage(stderr, 2);
+            return tshim_say_bad_option("run", ch, argv);
         env.name[env.n] = tshim_run_map[ch].variable;
         env.value[env.n++] = tshim_run_map[ch].fixed ? tshim_run_map[ch].fixed : optarg;
     }
-    if (optind >= argc) {
-        fprintf(stderr, "toki-shim run: no COMMAND given\n");
-        return tshim_run_usage(stderr, 2);
-    }
+    if (optind >= argc)
+        return tshim_say_usage("run", "no COMMAND given");
     env.name[env.n] = "TOKI_TOKEN";
     env.value[env.n++] = "validation-only";
     static struct tshim_config c;
     char err[512];
-    if (tshim_config_load(&c, tshim_run_lookup, &env, err, sizeof err) == TSHIM_CONFIG_ERROR) {
-        fprintf(stderr, "toki-shim run: %s\n", err);
-        return 2;
-    }
+    if (tshim_config_load(&c, tshim_run_lookup, &env, err, sizeof err) == TSHIM_CONFIG_ERROR)
+        return tshim_say_usage("run", "%s", err);
 
     const char *lib = tshim_run_library_path();
     if (!lib) {
-        fprintf(stderr,
-                "toki-shim run: cannot find libtoki_shim.so next to this program, in "
-                "../lib, or in %s\n",
-                TSHIM_LIBDIR);
+        tshim_say_error("run", "cannot find libtoki_shim.so next to this program, in ../lib, or in %s",
+                        TSHIM_LIBDIR);
         return 1;
     }
     char path[PATH_MAX];
     const char *cmd = argv[optind];
     int e = tshim_run_find(cmd, path, sizeof path);
     if (e != 0) {
-        fprintf(stderr, "toki-shim run: %s: %s\n", cmd,
-                e == ENOENT && !strchr(cmd, '/') ? "command not found" : strerror(e));
+        tshim_say_error("run", "%s: %s", cmd,
+                        e == ENOENT && !strchr(cmd, '/') ? "command not found" : strerror(e));
         return 127;
     }
     e = tshim_run_check_program(path, lib);
     if (e != 0)
         return e;
+    tshim_run_say_inert(&env, cmd);
 
     for (size_t i = 0; i + 1 < env.n; i++)
         setenv(env.name[i], env.value[i], 1);
@@ -215,6 +238,6 @@ int tshim_run_main(int argc, char **argv)
     setenv("LD_PRELOAD", preload, 1);
     execv(path, argv + optind);
     e = errno;
-    fprintf(stderr, "toki-shim run: %s: %s\n", path, strerror(e));
+    tshim_say_error("run", "%s: %s", path, strerror(e));
     return e == ENOENT ? 127 : 126;
 }
