@@ -12,7 +12,7 @@
 #define TSHIM_BOARD_MAGIC_LEN 16
 
 struct tshim_board {
-    char magic[TSHIM_BOARD_MAGIC_LEN]; /* TSHIM_BOARD_MAGIC, without its NUL */
+    char magic[TSHIM_BOARD_MAGIC_LEN + 1]; /* TSHIM_BOARD_MAGIC */
     _Atomic long pid;                  /* the process the counters are of (a fork copies them) */
     _Atomic int on;                    /* 1: the shim listens; 0: inert */
     _Atomic int connected;             /* 1: connected to Toki, token handed over */
