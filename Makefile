@@ -41,7 +41,7 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-.PHONY: all bench demo soak examples format fuzz lint check check-man check-musl check-demo check-fuzz check-unit check-integration check-exports check-layout check-install check-sanitize clean install uninstall
+.PHONY: all bench demo soak examples format fuzz lint check check-man check-musl check-demo check-readme check-examples check-fuzz check-unit check-integration check-exports check-layout check-install check-sanitize clean install uninstall
 all: $(LIB) $(CMD) $(B)/toki-shim.pc
 
 $(B)/toki-shim.pc: toki-shim.pc.in Makefile
@@ -278,7 +278,15 @@ check-demo: all examples
 	    || { echo "check-demo: three reloads were not shown"; cat $(B)/demo.out; exit 1; }
 	@echo "check-demo: three reloads in each service"
 
-check: all check-exports check-layout check-install check-man check-demo check-fuzz check-unit check-integration
+# README's blocks that need no Toki run, and its pipeline is examples/pipeline.json.
+check-readme: all examples
+	@B=$(B) bash scripts/check-readme.sh
+
+# Each pipeline in examples/ runs as its step would under Toki, and every service reloads.
+check-examples: all examples
+	@B=$(B) bash scripts/check-examples.sh
+
+check: all check-exports check-layout check-install check-man check-demo check-readme check-examples check-fuzz check-unit check-integration
 
 # The unit and integration tests again with AddressSanitizer and
 # UndefinedBehaviorSanitizer, in their own build tree; the shim is preloaded behind

@@ -96,7 +96,7 @@ Test(cli, run_refuses_bad_options_and_runs_nothing)
         {"--log", "loud", "TOKI_SHIM_LOG=\"loud\" is not a log level"},
         {"--events", "A,,B", "TOKI_SHIM_EVENTS=\"A,,B\" is not a comma-separated list"},
         {"--only", "", "TOKI_SHIM_ONLY=\"\" is empty"},
-        {"--bogus", NULL, "Usage: toki-shim run"},
+        {"--bogus", NULL, "toki-shim run: unknown option '--bogus'\nTry 'toki-shim run --help'."},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *args[] = {"run", bad[i].opt, bad[i].value ? bad[i].value : "--", "/bin/sh", "-c", touch, NULL};
@@ -312,4 +312,150 @@ Test(cli, help_for_every_command)
         cr_assert_not_null(strstr(out(), want[i]), "%s", out());
         h_stop(&cmd);
     }
+}
+
+/* Two shimmed processes, one event each: check takes both PIDs, and --json gives
+ * each one's mode, action, connection and the counters read from its memory. */
+Test(cli, check_several_pids_and_json)
+{
+    char port[32], token[96], p1[16], p2[16];
+    static struct h_proc other;
+    h_server_start(&h_srv, 0, NULL);
+    h_server_env(&h_srv, port, token);
+    const char *env[] = {port, token, NULL};
+    const char *hook[] = {H_HOST("host_hook"), NULL};
+    const char *sig[] = {H_HOST("host_signal"), "HUP", NULL};
+    h_spawn(&h_host, (char *const *)hook, env, 1);
+    h_spawn(&other, (char *const *)sig, env, 1);
+    cr_assert_eq(h_expect(&other, &other.out, "ready", H_WAIT_MS), 0);
+    cr_assert_eq(h_wait_count(&h_srv.p, &h_srv.p.err, "authenticated", 2, H_WAIT_MS), 2);
+    h_server_send(&h_srv, "AUTH_REFRESHED\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0);
+    cr_assert_eq(h_expect(&other, &other.out, "signal 1", H_WAIT_MS), 0);
+    snprintf(p1, sizeof p1, "%d", (int)h_host.pid);
+    snprintf(p2, sizeof p2, "%d", (int)other.pid);
+
+    const char *text[] = {"check", p1, p2, NULL};
+    cr_assert_eq(toki_shim(text, NULL), 0, "%s", out());
+    cr_assert_not_null(strstr(out(), "calls toki_on_refresh\n"), "%s", out());
+    cr_assert_not_null(strstr(out(), "sends SIGHUP\n"), "%s", out());
+    cr_assert_not_null(strstr(out(), "events: 1 received; generation 1"), "%s", out());
+
+    const char *json[] = {"check", "--json", p1, p2, NULL};
+    cr_assert_eq(toki_shim(json, NULL), 0, "%s", out());
+    char want[512];
+    snprintf(want, sizeof want, "{\"pid\": %s, \"exe\": \"%s\", \"mode\": \"active\", \"action\": \"auto\", "
+             "\"on_refresh\": \"hook\", \"connected\": true, \"events\": 1, \"generation\": 1", p1, hook[0]);
+    cr_assert_not_null(strstr(out(), want), "want %s in %s", want, out());
+    snprintf(want, sizeof want, "{\"pid\": %s,", p2);
+    cr_assert_not_null(strstr(out(), want), "%s", out());
+    cr_assert_not_null(strstr(out(), "\"on_refresh\": \"signal\""), "%s", out());
+    cr_assert_not_null(strstr(out(), "\"last_event\": \"20"), "%s", out());
+    cr_assert_eq(out()[0], '[', "%s", out());
+
+    /* Not its status: other processes of this uid (other tests) may be in the list. */
+    const char *all[] = {"check", "--all", "--json", NULL};
+    toki_shim(all, NULL);
+    snprintf(want, sizeof want, "{\"pid\": %s,", p1);
+    cr_assert_not_null(strstr(out(), want), "--all left out %s: %s", p1, out());
+    snprintf(want, sizeof want, "{\"pid\": %s,", p2);
+    cr_assert_not_null(strstr(out(), want), "--all left out %s: %s", p2, out());
+    h_stop(&other);
+
+    /* A process that is gone makes the whole check fail, and is said. */
+    const char *gone[] = {"check", p1, p2, NULL};
+    cr_assert_eq(toki_shim(gone, NULL), 1, "%s", out());
+    cr_assert_not_null(strstr(out(), "is it running, and yours?"), "%s", out());
+}
+
+Test(cli, check_usage_errors_point_to_help)
+{
+    const char *mixed[] = {"check", "--all", "1", NULL};
+    cr_assert_eq(toki_shim(mixed, NULL), 2);
+    cr_assert_str_eq(err(), "toki-shim check: --all and process ids exclude each other\n"
+                            "Try 'toki-shim check --help'.\n");
+    const char *json[] = {"check", "--json", NULL};
+    cr_assert_eq(toki_shim(json, NULL), 2);
+    cr_assert_not_null(strstr(err(), "give PIDs or --all"), "%s", err());
+    const char *help[] = {"help", "check", NULL};
+    cr_assert_eq(toki_shim(help, NULL), 0);
+    cr_assert_not_null(strstr(out(), "Usage: toki-shim check"), "%s", out());
+    const char *nohelp[] = {"help", "nonsense", NULL};
+    cr_assert_eq(toki_shim(nohelp, NULL), 2);
+    cr_assert_str_eq(err(), "toki-shim: help: no command 'nonsense'\nTry 'toki-shim --help'.\n");
+    const char *version[] = {"-V", NULL};
+    cr_assert_eq(toki_shim(version, NULL), 0);
+    cr_assert_str_eq(out(), "toki-shim 0.1.0\n");
+}
+
+/* Starts a server and host_hook, preloaded, with its variables and one more. */
+static void start_hook_under_server(const char *extra)
+{
+    char port[32], token[96];
+    h_server_start(&h_srv, 0, NULL);
+    h_server_env(&h_srv, port, token);
+    const char *env[] = {port, token, extra, NULL};
+    const char *hook[] = {H_HOST("host_hook"), NULL};
+    h_spawn(&h_host, (char *const *)hook, env, 1);
+}
+
+/* A log file alone, no level: connections and events are in it. */
+Test(cli, a_log_file_gets_info_by_default)
+{
+    char dir[64] = "/tmp/toki-log-XXXXXX", file[96], opt[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(file, sizeof file, "%s/shim.log", dir);
+    snprintf(opt, sizeof opt, "TOKI_SHIM_LOG_FILE=%s", file);
+    start_hook_under_server(opt);
+    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
+    h_server_send(&h_srv, "AUTH_REFRESHED\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0);
+    cr_assert_eq(h_wait_file(file, "connected to Toki at 127.0.0.1:", H_WAIT_MS), 0);
+    cr_assert_eq(h_wait_file(file, "event AUTH_REFRESHED", H_WAIT_MS), 0);
+    h_stop(&h_host);
+    cr_assert_eq(h_host.err.len, 0, "stderr: %s", h_host.err.data);
+    unlink(file);
+    rmdir(dir);
+}
+
+/* A log file that cannot be opened is said once on stderr, with where the lines go. */
+Test(cli, a_log_file_that_cannot_be_opened_is_said)
+{
+    start_hook_under_server("TOKI_SHIM_LOG_FILE=/nonexistent/toki/shim.log");
+    cr_assert_eq(h_expect(&h_host, &h_host.err,
+                          "toki-shim: cannot open the log file /nonexistent/toki/shim.log (No such file or "
+                          "directory); logging to stderr instead",
+                          H_WAIT_MS),
+                 0, "%s", h_host.err.data);
+    cr_assert_eq(h_expect(&h_host, &h_host.err, "connected to Toki", H_WAIT_MS), 0, "%s", h_host.err.data);
+    const char *once = strstr(h_host.err.data, "cannot open the log file");
+    cr_assert_null(strstr(once + 1, "cannot open the log file"), "said twice: %s", h_host.err.data);
+}
+
+/* No Toki at the port: after a few tries, one warning at the default level. */
+Test(cli, an_unreachable_toki_is_said_once_at_the_default_level)
+{
+    char port[32], where[64];
+    int free_port = h_free_port();
+    snprintf(port, sizeof port, "TOKI_PORT=%d", free_port);
+    snprintf(where, sizeof where, "cannot reach Toki at 127.0.0.1:%d after 5 tries", free_port);
+    const char *env[] = {port, "TOKI_TOKEN=" H_TOKEN, "TOKI_SHIM_SETTLE_MS=0", "TOKI_SHIM_RETRY_MAX_MS=100", NULL};
+    const char *hook[] = {H_HOST("host_hook"), NULL};
+    h_spawn(&h_host, (char *const *)hook, env, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.err, where, H_WAIT_MS), 0, "%s", h_host.err.data);
+    cr_assert_null(strstr(h_host.err.data, "no connection to Toki"), "info lines at warn: %s", h_host.err.data);
+}
+
+/* Outside Toki, run --log info says that the shim is inert and why; by default
+ * it says nothing. */
+Test(cli, run_says_the_shim_is_inert_outside_toki)
+{
+    const char *env[] = {h_preload_first(), NULL}; /* a sanitizer's runtime, if any, first */
+    const char *info[] = {"run", "--log", "info", "--", "/bin/true", NULL};
+    cr_assert_eq(toki_shim(info, env), 0, "%s", err());
+    cr_assert_str_eq(err(), "toki-shim run: the shim is inert in /bin/true: TOKI_TOKEN is not set (Toki "
+                            "sets it, and TOKI_PORT, for the commands it runs; so does toki-shim serve)\n");
+    const char *quiet[] = {"run", "--", "/bin/true", NULL};
+    cr_assert_eq(toki_shim(quiet, env), 0, "%s", err());
+    cr_assert_str_eq(err(), "");
 }

@@ -503,6 +503,7 @@ Test(faults, a_host_that_uses_up_its_descriptors_is_unaffected_and_the_shim_come
                h_count(&h_host, &h_host.err, "connected to Toki", 0) +
                h_count(&h_host, &h_host.err, "closed the connection", 0) +
                h_count(&h_host, &h_host.err, "event AUTH_REFRESHED", 0) +
+               h_count(&h_host, &h_host.err, "cannot reach Toki at", 0) +
                h_count(&h_host, &h_host.err, "peer check by", 0);
     cr_assert_eq(lines, told, "%s", h_host.err.data);
     close(c);

@@ -271,7 +271,7 @@ Test(serve, bad_options_are_usage_errors)
     const char *a3[] = {CMD, "serve", "--dev", "--token", "x", NULL};
     expect_usage_error(a3, "exclude each other");
     const char *a4[] = {CMD, "serve", "--bogus", NULL};
-    expect_usage_error(a4, "Usage: toki-shim serve");
+    expect_usage_error(a4, "toki-shim serve: unknown option '--bogus'\nTry 'toki-shim serve --help'.");
     const char *a5[] = {CMD, "nonsense", NULL};
     expect_usage_error(a5, "unknown command 'nonsense'");
 }

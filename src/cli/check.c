@@ -2,16 +2,21 @@
 #include "check.h"
 
 #include <dirent.h>
+#include <getopt.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/board.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/decide.h"
@@ -22,18 +27,25 @@
 #include "common/net.h"
 #include "common/proc.h"
 #include "observe.h"
+#include "say.h"
 #include "supervise.h"
 
 #define TSHIM_CHECK_WAIT_MS 1000 /* a connection that lives this long was accepted */
 
 static int tshim_check_usage(FILE *f, int status)
 {
-    fputs("Usage: toki-shim check [PID]\n"
+    fputs("Usage: toki-shim check\n"
+          "       toki-shim check [--json] PID...\n"
+          "       toki-shim check [--json] --all\n"
           "Without PID: shows the configuration the shim would read from this\n"
           "environment, connects to Toki and says whether the token is accepted.\n"
-          "With PID: says whether that process has the shim loaded, whether it is\n"
-          "connected, and what it does on a refresh, and why.\n"
-          "Exit status 0 when all is well, 1 when not, 2 for a usage error.\n",
+          "With PIDs: says whether each process has the shim loaded, whether it is\n"
+          "connected, what it does on a refresh and why, and the events it received.\n\n"
+          "  --all    every process of yours that has the shim loaded\n"
+          "  --json   one JSON array, an object per process\n"
+          "  -h, --help  show this help\n\n"
+          "Exit status 0 when all is well (with every process), 1 when not, 2 for a\n"
+          "usage error.\n",
           f);
     return status;
 }
@@ -205,30 +217,33 @@ static const char *tshim_check_getenv(void *ctx, const char *name)
     return NULL;
 }
 
-/* Loads the configuration from env (NULL: ours) and says what is wrong with it. */
-static int tshim_check_load(struct tshim_config *c, struct tshim_check_env *env, const char *who)
+/* Loads the configuration from env (NULL: ours); where the shim would not listen,
+ * says why in why and returns the result (INERT or ERROR). */
+static enum tshim_config_result tshim_check_load(struct tshim_config *c,
+                                                 struct tshim_check_env *env, const char *who,
+                                                 char *why, size_t size)
 {
     char err[512];
-    switch (tshim_config_load(c, tshim_check_getenv, env, err, sizeof err)) {
-    case TSHIM_CONFIG_INERT:
-        printf("inert: %s no TOKI_TOKEN (or has TOKI_SHIM_DISABLE=1); Toki sets TOKI_TOKEN "
-               "for the commands it runs\n",
-               who);
-        return 1;
-    case TSHIM_CONFIG_ERROR:
-        printf("configuration error: %s\n", err);
-        return 1;
-    case TSHIM_CONFIG_ACTIVE:
-        break;
-    }
-    return 0;
+    enum tshim_config_result r = tshim_config_load(c, tshim_check_getenv, env, err, sizeof err);
+    if (r == TSHIM_CONFIG_INERT)
+        snprintf(why, size,
+                 "inert: %s no TOKI_TOKEN (or has TOKI_SHIM_DISABLE=1); Toki sets TOKI_TOKEN "
+                 "for the commands it runs",
+                 who);
+    else if (r == TSHIM_CONFIG_ERROR)
+        snprintf(why, size, "configuration error: %s", err);
+    return r;
 }
 
 static int tshim_check_environment(void)
 {
     static struct tshim_config c;
-    if (tshim_check_load(&c, NULL, "this environment has") != 0)
+    char why[640];
+    if (tshim_check_load(&c, NULL, "this environment has", why, sizeof why) !=
+        TSHIM_CONFIG_ACTIVE) {
+        printf("%s\n", why);
         return 1;
+    }
     tshim_check_print_config(&c);
     return tshim_check_probe(&c);
 }
@@ -271,17 +286,40 @@ static int tshim_check_connected(long pid, int port)
     return 0;
 }
 
+/* How far toki-shim check PID got with a process: each stage but the last is where
+ * it stopped, and why says why. */
+enum tshim_check_stage {
+    TSHIM_CHECK_GONE,         /* no such process, or not ours to read */
+    TSHIM_CHECK_NO_MAP,       /* its memory map cannot be read */
+    TSHIM_CHECK_NOT_LOADED,   /* no libtoki_shim.so in it */
+    TSHIM_CHECK_INERT,        /* loaded, but its configuration makes it inert */
+    TSHIM_CHECK_CONFIG_ERROR, /* loaded, with a configuration the shim refuses */
+    TSHIM_CHECK_NOT_SELECTED, /* TOKI_SHIM_ONLY or TOKI_SHIM_SKIP leaves it out */
+    TSHIM_CHECK_LAUNCHER,     /* a launcher, which never listens */
+    TSHIM_CHECK_GATHERED,     /* all that can be known was read */
+};
+
+#define TSHIM_CHECK_RANGES 4 /* writable mappings of the library looked at for its board */
+
 /* What toki-shim check PID reads about a process before it says anything. */
 struct tshim_check_process {
     long pid;
+    enum tshim_check_stage stage;
+    char why[640]; /* why it stopped short of GATHERED */
     char exe[PATH_MAX];
     char lib[PATH_MAX]; /* the shim's file as mapped, empty if not loaded */
+    unsigned long rw_lo[TSHIM_CHECK_RANGES], rw_hi[TSHIM_CHECK_RANGES];
+    int rw_n;
     int jvm, hook;
     struct tshim_config config;
-    int selected, connected, launcher;
+    int connected;
     char role[32];   /* TOKI_SHIM_ROLE as the process got it */
     long supervisor; /* its parent, a toki-shim run that supervises it; 0 if none */
+    char stray[48];  /* a TOKI_SHIM_SUPERVISOR that names another process */
     struct tshim_decide_facts facts;
+    int board_read; /* 1: board holds the shim's counters in that process */
+    struct tshim_board board;
+    char board_why[128]; /* why the counters could not be read */
 };
 
 /* One pass over /proc/PID/maps: the shim's file, a JVM, and whether the executable
@@ -300,6 +338,13 @@ static int tshim_check_maps(struct tshim_check_process *p)
         if (next)
             *next++ = '\0';
         const char *file = strchr(line, '/');
+        unsigned long lo, hi;
+        char perms[5];
+        if (file && strstr(file, "/libtoki_shim.so") && p->rw_n < TSHIM_CHECK_RANGES &&
+            sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 && perms[1] == 'w') {
+            p->rw_lo[p->rw_n] = lo;
+            p->rw_hi[p->rw_n++] = hi;
+        }
         if (!file || strcmp(file, last) == 0) /* an object maps several segments */
             continue;
         snprintf(last, sizeof last, "%s", file);
@@ -309,6 +354,40 @@ static int tshim_check_maps(struct tshim_check_process *p)
             p->hook = tshim_elf_file_exports(file, "toki_on_refresh");
     }
     return 0;
+}
+
+/* Finds the shim's counters in the library's writable data in pid (see board.h):
+ * process_vm_readv, which the kernel allows on a process of our own uid unless
+ * ptrace is restricted (Yama's ptrace_scope). Says why in board_why if not. */
+static void tshim_check_board(struct tshim_check_process *p)
+{
+    const size_t align = _Alignof(struct tshim_board);
+    snprintf(p->board_why, sizeof p->board_why, "no counters found in its copy of the library");
+    for (int i = 0; i < p->rw_n && !p->board_read; i++) {
+        size_t len = p->rw_hi[i] - p->rw_lo[i];
+        char *buf = len <= (64u << 20) ? malloc(len) : NULL;
+        struct iovec local = {buf, len}, remote = {(void *)p->rw_lo[i], len};
+        if (buf && process_vm_readv((pid_t)p->pid, &local, 1, &remote, 1, 0) != (ssize_t)len) {
+            snprintf(p->board_why, sizeof p->board_why, "cannot read its memory: %s%s",
+                     strerror(errno),
+                     errno == EPERM ? " (ptrace is restricted: kernel.yama.ptrace_scope)" : "");
+            free(buf);
+            return;
+        }
+        for (size_t off = 0; buf && off + sizeof p->board <= len; off += align)
+            if (memcmp(buf + off, TSHIM_BOARD_MAGIC, TSHIM_BOARD_MAGIC_LEN) == 0) {
+                memcpy(&p->board, buf + off, sizeof p->board);
+                p->board_read = 1;
+                break;
+            }
+        free(buf);
+    }
+    /* A forked child that does not listen holds its parent's counters. */
+    if (p->board_read && atomic_load(&p->board.pid) != p->pid) {
+        p->board_read = 0;
+        snprintf(p->board_why, sizeof p->board_why,
+                 "the counters there are its parent's (a forked child that does not listen)");
+    }
 }
 
 /* The pid of pid's supervisor: the TOKI_SHIM_SUPERVISOR it was started with, if it
@@ -343,33 +422,34 @@ static long tshim_check_supervisor(long pid, const struct tshim_check_env *e)
     return strcmp(tshim_proc_basename(exe), "toki-shim") == 0 ? sup : 0;
 }
 
-/* Says how the shim reaches the process: in-process (the library is loaded), or
- * from its supervisor; returns 1 (said why) when neither. */
-static int tshim_check_mode(const struct tshim_check_process *p, const struct tshim_check_env *e)
+/* Stops gathering at stage s. */
+static int tshim_check_stop(struct tshim_check_process *p, enum tshim_check_stage s)
 {
-    if (p->supervisor) {
-        printf("mode: supervised: its parent, toki-shim run (pid %ld), listens for it and "
-               "sends it the reload signal from outside\n",
-               p->supervisor);
-        return 0;
-    }
-    if (p->lib[0]) {
-        printf("shim loaded: yes (%s)\nmode: in-process\n", p->lib);
-        return 0;
-    }
-    printf("shim loaded: no; start it with toki-shim run, or with "
-           "LD_PRELOAD=/path/to/libtoki_shim.so (static and setuid programs ignore it)\n");
-    const char *v = tshim_check_getenv((void *)e, TSHIM_SUPERVISE_VARIABLE);
-    if (v && e->len)
-        printf("mode: none: its %s=%s does not name it and its parent; a supervisor signals "
-               "only the program "
-               "it started, not that program's children\n",
-               TSHIM_SUPERVISE_VARIABLE, v);
+    p->stage = s;
     return 1;
 }
 
-/* Gathers what can be known of pid from /proc; says why and returns 1 where it
- * stops short (no such process, no shim, an inert configuration), else 0. */
+/* The facts that decide what a refresh does to the process. */
+static void tshim_check_facts(struct tshim_check_process *p, struct tshim_check_env *e,
+                              const char *cmdline)
+{
+    const char *exe = tshim_proc_basename(p->exe), *arg0 = tshim_proc_basename(cmdline);
+    p->connected = tshim_check_connected(p->supervisor ? p->supervisor : p->pid, p->config.port);
+    /* Whether the program asked for the event fd is in its memory, not in /proc:
+     * the plan is made as if it had not, and says what would change. */
+    p->facts.have_hook = p->hook && !p->supervisor;
+    p->facts.have_handler = tshim_observe_caught(p->pid, p->config.signo);
+    p->facts.blocked = !p->facts.have_handler && tshim_observe_takes_blocked(p->pid, p->config.signo);
+    p->facts.dies = tshim_proc_named(p->config.no_signal, exe, arg0);
+    const char *role = tshim_check_getenv(e, "TOKI_SHIM_ROLE");
+    snprintf(p->role, sizeof p->role, "%s", role ? role : "");
+    p->facts.runtime = p->jvm                         ? TSHIM_DECIDE_JVM
+                       : tshim_elf_file_is_go(p->exe) ? TSHIM_DECIDE_GO
+                                                      : TSHIM_DECIDE_NATIVE;
+}
+
+/* Gathers what can be known of pid from /proc and its memory; returns 1 where it
+ * stops short (the stage and why say where and why), else 0. */
 static int tshim_check_gather(struct tshim_check_process *p)
 {
     static char env[1 << 20];
@@ -377,41 +457,41 @@ static int tshim_check_gather(struct tshim_check_process *p)
     snprintf(path, sizeof path, "/proc/%ld/exe", p->pid);
     ssize_t n = readlink(path, p->exe, sizeof p->exe - 1);
     if (n <= 0) {
-        printf("process %ld: cannot read it (%s); is it running, and yours?\n", p->pid,
-               strerror(errno));
-        return 1;
+        snprintf(p->why, sizeof p->why, "cannot read it (%s); is it running, and yours?",
+                 strerror(errno));
+        return tshim_check_stop(p, TSHIM_CHECK_GONE);
     }
     p->exe[n] = '\0';
-    printf("process %ld: %s\n", p->pid, p->exe);
     snprintf(path, sizeof path, "/proc/%ld/environ", p->pid);
     long len = tshim_observe_slurp(path, env, sizeof env);
     struct tshim_check_env e = {env, len > 0 ? (size_t)len : 0};
     p->supervisor = tshim_check_supervisor(p->pid, &e);
-    if (tshim_check_maps(p) < 0 && !p->supervisor) {
-        printf("cannot read its memory map\n");
-        return 1;
-    }
-    if (tshim_check_mode(p, &e) != 0 || tshim_check_load(&p->config, &e, "the process has") != 0)
-        return 1;
+    const char *stray = tshim_check_getenv(&e, TSHIM_SUPERVISE_VARIABLE);
+    if (stray && !p->supervisor)
+        snprintf(p->stray, sizeof p->stray, "%s", stray);
+    if (tshim_check_maps(p) < 0 && !p->supervisor)
+        return tshim_check_stop(p, TSHIM_CHECK_NO_MAP);
+    if (!p->lib[0] && !p->supervisor)
+        return tshim_check_stop(p, TSHIM_CHECK_NOT_LOADED);
+    enum tshim_config_result r =
+        tshim_check_load(&p->config, &e, "the process has", p->why, sizeof p->why);
+    if (r != TSHIM_CONFIG_ACTIVE)
+        return tshim_check_stop(p, r == TSHIM_CONFIG_INERT ? TSHIM_CHECK_INERT
+                                                           : TSHIM_CHECK_CONFIG_ERROR);
     snprintf(path, sizeof path, "/proc/%ld/cmdline", p->pid);
     tshim_observe_slurp(path, cmdline, sizeof cmdline);
-    p->selected = tshim_proc_selected(p->config.only, p->config.skip, tshim_proc_basename(p->exe),
-                                      tshim_proc_basename(cmdline));
-    p->connected = tshim_check_connected(p->supervisor ? p->supervisor : p->pid, p->config.port);
-    /* Whether the program asked for the event fd is in its memory, not in /proc:
-     * the plan is made as if it had not, and says what would change. */
-    p->facts.have_hook = p->hook && !p->supervisor;
-    p->facts.have_handler = tshim_observe_caught(p->pid, p->config.signo);
-    p->facts.blocked = !p->facts.have_handler && tshim_observe_takes_blocked(p->pid, p->config.signo);
-    p->facts.dies = tshim_proc_named(p->config.no_signal, tshim_proc_basename(p->exe),
-                                     tshim_proc_basename(cmdline));
-    p->launcher = tshim_proc_named(p->config.launchers, tshim_proc_basename(p->exe),
-                                   tshim_proc_basename(cmdline));
-    const char *role = tshim_check_getenv(&e, "TOKI_SHIM_ROLE");
-    snprintf(p->role, sizeof p->role, "%s", role ? role : "");
-    p->facts.runtime = p->jvm                         ? TSHIM_DECIDE_JVM
-                       : tshim_elf_file_is_go(p->exe) ? TSHIM_DECIDE_GO
-                                                      : TSHIM_DECIDE_NATIVE;
+    const char *exe = tshim_proc_basename(p->exe), *arg0 = tshim_proc_basename(cmdline);
+    if (!tshim_proc_selected(p->config.only, p->config.skip, exe, arg0))
+        return tshim_check_stop(p, TSHIM_CHECK_NOT_SELECTED);
+    if (tshim_proc_named(p->config.launchers, exe, arg0))
+        return tshim_check_stop(p, TSHIM_CHECK_LAUNCHER);
+    tshim_check_facts(p, &e, cmdline);
+    if (p->supervisor)
+        snprintf(p->board_why, sizeof p->board_why,
+                 "supervised: the counters are the supervisor's, which its log shows");
+    else
+        tshim_check_board(p);
+    p->stage = TSHIM_CHECK_GATHERED;
     return 0;
 }
 
@@ -471,47 +551,283 @@ static int tshim_check_print_plan(const struct tshim_check_process *proc)
         tshim_check_print_nothing(&p, proc, sig);
     printf("\n");
     if (c->action == TSHIM_CONFIG_AUTO && (p.what & TSHIM_DECIDE_SEND_SIGNAL) && !proc->supervisor)
-        printf("event fd: once the program calls toki_shim_event_fd(), it is posted that "
-               "instead of the signal\n");
+        printf("event fd: once the program calls toki_shim_event_fd(), the shim posts the "
+               "event fd instead of sending the signal\n");
     return p.what || c->action == TSHIM_CONFIG_FD ? 0 : 1;
 }
 
-static int tshim_check_pid(const char *arg)
+/* The wall-clock time of ms since 1970, as ISO 8601 in UTC. */
+static void tshim_check_time(long long ms, char *out, size_t size)
 {
-    static struct tshim_check_process p;
-    char *end;
-    errno = 0;
-    p.pid = strtol(arg, &end, 10);
-    if (arg[0] < '0' || arg[0] > '9' || *end || errno || p.pid <= 0 || p.pid > 4194304) {
-        fprintf(stderr, "toki-shim check: \"%s\" is not a process id\n", arg);
-        return 2;
+    struct tm tm;
+    tshim_log_utc((time_t)(ms / 1000), &tm);
+    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+/* The counters, as one line of text. */
+static void tshim_check_print_board(const struct tshim_check_process *p)
+{
+    const struct tshim_board *b = &p->board;
+    if (!p->board_read) {
+        printf("events: unknown: %s\n", p->board_why);
+        return;
     }
-    if (tshim_check_gather(&p) != 0)
+    if (!atomic_load(&b->on)) {
+        printf("listening: no: the shim is inert in it (another process of its tree "
+               "listens, or its listener could not start)\n");
+        return;
+    }
+    unsigned long lines = atomic_load(&b->lines);
+    if (lines == 0) {
+        printf("events: none received yet (Toki's first refresh comes refresh_after minutes "
+               "after the step starts)\n");
+        return;
+    }
+    char when[80];
+    tshim_check_time(atomic_load(&b->last_event_ms), when, sizeof when);
+    printf("events: %lu received; generation %lu (the trigger events); %lu actions; the last "
+           "event at %s\n",
+           lines, atomic_load(&b->generation), atomic_load(&b->actions), when);
+}
+
+/* The report on one gathered process; 0 if all is well with it. */
+static int tshim_check_print_text(const struct tshim_check_process *p)
+{
+    if (p->stage == TSHIM_CHECK_GONE) {
+        printf("process %ld: %s\n", p->pid, p->why);
         return 1;
-    if (!p.selected) {
+    }
+    printf("process %ld: %s\n", p->pid, p->exe);
+    if (p->stage == TSHIM_CHECK_NO_MAP)
+        printf("cannot read its memory map\n");
+    else if (p->stage == TSHIM_CHECK_NOT_LOADED)
+        printf("shim loaded: no; start it with toki-shim run, or with "
+               "LD_PRELOAD=/path/to/libtoki_shim.so (static and setuid programs ignore it)\n");
+    if (p->stage == TSHIM_CHECK_NOT_LOADED && p->stray[0])
+        printf("mode: none: its %s=%s does not name it and its parent; a supervisor signals "
+               "only the program it started, not that program's children\n",
+               TSHIM_SUPERVISE_VARIABLE, p->stray);
+    if (p->stage <= TSHIM_CHECK_NOT_LOADED)
+        return 1;
+    if (p->supervisor)
+        printf("mode: supervised: its parent, toki-shim run (pid %ld), listens for it and "
+               "sends it the reload signal from outside\n",
+               p->supervisor);
+    else
+        printf("shim loaded: yes (%s)\nmode: in-process\n", p->lib);
+    if (p->stage == TSHIM_CHECK_INERT || p->stage == TSHIM_CHECK_CONFIG_ERROR)
+        printf("%s\n", p->why);
+    else if (p->stage == TSHIM_CHECK_NOT_SELECTED)
         printf("selected: no: TOKI_SHIM_ONLY or TOKI_SHIM_SKIP leaves this program out, so the "
                "shim is inert in it\n");
-        return 1;
-    }
-    if (p.launcher) {
+    else if (p->stage == TSHIM_CHECK_LAUNCHER)
         printf("role: a launcher (TOKI_SHIM_LAUNCHERS): it never listens; the program it "
                "starts does\n");
+    if (p->stage != TSHIM_CHECK_GATHERED)
         return 1;
-    }
-    if (p.role[0] && !p.connected)
+    if (p->role[0] && !p->connected)
         printf("role: it got TOKI_SHIM_ROLE=%s: if that names its parent, the service, it "
                "stays inert; only the service listens (TOKI_SHIM_INHERIT=all to change "
                "that)\n",
-               p.role);
-    int acts = tshim_check_print_plan(&p) == 0;
-    return p.connected && acts ? 0 : 1;
+               p->role);
+    int acts = tshim_check_print_plan(p) == 0;
+    tshim_check_print_board(p);
+    return p->connected && acts ? 0 : 1;
 }
+
+/* What the process is, in one word, for --json. */
+static const char *tshim_check_mode(const struct tshim_check_process *p)
+{
+    static const char *const names[] = {
+        [TSHIM_CHECK_GONE] = "gone",           [TSHIM_CHECK_NO_MAP] = "unreadable",
+        [TSHIM_CHECK_NOT_LOADED] = "not-loaded", [TSHIM_CHECK_INERT] = "inert",
+        [TSHIM_CHECK_CONFIG_ERROR] = "config-error", [TSHIM_CHECK_NOT_SELECTED] = "not-selected",
+        [TSHIM_CHECK_LAUNCHER] = "launcher",
+    };
+    if (p->stage != TSHIM_CHECK_GATHERED)
+        return names[p->stage];
+    if (p->supervisor)
+        return "supervised";
+    if (!p->board_read)
+        return "loaded"; /* whether it listens is in its memory, which could not be read */
+    return atomic_load(&p->board.on) ? "active" : "inert";
+}
+
+/* s as a JSON string. */
+static void tshim_check_json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+/* The counters of a process, for --json: null where they could not be read. */
+static void tshim_check_json_board(const struct tshim_check_process *p)
+{
+    const struct tshim_board *b = &p->board;
+    if (!p->board_read) {
+        printf(", \"events\": null, \"generation\": null, \"actions\": null, "
+               "\"last_event\": null, \"counters_unknown\": ");
+        tshim_check_json_string(p->stage == TSHIM_CHECK_GATHERED ? p->board_why
+                                                                 : "not a listening shim");
+        return;
+    }
+    printf(", \"events\": %lu, \"generation\": %lu, \"actions\": %lu, \"last_event\": ",
+           atomic_load(&b->lines), atomic_load(&b->generation), atomic_load(&b->actions));
+    char when[80];
+    long long ms = atomic_load(&b->last_event_ms);
+    tshim_check_time(ms, when, sizeof when);
+    if (ms)
+        tshim_check_json_string(when);
+    else
+        printf("null");
+}
+
+/* One process as a JSON object; returns 0 if all is well with it. */
+static int tshim_check_print_json(const struct tshim_check_process *p)
+{
+    int gathered = p->stage == TSHIM_CHECK_GATHERED, ok = 0;
+    printf("{\"pid\": %ld, \"exe\": ", p->pid);
+    tshim_check_json_string(p->stage == TSHIM_CHECK_GONE ? "" : p->exe);
+    printf(", \"mode\": \"%s\", \"action\": ", tshim_check_mode(p));
+    if (gathered) {
+        struct tshim_decide_plan plan =
+            tshim_decide_action(p->config.action, p->config.signal_force, &p->facts);
+        const char *does = plan.what & TSHIM_DECIDE_CALL_HOOK
+                               ? (plan.what & TSHIM_DECIDE_SEND_SIGNAL ? "hook+signal" : "hook")
+                           : plan.what & TSHIM_DECIDE_SEND_SIGNAL ? "signal"
+                           : p->config.action == TSHIM_CONFIG_FD  ? "fd"
+                                                                  : "nothing";
+        printf("\"%s\", \"on_refresh\": \"%s\", \"connected\": %s",
+               tshim_config_action_name(p->config.action), does,
+               p->connected ? "true" : "false");
+        ok = p->connected && (plan.what || p->config.action == TSHIM_CONFIG_FD);
+    } else {
+        printf("null, \"on_refresh\": null, \"connected\": false, \"why\": ");
+        tshim_check_json_string(p->stage == TSHIM_CHECK_NO_MAP       ? "cannot read its memory map"
+                                : p->stage == TSHIM_CHECK_NOT_LOADED ? "the shim is not loaded"
+                                : p->stage == TSHIM_CHECK_NOT_SELECTED
+                                    ? "TOKI_SHIM_ONLY or TOKI_SHIM_SKIP leaves it out"
+                                : p->stage == TSHIM_CHECK_LAUNCHER ? "a launcher never listens"
+                                                                   : p->why);
+    }
+    tshim_check_json_board(p);
+    printf(", \"ok\": %s}", ok ? "true" : "false");
+    return !ok;
+}
+
+/* Reads pid's process id from arg; 0 if it is none (a usage error). */
+static long tshim_check_parse_pid(const char *arg)
+{
+    char *end;
+    errno = 0;
+    long pid = strtol(arg, &end, 10);
+    if (arg[0] < '0' || arg[0] > '9' || *end || errno || pid <= 0 || pid > 4194304)
+        return 0;
+    return pid;
+}
+
+/* Every process of our uid with the shim loaded, ourselves left out, into pids
+ * (at most max); returns how many. */
+static size_t tshim_check_all(long *pids, size_t max)
+{
+    DIR *d = opendir("/proc");
+    size_t n = 0;
+    char path[64], maps[PATH_MAX];
+    for (struct dirent *e; d && n < max && (e = readdir(d));) {
+        long pid = tshim_check_parse_pid(e->d_name);
+        struct stat st;
+        snprintf(path, sizeof path, "/proc/%.20s", e->d_name);
+        if (pid == 0 || pid == (long)getpid() || stat(path, &st) != 0 || st.st_uid != getuid())
+            continue;
+        /* The library's name in the map is enough to pick it: gather reads the rest. */
+        snprintf(path, sizeof path, "/proc/%ld/maps", pid);
+        FILE *f = fopen(path, "re");
+        int loaded = 0;
+        while (f && !loaded && fgets(maps, sizeof maps, f))
+            loaded = strstr(maps, "/libtoki_shim.so") != NULL;
+        if (f)
+            fclose(f);
+        if (loaded)
+            pids[n++] = pid;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Reports on each process: text, a blank line between them, or one JSON array.
+ * 0 if all is well with every one. */
+static int tshim_check_processes(const long *pids, size_t n, int json)
+{
+    static struct tshim_check_process p;
+    int status = 0;
+    if (json)
+        printf("[");
+    for (size_t i = 0; i < n; i++) {
+        memset(&p, 0, sizeof p);
+        p.pid = pids[i];
+        tshim_check_gather(&p);
+        if (json) {
+            printf("%s\n  ", i ? "," : "");
+            status |= tshim_check_print_json(&p);
+        } else {
+            printf("%s", i ? "\n" : "");
+            status |= tshim_check_print_text(&p);
+        }
+    }
+    if (json)
+        printf("%s]\n", n ? "\n" : "");
+    else if (n == 0)
+        printf("no process of uid %u has the shim loaded\n", (unsigned)getuid());
+    return n == 0 ? 1 : status;
+}
+
+#define TSHIM_CHECK_MAX_PIDS 4096
 
 int tshim_check_main(int argc, char **argv)
 {
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-        return tshim_check_usage(stdout, 0);
-    if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
-        return tshim_check_usage(stderr, 2);
-    return argc == 2 ? tshim_check_pid(argv[1]) : tshim_check_environment();
+    static const struct option opts[] = {
+        {"all", no_argument, NULL, 'a'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static long pids[TSHIM_CHECK_MAX_PIDS];
+    int ch, all = 0, json = 0;
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+        if (ch == 'h')
+            return tshim_check_usage(stdout, 0);
+        if (ch == 'a' || ch == 'j')
+            *(ch == 'a' ? &all : &json) = 1;
+        else
+            return tshim_say_bad_option("check", ch, argv);
+    }
+    size_t n = 0;
+    for (int i = optind; i < argc; i++) {
+        if (n == TSHIM_CHECK_MAX_PIDS)
+            return tshim_say_usage("check", "more than %d process ids", TSHIM_CHECK_MAX_PIDS);
+        if ((pids[n++] = tshim_check_parse_pid(argv[i])) == 0)
+            return tshim_say_usage("check", "\"%s\" is not a process id", argv[i]);
+    }
+    if (all && n)
+        return tshim_say_usage("check", "--all and process ids exclude each other");
+    if (all)
+        n = tshim_check_all(pids, TSHIM_CHECK_MAX_PIDS);
+    else if (n == 0 && json)
+        return tshim_say_usage("check", "--json reports on processes: give PIDs or --all");
+    else if (n == 0)
+        return tshim_check_environment();
+    return tshim_check_processes(pids, n, json);
 }

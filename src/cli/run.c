@@ -15,6 +15,7 @@
 #include "common/elf.h"
 #include "common/preload.h"
 #include "common/tshim.h"
+#include "say.h"
 #include "supervise.h"
 
 const char *tshim_run_library_path(void)
@@ -133,12 +134,12 @@ static int tshim_run_check_libc(const char *path, const char *lib)
     enum tshim_elf_libc prog = tshim_elf_file_libc(path), mine = tshim_elf_file_libc(lib);
     if (!tshim_elf_libc_clash(prog, mine))
         return 0;
-    fprintf(stderr,
-            "toki-shim run: %s is a %s program and %s is built for %s: its loader cannot "
-            "preload that library; run it with a toki-shim built for %s, or supervise it "
-            "(--supervise)\n",
-            path, tshim_elf_libc_name(prog), lib, tshim_elf_libc_name(mine),
-            tshim_elf_libc_name(prog));
+    tshim_say_error("run",
+                    "%s is a %s program and %s is built for %s: its loader cannot preload "
+                    "that library; run it with a toki-shim built for %s, or supervise it "
+                    "(--supervise)",
+                    path, tshim_elf_libc_name(prog), lib, tshim_elf_libc_name(mine),
+                    tshim_elf_libc_name(prog));
     return 126;
 }
 
@@ -153,10 +154,10 @@ static int tshim_run_preloaded(const char *path, char **argv)
 {
     const char *lib = tshim_run_library_path();
     if (!lib) {
-        fprintf(stderr,
-                "toki-shim run: cannot find libtoki_shim.so next to this program, in "
-                "../lib, or in %s; supervise the program instead with --supervise\n",
-                TSHIM_LIBDIR);
+        tshim_say_error("run",
+                        "cannot find libtoki_shim.so next to this program, in ../lib, or in "
+                        "%s; supervise the program instead with --supervise",
+                        TSHIM_LIBDIR);
         return 1;
     }
     int e = tshim_run_check_libc(path, lib);
@@ -173,8 +174,34 @@ static int tshim_run_preloaded(const char *path, char **argv)
     setenv("LD_PRELOAD", preload, 1);
     execv(path, argv);
     e = errno;
-    fprintf(stderr, "toki-shim run: %s: %s\n", path, strerror(e));
+    tshim_say_error("run", "%s: %s", path, strerror(e));
     return e == ENOENT ? 127 : 126;
+}
+
+/* Outside Toki the shim is inert, by design and in silence; asked for info, run
+ * says so and why, since a user trying it by hand would otherwise see nothing at
+ * all. The level is what the library will read: the option, else the variable,
+ * else info where a log file is given (see libtoki_shim(7)). */
+static void tshim_run_say_inert(void *env, const char *cmd)
+{
+    const char *token = getenv("TOKI_TOKEN"), *disable = getenv("TOKI_SHIM_DISABLE");
+    const char *level = tshim_run_lookup(env, "TOKI_SHIM_LOG");
+    const char *file = tshim_run_lookup(env, "TOKI_SHIM_LOG_FILE");
+    if (!level)
+        level = getenv("TOKI_SHIM_LOG");
+    if (!file)
+        file = getenv("TOKI_SHIM_LOG_FILE");
+    if (!level)
+        level = file && *file ? "info" : "warn";
+    if (strcmp(level, "info") != 0 && strcmp(level, "debug") != 0)
+        return;
+    if (disable && strcmp(disable, "1") == 0)
+        tshim_say_error("run", "the shim is inert in %s: TOKI_SHIM_DISABLE=1", cmd);
+    else if (!token || !*token)
+        tshim_say_error("run",
+                        "the shim is inert in %s: TOKI_TOKEN is not set (Toki sets it, and "
+                        "TOKI_PORT, for the commands it runs; so does toki-shim serve)",
+                        cmd);
 }
 
 /* Which mode a program gets: supervised where the loader cannot preload it or
@@ -184,17 +211,14 @@ static int tshim_run_supervised(const char *path, const struct tshim_run_mode *m
 {
     enum tshim_preload_verdict v = tshim_preload_verdict(path);
     if (v != TSHIM_PRELOAD_OK && m->no_supervise) {
-        fprintf(stderr,
-                "toki-shim run: %s %s, and --no-supervise forbids running it under a "
-                "supervisor\n",
-                path, tshim_preload_reason(v));
+        tshim_say_error("run", "%s %s, and --no-supervise forbids running it under a supervisor",
+                        path, tshim_preload_reason(v));
         return -126;
     }
     if (m->touch && v == TSHIM_PRELOAD_OK && !m->supervise) {
-        fprintf(stderr,
-                "toki-shim run: --touch is for supervisor mode, and %s can be preloaded; "
-                "add --supervise\n",
-                path);
+        tshim_say_usage("run", "--touch is for supervisor mode, and %s can be preloaded; add "
+                               "--supervise",
+                        path);
         return -2;
     }
     return v != TSHIM_PRELOAD_OK || m->supervise;
@@ -220,7 +244,8 @@ static int tshim_run_options(int argc, char **argv, struct tshim_run_env *env,
     opts[TSHIM_RUN_OPTIONS + 4] = (struct option){NULL, 0, NULL, 0};
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
         if (ch == 'h')
             return tshim_run_usage(stdout, 0);
         if (ch == TSHIM_RUN_SUPERVISE || ch == TSHIM_RUN_NO_SUPERVISE) {
@@ -232,18 +257,14 @@ static int tshim_run_options(int argc, char **argv, struct tshim_run_env *env,
             continue;
         }
         if (ch < 0 || ch >= (int)TSHIM_RUN_OPTIONS)
-            return tshim_run_usage(stderr, 2);
+            return tshim_say_bad_option("run", ch, argv);
         env->name[env->n] = tshim_run_map[ch].variable;
         env->value[env->n++] = tshim_run_map[ch].fixed ? tshim_run_map[ch].fixed : optarg;
     }
-    if (m->supervise && m->no_supervise) {
-        fprintf(stderr, "toki-shim run: --supervise and --no-supervise contradict each other\n");
-        return 2;
-    }
-    if (optind >= argc) {
-        fprintf(stderr, "toki-shim run: no COMMAND given\n");
-        return tshim_run_usage(stderr, 2);
-    }
+    if (m->supervise && m->no_supervise)
+        return tshim_say_usage("run", "--supervise and --no-supervise contradict each other");
+    if (optind >= argc)
+        return tshim_say_usage("run", "no COMMAND given");
     return -1;
 }
 
@@ -258,21 +279,20 @@ int tshim_run_main(int argc, char **argv)
     env.value[env.n++] = "validation-only";
     static struct tshim_config c;
     char err[512];
-    if (tshim_config_load(&c, tshim_run_lookup, &env, err, sizeof err) == TSHIM_CONFIG_ERROR) {
-        fprintf(stderr, "toki-shim run: %s\n", err);
-        return 2;
-    }
+    if (tshim_config_load(&c, tshim_run_lookup, &env, err, sizeof err) == TSHIM_CONFIG_ERROR)
+        return tshim_say_usage("run", "%s", err);
     char path[PATH_MAX];
     const char *cmd = argv[optind];
     e = tshim_run_find(cmd, path, sizeof path);
     if (e != 0) {
-        fprintf(stderr, "toki-shim run: %s: %s\n", cmd,
-                e == ENOENT && !strchr(cmd, '/') ? "command not found" : strerror(e));
+        tshim_say_error("run", "%s: %s", cmd,
+                        e == ENOENT && !strchr(cmd, '/') ? "command not found" : strerror(e));
         return 127;
     }
     int supervised = tshim_run_supervised(path, &m);
     if (supervised < 0)
         return -supervised;
+    tshim_run_say_inert(&env, cmd);
     for (size_t i = 0; i + 1 < env.n; i++)
         setenv(env.name[i], env.value[i], 1);
     /* The program named here takes the role of its tree, whatever started run. */

@@ -23,6 +23,7 @@
 
 #include "common/clock.h"
 #include "common/frame.h"
+#include "say.h"
 
 #define TSHIM_SERVE_QUEUE 100 /* Toki's per-client channel size */
 #define TSHIM_SERVE_TOKEN_MAX 256
@@ -336,21 +337,22 @@ static int tshim_serve_options(struct tshim_serve *s, int argc, char **argv, lon
     int ch;
     char *end;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "+p:t:de:qh", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "+:p:t:de:qh", opts, NULL)) != -1) {
         switch (ch) {
         case 'p':
             errno = 0;
             *port = strtol(optarg, &end, 10);
             if (optarg[0] < '0' || optarg[0] > '9' || *end || errno || *port > 65535) {
-                fprintf(stderr, "toki-shim serve: --port %s is not a port (0-65535)\n", optarg);
+                tshim_say_usage("serve", "--port %s is not a port (0-65535)", optarg);
                 return -1;
             }
             break;
         case 't':
             s->token_len = strlen(optarg);
             if (s->token_len == 0 || s->token_len > TSHIM_SERVE_TOKEN_MAX || strchr(optarg, '\n')) {
-                fprintf(stderr, "toki-shim serve: --token must be 1 to %d bytes, one line\n",
-                        TSHIM_SERVE_TOKEN_MAX);
+                tshim_say_usage("serve", "--token must be 1 to %d bytes, one line",
+                                TSHIM_SERVE_TOKEN_MAX);
                 return -1;
             }
             memcpy(s->token, optarg, s->token_len + 1);
@@ -362,10 +364,8 @@ static int tshim_serve_options(struct tshim_serve *s, int argc, char **argv, lon
             errno = 0;
             double v = strtod(optarg, &end);
             if (optarg[0] < '0' || optarg[0] > '9' || *end || errno || v < 0.001 || v > 86400) {
-                fprintf(stderr,
-                        "toki-shim serve: --every %s is not a time in seconds "
-                        "(0.001-86400)\n",
-                        optarg);
+                tshim_say_usage("serve", "--every %s is not a time in seconds (0.001-86400)",
+                                optarg);
                 return -1;
             }
             *every_ms = (long)(v * 1000 + 0.5);
@@ -377,12 +377,12 @@ static int tshim_serve_options(struct tshim_serve *s, int argc, char **argv, lon
         case 'h':
             exit(tshim_serve_usage(stdout, 0));
         default:
-            tshim_serve_usage(stderr, 2);
+            tshim_say_bad_option("serve", ch, argv);
             return -1;
         }
     }
     if (s->dev && s->token_len) {
-        fprintf(stderr, "toki-shim serve: --dev and --token exclude each other\n");
+        tshim_say_usage("serve", "--dev and --token exclude each other");
         return -1;
     }
     return 0;

@@ -208,14 +208,13 @@ static int tshim_config_word(struct tshim_config_ctx *x, const char *name, const
     return tshim_config_fail(x, name, v, accepted);
 }
 
+/* The file first: a log file is read later, away from the process (under Toki,
+ * whose capture of stderr nobody sees), so its default level is info, which logs
+ * connections, rejections, events and actions; a file that stays empty while all
+ * goes well cannot be told from one that was never written. */
 static int tshim_config_logging(struct tshim_config_ctx *x, struct tshim_config *c)
 {
-    int level = TSHIM_LOG_WARN;
     const char *v;
-    if (tshim_config_word(x, "TOKI_SHIM_LOG", tshim_log_level_names, TSHIM_LOG_LEVELS,
-                          "is not a log level (quiet, error, warn, info, debug)", &level) != 0)
-        return -1;
-    c->log_level = (enum tshim_log_level)level;
     int r = tshim_config_get(x, "TOKI_SHIM_LOG_FILE", &v);
     if (r < 0)
         return -1;
@@ -226,6 +225,11 @@ static int tshim_config_logging(struct tshim_config_ctx *x, struct tshim_config 
             return tshim_config_fail(x, "TOKI_SHIM_LOG_FILE", v, "is too long for a path");
         memcpy(c->log_file, v, strlen(v) + 1);
     }
+    int level = r > 0 ? TSHIM_LOG_INFO : TSHIM_LOG_WARN;
+    if (tshim_config_word(x, "TOKI_SHIM_LOG", tshim_log_level_names, TSHIM_LOG_LEVELS,
+                          "is not a log level (quiet, error, warn, info, debug)", &level) != 0)
+        return -1;
+    c->log_level = (enum tshim_log_level)level;
     return 0;
 }
 

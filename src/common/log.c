@@ -247,6 +247,34 @@ static size_t tshim_log_head(char *line, size_t size, int to_file)
                             tm.tm_sec, ts.tv_nsec / 1000000L, (long)getpid());
 }
 
+/* Ends a line of size bytes whose head took n and whose message vsnprintf said
+ * took m (cut where it did not fit) with a newline; returns its length. */
+static size_t tshim_log_end(char *line, size_t size, size_t n, int m)
+{
+    if (m < 0)
+        m = 0;
+    n += (size_t)m < size - n - 1 ? (size_t)m : size - n - 2;
+    line[n++] = '\n';
+    return n;
+}
+
+/* Once in the process's life, on stderr: the log file asked for cannot be opened,
+ * so its lines go to stderr instead (and, under Toki, which keeps a command's
+ * stderr to itself, are seen by nobody). Without this line an empty log file
+ * would be all the user saw. */
+static void tshim_log_unopened(const char *path, int e)
+{
+    static _Atomic int said;
+    if (atomic_exchange(&said, 1))
+        return;
+    char line[512], msg[64];
+    size_t n = tshim_log_head(line, sizeof line, 0);
+    int m = snprintf(line + n, sizeof line - n - 1,
+                     "cannot open the log file %.300s (%s); logging to stderr instead", path,
+                     tshim_log_strerror(e, msg, sizeof msg));
+    tshim_log_write_stderr(line, tshim_log_end(line, sizeof line, n, m));
+}
+
 void tshim_log(enum tshim_log_level level, const char *fmt, ...)
 {
     if (!tshim_log_enabled(level))
@@ -256,17 +284,15 @@ void tshim_log(enum tshim_log_level level, const char *fmt, ...)
     char path[PATH_MAX];
     int to_file =
         tshim_log_pattern[0] != '\0' &&
-        tshim_log_expand_path(path, sizeof path, tshim_log_pattern, (long)getpid()) == 0 &&
-        tshim_log_file_ready(path);
+        tshim_log_expand_path(path, sizeof path, tshim_log_pattern, (long)getpid()) == 0;
+    if (to_file && !(to_file = tshim_log_file_ready(path)))
+        tshim_log_unopened(path, errno);
     size_t n = tshim_log_head(line, sizeof line, to_file);
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
     va_end(ap);
-    if (m < 0)
-        m = 0;
-    n += (size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2;
-    line[n++] = '\n';
+    n = tshim_log_end(line, sizeof line, n, m);
     if (to_file)
         tshim_log_write_file(line, n);
     else

@@ -18,6 +18,7 @@
 #include "net.h"
 #include "pace.h"
 
+#define TSHIM_SESSION_UNREACHABLE_TRIES 5 /* failed tries in a row before a warning */
 #define TSHIM_SESSION_REJECT_WINDOW_MS 1000 /* EOF this soon after the token, with no byte */
 #define TSHIM_SESSION_REJECT_LIMIT 3
 #define TSHIM_SESSION_RECHECK_MS 60000 /* the longest wait with no action pending */
@@ -330,12 +331,32 @@ static int tshim_session_connection(struct tshim_session *s, const char *where,
     return -1;
 }
 
+/* One failed try to reach Toki. Each outage gets one line at info and every try
+ * one at debug; and once in the process's life, after several failed tries in a
+ * row, a warning, which the default level shows: a wrong port or a Toki that is
+ * not running would otherwise pass in silence. */
+static void tshim_session_unreachable(const char *where, const char *err, unsigned tries,
+                                      int *said_down)
+{
+    static int warned;
+    if (tries >= TSHIM_SESSION_UNREACHABLE_TRIES && !warned) {
+        warned = 1;
+        tshim_log(TSHIM_LOG_WARN,
+                  "cannot reach Toki at %s after %u tries (%s); still trying (said once; "
+                  "TOKI_SHIM_LOG=debug shows each try)",
+                  where, tries, err);
+    }
+    tshim_log(*said_down ? TSHIM_LOG_DEBUG : TSHIM_LOG_INFO,
+              "no connection to Toki at %s (%s); retrying", where, err);
+    *said_down = 1;
+}
+
 enum tshim_session_end tshim_session_run(const struct tshim_config *c,
                                          const struct tshim_session_ops *ops, void *ctx)
 {
     struct tshim_session s = {.c = c, .ops = ops, .ctx = ctx};
     char err[160], where[80];
-    unsigned failures = 0;
+    unsigned failures = 0, tries = 0;
     int rejections = 0, said_down = 0;
     unsigned long connections = 0;
     struct timespec ts;
@@ -352,12 +373,10 @@ enum tshim_session_end tshim_session_run(const struct tshim_config *c,
         if (t == TSHIM_SESSION_STOP)
             return TSHIM_SESSION_GIVEN_UP;
         if (t == TSHIM_SESSION_RETRY) {
-            /* One line per outage at info; every attempt at debug. */
-            tshim_log(said_down ? TSHIM_LOG_DEBUG : TSHIM_LOG_INFO,
-                      "no connection to Toki at %s (%s); retrying", where, err);
-            said_down = 1;
+            tshim_session_unreachable(where, err, ++tries, &said_down);
         } else {
             said_down = 0;
+            tries = 0;
             int end = tshim_session_connection(&s, where, &connections, &rejections, &failures);
             if (end >= 0)
                 return (enum tshim_session_end)end;

@@ -9,18 +9,18 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/board.h"
 #include "common/fdguard.h"
 #include "common/kernel.h"
 #include "common/proc.h"
 #include "real.h"
 #include "toki_shim.h"
 
-static _Atomic int tshim_events_on;
-static _Atomic int tshim_events_connected;
-static _Atomic unsigned long tshim_events_generation_n, tshim_events_lines, tshim_events_actions,
-    tshim_events_reconnects;
+/* The counters, in .data (the magic makes it so) where toki-shim check finds them. */
+static struct tshim_board tshim_events_board = {.magic = TSHIM_BOARD_MAGIC};
 static _Atomic int tshim_events_errno;
 static const char *_Atomic tshim_events_error;
 static char tshim_events_disabled_why[256];
@@ -117,7 +117,8 @@ static int tshim_events_still_ours(int pub)
 
 void tshim_events_activate(int on)
 {
-    atomic_store(&tshim_events_on, on);
+    atomic_store(&tshim_events_board.pid, (long)syscall(SYS_getpid));
+    atomic_store(&tshim_events_board.on, on);
 }
 
 void tshim_events_disabled(const char *why, int err)
@@ -132,29 +133,33 @@ void tshim_events_disabled(const char *why, int err)
 
 void tshim_events_line(void)
 {
-    atomic_fetch_add_explicit(&tshim_events_lines, 1, memory_order_relaxed);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    atomic_store_explicit(&tshim_events_board.last_event_ms,
+                          (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, memory_order_relaxed);
+    atomic_fetch_add_explicit(&tshim_events_board.lines, 1, memory_order_relaxed);
 }
 
 unsigned long tshim_events_trigger(void)
 {
-    return atomic_fetch_add(&tshim_events_generation_n, 1) + 1;
+    return atomic_fetch_add(&tshim_events_board.generation, 1) + 1;
 }
 
 void tshim_events_action(void)
 {
-    atomic_fetch_add_explicit(&tshim_events_actions, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&tshim_events_board.actions, 1, memory_order_relaxed);
 }
 
 void tshim_events_up(int reconnect)
 {
     if (reconnect)
-        atomic_fetch_add_explicit(&tshim_events_reconnects, 1, memory_order_relaxed);
-    atomic_store(&tshim_events_connected, 1);
+        atomic_fetch_add_explicit(&tshim_events_board.reconnects, 1, memory_order_relaxed);
+    atomic_store(&tshim_events_board.connected, 1);
 }
 
 void tshim_events_down(void)
 {
-    atomic_store(&tshim_events_connected, 0);
+    atomic_store(&tshim_events_board.connected, 0);
 }
 
 void tshim_events_fail(const char *what, int err)
@@ -177,8 +182,9 @@ void tshim_events_post(unsigned long n)
 
 void tshim_events_fork_child(void)
 {
-    atomic_store(&tshim_events_on, 0);
-    atomic_store(&tshim_events_connected, 0);
+    atomic_store(&tshim_events_board.pid, (long)syscall(SYS_getpid));
+    atomic_store(&tshim_events_board.on, 0);
+    atomic_store(&tshim_events_board.connected, 0);
     int pub = atomic_load(&tshim_events_public), copy = tshim_fdguard_get(TSHIM_FDGUARD_EVENT);
     if (pub < 0)
         return;
@@ -234,7 +240,7 @@ int toki_shim_event_fd(void)
 {
     /* Inert first: in a forked child that does not listen, the number the parent
      * got names an eventfd that nothing will ever post. */
-    if (!atomic_load(&tshim_events_on)) {
+    if (!atomic_load(&tshim_events_board.on)) {
         errno = ENOTSUP;
         return -1;
     }
@@ -266,7 +272,7 @@ int toki_shim_event_fd(void)
 
 unsigned long toki_shim_generation(void)
 {
-    return atomic_load(&tshim_events_generation_n);
+    return atomic_load(&tshim_events_board.generation);
 }
 
 int toki_shim_status(struct toki_shim_status *out)
@@ -279,12 +285,12 @@ int toki_shim_status(struct toki_shim_status *out)
     struct toki_shim_status s;
     memset(&s, 0, sizeof s);
     s.version = TOKI_SHIM_STATUS_VERSION;
-    s.active = atomic_load(&tshim_events_on);
-    s.connected = s.active && atomic_load(&tshim_events_connected);
-    s.generation = atomic_load(&tshim_events_generation_n);
-    s.events = atomic_load(&tshim_events_lines);
-    s.actions = atomic_load(&tshim_events_actions);
-    s.reconnects = atomic_load(&tshim_events_reconnects);
+    s.active = atomic_load(&tshim_events_board.on);
+    s.connected = s.active && atomic_load(&tshim_events_board.connected);
+    s.generation = atomic_load(&tshim_events_board.generation);
+    s.events = atomic_load(&tshim_events_board.lines);
+    s.actions = atomic_load(&tshim_events_board.actions);
+    s.reconnects = atomic_load(&tshim_events_board.reconnects);
     s.last_errno = atomic_load(&tshim_events_errno);
     s.last_error = atomic_load(&tshim_events_error);
     /* A caller built against an older header gets the fields it knows; one built
