@@ -1,4 +1,5 @@
 # Makefile: builds build/libtoki_shim.so and build/toki-shim, and runs every test.
+# SPDX-License-Identifier: MIT
 VERSION  := 0.1.0
 PREFIX   ?= /usr/local
 DESTDIR  ?=

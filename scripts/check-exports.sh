@@ -1,5 +1,6 @@
 #!/bin/sh
 # check-exports.sh: the library exports exactly what its version script lists, and the command none of it.
+# SPDX-License-Identifier: MIT
 set -eu
 lib=$1 map=$2 cmd=${3:-}
 # The globals named in the map, one per line ("name;" lines before "local:").

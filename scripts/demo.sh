@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # demo.sh: `make demo`: two unmodified-style services reload on three Toki refreshes, under toki-shim serve.
+# SPDX-License-Identifier: MIT
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${B:-build}

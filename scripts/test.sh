@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # test.sh: installs what the tests need on Debian, then runs every test, plainly and under sanitizers.
+# SPDX-License-Identifier: MIT
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,4 +1,5 @@
 /* main.c: the toki-shim command: dispatches to its subcommands. */
+/* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,4 +1,5 @@
 /* run.c: `toki-shim run [OPTIONS] -- COMMAND`: options become TOKI_SHIM_* variables, then exec with the library preloaded, or supervise. */
+/* SPDX-License-Identifier: MIT */
 #include "run.h"
 
 #include <errno.h>

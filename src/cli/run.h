@@ -1,4 +1,5 @@
 /* run.h: `toki-shim run`, which execs a command with the shim preloaded and configured. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_RUN_H
 #define TSHIM_RUN_H
 

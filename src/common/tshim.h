@@ -1,4 +1,5 @@
 /* tshim.h: the project's internal macros, one spelling: TSHIM_ (the public header spells TOKI_SHIM_). */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_TSHIM_H
 #define TSHIM_TSHIM_H
 
