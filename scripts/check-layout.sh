@@ -65,7 +65,7 @@ fi
 # Data files (JSON, the fuzz corpus) and prose (Markdown) carry none.
 unlicensed=$(find src tests scripts examples man debian contrib .ci Makefile toki-shim.pc.in \
         -path tests/fuzz/corpus -prune -o -type f \( -name '*.[ch]' -o -name '*.cpp' -o -name '*.go' \
-        -o -name '*.java' -o -name '*.py' -o -name '*.sh' -o -name '*.map' -o -name '*.yml' -o -name '*.[17]' \
+        -o -name '*.java' -o -name '*.py' -o -name '*.sh' -o -name '*.map' -o -name '*.abi' -o -name '*.yml' -o -name '*.[17]' \
         -o -name '*.service' -o -name '*.conf' -o -name 'Dockerfile*' -o -name 'Makefile' -o -name '*.in' \
         -o -name run -o -name rules -o -name 'toki-shim*.bash' -o -name '_toki-shim' \) -print 2>/dev/null |
     while read -r f; do head -n 5 "$f" | grep -q 'SPDX-License-Identifier: MIT' || echo "$f"; done)
