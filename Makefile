@@ -14,6 +14,8 @@ INCLUDEDIR ?= $(PREFIX)/include
 DATADIR    ?= $(PREFIX)/share
 MANDIR     ?= $(DATADIR)/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BASHCOMPDIR  ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR   ?= $(DATADIR)/zsh/site-functions
 LDCONFIG   ?= ldconfig
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -65,7 +67,7 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-.PHONY: FORCE all bench demo soak examples format fuzz lint check check-man check-musl check-demo check-fuzz check-unit check-integration check-exports check-layout check-install check-sanitize clean install uninstall
+.PHONY: FORCE all bench demo soak examples format fuzz lint check check-man check-musl check-demo check-fuzz check-unit check-integration check-exports check-layout check-install check-completion check-sanitize clean install uninstall
 all: $(LIB) $(CMD) $(B)/toki-shim.pc
 
 # The directories compiled into toki-shim (run's last place to look for the
@@ -82,6 +84,11 @@ pcdir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
 $(B)/toki-shim.pc: toki-shim.pc.in $(B)/install-dirs
 	$(call say,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pcdir,$(LIBDIR))|' \
 	    -e 's|@INCLUDEDIR@|$(call pcdir,$(INCLUDEDIR))|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# The completion scripts, embedded in the command (.incbin: see completion.c).
+COMPLETIONS := contrib/completion/toki-shim.bash contrib/completion/_toki-shim
+$(B)/obj/cli/completion.o: $(COMPLETIONS)
+$(B)/obj/cli/completion.o: CODEFLAGS += -DTSHIM_COMPLETION_DIR='"$(abspath contrib/completion)"'
 
 $(B)/obj/cli/run.o: $(B)/install-dirs
 $(B)/obj/cli/run.o: CODEFLAGS += -DTSHIM_LIBDIR='"$(LIBDIR)"' -DTSHIM_SONAME='"$(SONAME)"' \
@@ -308,6 +315,11 @@ check-install: all
 print-%:
 	@echo '$($*)'
 
+# The completion scripts: embedded as they are, valid bash and zsh, and bash
+# completes with them (scripts/check-completion.sh).
+check-completion: $(CMD)
+	@B=$(B) bash scripts/check-completion.sh
+
 # The man pages render without a warning from groff.
 check-man:
 	@for m in man/toki-shim.1 man/libtoki_shim.7; do \
@@ -322,7 +334,7 @@ check-demo: all examples
 	    || { echo "check-demo: three reloads were not shown"; cat $(B)/demo.out; exit 1; }
 	@echo "check-demo: three reloads in each service"
 
-check: all check-exports check-layout check-install check-man check-demo check-fuzz check-unit check-integration
+check: all check-exports check-layout check-install check-completion check-man check-demo check-fuzz check-unit check-integration
 
 # The unit and integration tests again with AddressSanitizer and
 # UndefinedBehaviorSanitizer, in their own build tree; the shim is preloaded behind
@@ -358,10 +370,11 @@ check-sanitize:
 # link what -ltoki_shim finds.
 INSTALLED := $(BINDIR)/toki-shim $(LIBDIR)/libtoki_shim.so.$(VERSION) $(LIBDIR)/$(SONAME) \
              $(LIBDIR)/libtoki_shim.so $(INCLUDEDIR)/toki_shim.h $(PKGCONFIGDIR)/toki-shim.pc \
-             $(MANDIR)/man1/toki-shim.1 $(MANDIR)/man7/libtoki_shim.7
+             $(MANDIR)/man1/toki-shim.1 $(MANDIR)/man7/libtoki_shim.7 \
+             $(BASHCOMPDIR)/toki-shim $(ZSHCOMPDIR)/_toki-shim
 install: all
 	install -d $(addprefix $(DESTDIR),$(BINDIR) $(LIBDIR) $(INCLUDEDIR) $(PKGCONFIGDIR) \
-	    $(MANDIR)/man1 $(MANDIR)/man7)
+	    $(MANDIR)/man1 $(MANDIR)/man7 $(BASHCOMPDIR) $(ZSHCOMPDIR))
 	install -m 0755 $(CMD) $(DESTDIR)$(BINDIR)/toki-shim
 	install -m 0644 $(LIBFILE) $(DESTDIR)$(LIBDIR)/libtoki_shim.so.$(VERSION)
 	ln -sfn libtoki_shim.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
@@ -370,6 +383,8 @@ install: all
 	install -m 0644 $(B)/toki-shim.pc $(DESTDIR)$(PKGCONFIGDIR)/toki-shim.pc
 	install -m 0644 man/toki-shim.1 $(DESTDIR)$(MANDIR)/man1/toki-shim.1
 	install -m 0644 man/libtoki_shim.7 $(DESTDIR)$(MANDIR)/man7/libtoki_shim.7
+	install -m 0644 contrib/completion/toki-shim.bash $(DESTDIR)$(BASHCOMPDIR)/toki-shim
+	install -m 0644 contrib/completion/_toki-shim $(DESTDIR)$(ZSHCOMPDIR)/_toki-shim
 	$(Q)$(ldconfig)
 
 # The loader's cache learns of the new soname when the install is the real one
