@@ -67,7 +67,7 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-.PHONY: FORCE all bench demo soak examples format fuzz lint check check-man check-musl check-demo check-fuzz check-unit check-integration check-exports check-layout check-install check-completion check-sanitize clean install uninstall
+.PHONY: FORCE all bench deb demo soak examples format fuzz lint check check-man check-musl check-demo check-fuzz check-unit check-integration check-exports check-layout check-install check-completion check-sanitize clean install uninstall
 all: $(LIB) $(CMD) $(B)/toki-shim.pc
 
 # The directories compiled into toki-shim (run's last place to look for the
@@ -398,9 +398,15 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 	$(Q)$(ldconfig)
 
+# A Debian package (debian/), built by dpkg-buildpackage in a copy of the tree
+# under $(B)/deb and copied to $(B); lintian checks it (scripts/deb.sh). CI
+# installs it, runs the demo against it and purges it (scripts/check-deb.sh).
+deb:
+	@B=$(B) sh scripts/deb.sh
+
 # Only what the build makes: B may name a folder that holds other things too.
 clean:
 	$(call say,CLEAN,$(B))rm -rf $(B)/obj $(B)/tests $(B)/bench $(B)/examples $(B)/fuzz $(B)/gocache \
 	    $(B)/asan $(B)/tsan $(B)/tsan-unit $(LIB) $(B)/$(SONAME) $(LIBFILE) $(CMD) $(B)/toki-shim.pc \
-	    $(B)/install-dirs $(B)/demo.out $(B)/check-install
+	    $(B)/install-dirs $(B)/demo.out $(B)/check-install $(B)/deb $(B)/toki-shim_*
 	@rmdir $(B) 2>/dev/null || true
