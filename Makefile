@@ -67,7 +67,7 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-.PHONY: FORCE all bench deb demo soak examples format fuzz lint check check-man check-musl check-demo check-fuzz check-unit check-integration check-exports check-layout check-install check-completion check-sanitize clean install uninstall
+.PHONY: FORCE all bench deb demo soak examples format fuzz lint check check-man check-musl check-demo check-fuzz check-unit check-integration check-exports check-layout check-install check-completion check-deploy check-sanitize clean install uninstall
 all: $(LIB) $(CMD) $(B)/toki-shim.pc
 
 # The directories compiled into toki-shim (run's last place to look for the
@@ -320,6 +320,12 @@ print-%:
 check-completion: $(CMD)
 	@B=$(B) bash scripts/check-completion.sh
 
+# The deployment examples: each Dockerfile's build steps run here (no Docker) and
+# every file it copies or names exists; the systemd unit and drop-in pass
+# systemd-analyze verify (scripts/check-deploy.sh).
+check-deploy:
+	@bash scripts/check-deploy.sh
+
 # The man pages render without a warning from groff.
 check-man:
 	@for m in man/toki-shim.1 man/libtoki_shim.7; do \
@@ -334,7 +340,7 @@ check-demo: all examples
 	    || { echo "check-demo: three reloads were not shown"; cat $(B)/demo.out; exit 1; }
 	@echo "check-demo: three reloads in each service"
 
-check: all check-exports check-layout check-install check-completion check-man check-demo check-fuzz check-unit check-integration
+check: all check-exports check-layout check-install check-completion check-deploy check-man check-demo check-fuzz check-unit check-integration
 
 # The unit and integration tests again with AddressSanitizer and
 # UndefinedBehaviorSanitizer, in their own build tree; the shim is preloaded behind
