@@ -23,11 +23,12 @@ B        ?= build
 # musl's compiler driver (Debian's musl-tools): make check-musl, and a musl test host.
 MUSL_CC  ?= musl-gcc
 
-# Our flags first, then the user's CFLAGS, so that the user has the last word.
+# Our flags first, then the user's CPPFLAGS and CFLAGS, so that the user has the
+# last word (a package build's -D_FORTIFY_SOURCE comes in CPPFLAGS).
 WARN      := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings -Wshadow
 BASEFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -pthread $(WARN) \
              -DTSHIM_VERSION='"$(VERSION)"'
-ALLFLAGS  := $(BASEFLAGS) $(CFLAGS)
+ALLFLAGS  := $(BASEFLAGS) $(CPPFLAGS) $(CFLAGS)
 # Sanitizer flags for the code under test only (library, command, hosts), not for
 # the Criterion test programs: see check-sanitize.
 SAN_CFLAGS ?=
@@ -81,7 +82,7 @@ $(B)/install-dirs: FORCE
 
 # Directories under the prefix are written as ${prefix}/..., as pkg-config's users expect.
 pcdir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
-$(B)/toki-shim.pc: toki-shim.pc.in $(B)/install-dirs
+$(B)/toki-shim.pc: toki-shim.pc.in Makefile $(B)/install-dirs
 	$(call say,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pcdir,$(LIBDIR))|' \
 	    -e 's|@INCLUDEDIR@|$(call pcdir,$(INCLUDEDIR))|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
