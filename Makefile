@@ -1,18 +1,34 @@
 # Makefile: builds build/libtoki_shim.so and build/toki-shim, and runs every test.
+# SPDX-License-Identifier: MIT
 VERSION  := 0.1.0
-PREFIX   ?= /usr/local
-DESTDIR  ?=
+# The soname's number, libtoki_shim.so.$(SOVERSION): raised with any change to the
+# public functions that breaks a program linked with -ltoki_shim (src/toki_shim.abi).
+SOVERSION := 0
+# Install directories, each overridable alone (a Debian LIBDIR is
+# /usr/lib/x86_64-linux-gnu); DESTDIR stages an install for a package.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BASHCOMPDIR  ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR   ?= $(DATADIR)/zsh/site-functions
+LDCONFIG   ?= ldconfig
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 B        ?= build
 # musl's compiler driver (Debian's musl-tools): make check-musl, and a musl test host.
 MUSL_CC  ?= musl-gcc
 
-# Our flags first, then the user's CFLAGS, so that the user has the last word.
+# Our flags first, then the user's CPPFLAGS and CFLAGS, so that the user has the
+# last word (a package build's -D_FORTIFY_SOURCE comes in CPPFLAGS).
 WARN      := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings -Wshadow
 BASEFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -pthread $(WARN) \
-             -DTSHIM_VERSION='"$(VERSION)"' -DTSHIM_LIBDIR='"$(PREFIX)/lib"'
-ALLFLAGS  := $(BASEFLAGS) $(CFLAGS)
+             -DTSHIM_VERSION='"$(VERSION)"'
+ALLFLAGS  := $(BASEFLAGS) $(CPPFLAGS) $(CFLAGS)
 # Sanitizer flags for the code under test only (library, command, hosts), not for
 # the Criterion test programs: see check-sanitize.
 SAN_CFLAGS ?=
@@ -29,8 +45,19 @@ COMMON_LIB  := $(B)/obj/libtshim_common.a
 SHIM_NOINIT := $(filter-out $(B)/obj/shim/init.o,$(SHIM_OBJS))
 MAP         := src/shim/libtoki_shim.map
 
-LIB := $(B)/libtoki_shim.so
-CMD := $(B)/toki-shim
+# The library is the file of its full version, its soname's link (what programs
+# linked with -ltoki_shim load, and what run preloads from an install) and the
+# development link, which stays the build's path for it.
+SONAME  := libtoki_shim.so.$(SOVERSION)
+LIBFILE := $(B)/libtoki_shim.so.$(VERSION)
+LIB     := $(B)/libtoki_shim.so
+CMD     := $(B)/toki-shim
+
+# The multiarch tuple (x86_64-linux-gnu), where `toki-shim run` also looks:
+# ../lib/<tuple>/ beside its own directory. Empty for a compiler that has none.
+ifndef MULTIARCH
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+endif
 
 # Quiet by default, one short line a step; V=1 shows the full commands.
 ifeq ($(V),1)
@@ -41,12 +68,32 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-.PHONY: all bench demo soak examples format fuzz lint check check-man check-musl check-demo check-readme check-examples check-fuzz check-unit check-integration check-exports check-layout check-install check-sanitize clean install uninstall
+.PHONY: FORCE all bench deb demo soak examples format fuzz lint check check-man check-musl check-demo check-readme check-examples check-fuzz check-unit check-integration check-exports check-layout check-install check-completion check-deploy check-sanitize clean install uninstall
 all: $(LIB) $(CMD) $(B)/toki-shim.pc
 
-$(B)/toki-shim.pc: toki-shim.pc.in Makefile
+# The directories compiled into toki-shim (run's last place to look for the
+# library) and written into the .pc. The file changes only when they do, so that
+# `make && make install PREFIX=/opt/ts` rebuilds both for /opt/ts: what is
+# installed names where it is installed.
+INSTALL_DIRS := PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR) MULTIARCH=$(MULTIARCH)
+$(B)/install-dirs: FORCE
 	@mkdir -p $(B)
-	$(call say,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	@echo '$(INSTALL_DIRS)' | cmp -s - $@ || echo '$(INSTALL_DIRS)' > $@
+
+# Directories under the prefix are written as ${prefix}/..., as pkg-config's users expect.
+pcdir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+$(B)/toki-shim.pc: toki-shim.pc.in Makefile $(B)/install-dirs
+	$(call say,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pcdir,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(call pcdir,$(INCLUDEDIR))|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# The completion scripts, embedded in the command (.incbin: see completion.c).
+COMPLETIONS := contrib/completion/toki-shim.bash contrib/completion/_toki-shim
+$(B)/obj/cli/completion.o: $(COMPLETIONS)
+$(B)/obj/cli/completion.o: CODEFLAGS += -DTSHIM_COMPLETION_DIR='"$(abspath contrib/completion)"'
+
+$(B)/obj/cli/run.o: $(B)/install-dirs
+$(B)/obj/cli/run.o: CODEFLAGS += -DTSHIM_LIBDIR='"$(LIBDIR)"' -DTSHIM_SONAME='"$(SONAME)"' \
+                                 -DTSHIM_MULTIARCH='"$(MULTIARCH)"'
 
 # -MMD -MP: each object depends on exactly the headers it includes.
 $(B)/obj/%.o: src/%.c
@@ -60,9 +107,13 @@ $(B)/tests $(B)/tests/hosts:
 $(COMMON_LIB): $(COMMON_OBJS)
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
-$(LIB): $(SHIM_OBJS) $(COMMON_LIB) $(MAP)
-	$(call say,LD,$@)$(CC) $(CODEFLAGS) -shared -Wl,-soname,libtoki_shim.so -Wl,--version-script=$(MAP) \
+$(LIBFILE): $(SHIM_OBJS) $(COMMON_LIB) $(MAP)
+	$(call say,LD,$@)$(CC) $(CODEFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(MAP) \
 	    -Wl,-z,relro -Wl,-z,nodelete -o $@ $(SHIM_OBJS) $(COMMON_LIB) -ldl $(LDFLAGS)
+$(B)/$(SONAME): $(LIBFILE)
+	$(Q)ln -sfn $(notdir $<) $@
+$(LIB): $(B)/$(SONAME)
+	$(Q)ln -sfn $(SONAME) $@
 
 $(CMD): $(CLI_OBJS) $(COMMON_LIB)
 	$(call say,LD,$@)$(CC) $(CODEFLAGS) -o $@ $(CLI_OBJS) $(COMMON_LIB) $(LDFLAGS)
@@ -247,22 +298,34 @@ check-musl: $(MUSL_INTEG:%=$(B)/tests/test_%)
 	    TOKI_TEST_BUILD_DIR=$(abspath $(MB)) $(B)/tests/test_$$t $(CRITERION_FLAGS) || exit 1; done
 
 # The library exports what its map lists, and the command none of the library's overrides.
+# The public ABI: the soname, the header's declarations and the status struct
+# as src/toki_shim.abi records them.
 check-exports: $(LIB) $(CMD)
-	@sh scripts/check-exports.sh $(LIB) $(MAP) $(CMD)
+	@sh scripts/check-exports.sh $(LIB) $(MAP) $(CMD) src/toki_shim.h src/toki_shim.abi
 
 # The folders' include rules, no include cycle, no function over 80 lines.
 check-layout:
 	@sh scripts/check-layout.sh
 
-# Installs into a scratch DESTDIR and uninstalls again, checking both.
+# Installs into a scratch DESTDIR and uninstalls again, checking both, and what
+# is installed works (scripts/check-install.sh).
 check-install: all
-	@d=$$(mktemp -d) && \
-	$(MAKE) -s install DESTDIR=$$d PREFIX=/usr/local B=$(B) >/dev/null && \
-	for f in $(INSTALLED); do \
-	    test -f $$d/usr/local/$$f || { echo "check-install: $$f not installed"; exit 1; }; done && \
-	$(MAKE) -s uninstall DESTDIR=$$d PREFIX=/usr/local B=$(B) && \
-	test -z "$$(find $$d -type f)" || { echo "check-install: uninstall left files"; exit 1; } && \
-	rm -rf $$d && echo "check-install: install and uninstall work"
+	@MAKE="$(MAKE)" B="$(B)" CC="$(CC)" INSTALLED="$(INSTALLED)" sh scripts/check-install.sh
+
+# make print-LIBDIR: a variable's value, for scripts.
+print-%:
+	@echo '$($*)'
+
+# The completion scripts: embedded as they are, valid bash and zsh, and bash
+# completes with them (scripts/check-completion.sh).
+check-completion: $(CMD)
+	@B=$(B) bash scripts/check-completion.sh
+
+# The deployment examples: each Dockerfile's build steps run here (no Docker) and
+# every file it copies or names exists; the systemd unit and drop-in pass
+# systemd-analyze verify (scripts/check-deploy.sh).
+check-deploy:
+	@bash scripts/check-deploy.sh
 
 # The man pages render without a warning from groff.
 check-man:
@@ -286,7 +349,7 @@ check-readme: all examples
 check-examples: all examples
 	@B=$(B) bash scripts/check-examples.sh
 
-check: all check-exports check-layout check-install check-man check-demo check-readme check-examples check-fuzz check-unit check-integration
+check: all check-exports check-layout check-install check-completion check-deploy check-man check-demo check-readme check-examples check-fuzz check-unit check-integration
 
 # The unit and integration tests again with AddressSanitizer and
 # UndefinedBehaviorSanitizer, in their own build tree; the shim is preloaded behind
@@ -317,23 +380,48 @@ check-sanitize:
 	    INTEG="serve shim eventfd" CRITERION_FLAGS="--jobs 2 --filter '*/!(*sig*|active_has*|*fork*|*dlopened*)'" \
 	    check-integration
 
-INSTALLED := lib/libtoki_shim.so include/toki_shim.h bin/toki-shim lib/pkgconfig/toki-shim.pc \
-             share/man/man1/toki-shim.1 share/man/man7/libtoki_shim.7
+# Every installed path, without DESTDIR. The library is installed 0644, as Debian
+# has shared libraries; the soname's link is what programs load, the development
+# link what -ltoki_shim finds.
+INSTALLED := $(BINDIR)/toki-shim $(LIBDIR)/libtoki_shim.so.$(VERSION) $(LIBDIR)/$(SONAME) \
+             $(LIBDIR)/libtoki_shim.so $(INCLUDEDIR)/toki_shim.h $(PKGCONFIGDIR)/toki-shim.pc \
+             $(MANDIR)/man1/toki-shim.1 $(MANDIR)/man7/libtoki_shim.7 \
+             $(BASHCOMPDIR)/toki-shim $(ZSHCOMPDIR)/_toki-shim
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
-	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
-	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libtoki_shim.so
-	install -m 0644 src/toki_shim.h $(DESTDIR)$(PREFIX)/include/toki_shim.h
-	install -m 0755 $(CMD) $(DESTDIR)$(PREFIX)/bin/toki-shim
-	install -m 0644 $(B)/toki-shim.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/toki-shim.pc
-	install -m 0644 man/toki-shim.1 $(DESTDIR)$(PREFIX)/share/man/man1/toki-shim.1
-	install -m 0644 man/libtoki_shim.7 $(DESTDIR)$(PREFIX)/share/man/man7/libtoki_shim.7
+	install -d $(addprefix $(DESTDIR),$(BINDIR) $(LIBDIR) $(INCLUDEDIR) $(PKGCONFIGDIR) \
+	    $(MANDIR)/man1 $(MANDIR)/man7 $(BASHCOMPDIR) $(ZSHCOMPDIR))
+	install -m 0755 $(CMD) $(DESTDIR)$(BINDIR)/toki-shim
+	install -m 0644 $(LIBFILE) $(DESTDIR)$(LIBDIR)/libtoki_shim.so.$(VERSION)
+	ln -sfn libtoki_shim.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sfn $(SONAME) $(DESTDIR)$(LIBDIR)/libtoki_shim.so
+	install -m 0644 src/toki_shim.h $(DESTDIR)$(INCLUDEDIR)/toki_shim.h
+	install -m 0644 $(B)/toki-shim.pc $(DESTDIR)$(PKGCONFIGDIR)/toki-shim.pc
+	install -m 0644 man/toki-shim.1 $(DESTDIR)$(MANDIR)/man1/toki-shim.1
+	install -m 0644 man/libtoki_shim.7 $(DESTDIR)$(MANDIR)/man7/libtoki_shim.7
+	install -m 0644 contrib/completion/toki-shim.bash $(DESTDIR)$(BASHCOMPDIR)/toki-shim
+	install -m 0644 contrib/completion/_toki-shim $(DESTDIR)$(ZSHCOMPDIR)/_toki-shim
+	$(Q)$(ldconfig)
+
+# The loader's cache learns of the new soname when the install is the real one
+# (no DESTDIR: a package's maintainer scripts do that) and made by root; a user's
+# install into a directory of their own needs LD_LIBRARY_PATH or an rpath anyway.
+ldconfig = if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then \
+	    if command -v $(LDCONFIG) >/dev/null; then echo "$(LDCONFIG)"; $(LDCONFIG); \
+	    else echo "install: no $(LDCONFIG) to run"; fi; fi
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	$(Q)$(ldconfig)
+
+# A Debian package (debian/), built by dpkg-buildpackage in a copy of the tree
+# under $(B)/deb and copied to $(B); lintian checks it (scripts/deb.sh). CI
+# installs it, runs the demo against it and purges it (scripts/check-deb.sh).
+deb:
+	@B=$(B) sh scripts/deb.sh
 
 # Only what the build makes: B may name a folder that holds other things too.
 clean:
 	$(call say,CLEAN,$(B))rm -rf $(B)/obj $(B)/tests $(B)/bench $(B)/examples $(B)/fuzz $(B)/gocache \
-	    $(B)/asan $(B)/tsan $(B)/tsan-unit $(LIB) $(CMD) $(B)/toki-shim.pc $(B)/demo.out
+	    $(B)/asan $(B)/tsan $(B)/tsan-unit $(LIB) $(B)/$(SONAME) $(LIBFILE) $(CMD) $(B)/toki-shim.pc \
+	    $(B)/install-dirs $(B)/demo.out $(B)/check-install $(B)/deb $(B)/toki-shim_*
 	@rmdir $(B) 2>/dev/null || true

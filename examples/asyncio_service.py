@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """asyncio_service.py: an asyncio service that watches the shim's event fd through ctypes."""
+# SPDX-License-Identifier: MIT
 import asyncio
 import ctypes
 import os

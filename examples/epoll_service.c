@@ -1,4 +1,5 @@
 /* epoll_service.c: an event-loop service that learns of refreshes from the shim's event fd; runs with or without the shim. */
+/* SPDX-License-Identifier: MIT */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>

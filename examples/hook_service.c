@@ -1,4 +1,5 @@
 /* hook_service.c: a program that defines toki_on_refresh; build it with -rdynamic. */
+/* SPDX-License-Identifier: MIT */
 #include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>

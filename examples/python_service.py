@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """python_service.py: a Python service that reloads on SIGHUP; run it with `toki-shim run`."""
+# SPDX-License-Identifier: MIT
 import os
 import signal
 import sys

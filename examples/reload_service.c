@@ -1,4 +1,5 @@
 /* reload_service.c: a daemon that rereads its configuration on SIGHUP, unaware of Toki. */
+/* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # check-examples.sh: runs the command of each Toki pipeline in examples/ the way Toki would (toki-shim serve, sh -c), and checks that every service in it reloads twice.
+# SPDX-License-Identifier: MIT
 # Real Toki is not needed: serve starts the command with the variables Toki sets,
 # in its own process group, and broadcasts AUTH_REFRESHED every 0.3 s. The auth
 # command is Toki's; it is run once here, before the start.

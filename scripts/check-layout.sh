@@ -1,5 +1,6 @@
 #!/bin/sh
-# check-layout.sh: the folders' include rules (ARCHITECTURE.md), no include cycle between modules, no function over 80 lines.
+# check-layout.sh: the folders' include rules (ARCHITECTURE.md), no include cycle between modules, no function over 80 lines, a licence line atop each source file.
+# SPDX-License-Identifier: MIT
 set -eu
 cd "$(dirname "$0")/.."
 fail=0
@@ -59,5 +60,20 @@ if [ -n "$long" ]; then
     fail=1
 fi
 
-[ $fail -eq 0 ] && echo "check-layout: folders respected, no include cycle, dlsym in real.c only, no function over 80 lines"
+# Each source file says its licence (LICENSE) in its header: the SPDX line comes
+# after the shebang and the one-line job comment, within the first five lines.
+# Data files (JSON, the fuzz corpus) and prose (Markdown) carry none.
+unlicensed=$(find src tests scripts examples man debian contrib .ci Makefile toki-shim.pc.in \
+        -path tests/fuzz/corpus -prune -o -type f \( -name '*.[ch]' -o -name '*.cpp' -o -name '*.go' \
+        -o -name '*.java' -o -name '*.py' -o -name '*.sh' -o -name '*.map' -o -name '*.abi' -o -name '*.yml' -o -name '*.[17]' \
+        -o -name '*.service' -o -name '*.conf' -o -name 'Dockerfile*' -o -name 'Makefile' -o -name '*.in' \
+        -o -name run -o -name rules -o -name 'toki-shim*.bash' -o -name '_toki-shim' \) -print 2>/dev/null |
+    while read -r f; do head -n 5 "$f" | grep -q 'SPDX-License-Identifier: MIT' || echo "$f"; done)
+if [ -n "$unlicensed" ]; then
+    echo "check-layout: no 'SPDX-License-Identifier: MIT' in the first five lines of:" >&2
+    echo "$unlicensed" >&2
+    fail=1
+fi
+
+[ $fail -eq 0 ] && echo "check-layout: folders respected, no include cycle, dlsym in real.c only, no function over 80 lines, every source file licensed"
 exit $fail

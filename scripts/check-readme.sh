@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # check-readme.sh: runs README.md's ```sh blocks (those that need no Toki, no root and no second terminal), and checks that the pipeline it shows is examples/pipeline.json.
+# SPDX-License-Identifier: MIT
 # Blocks fenced ```console are shown, not run: they install, need Toki, or name
 # processes that do not exist here. ./build/ in a block becomes $B/.
 set -euo pipefail

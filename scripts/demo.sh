@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # demo.sh: `make demo`: two unmodified-style services reload on three Toki refreshes, under toki-shim serve.
+# SPDX-License-Identifier: MIT
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${B:-build}
+# The command and the examples: the build's, or an install's (scripts/check-deb.sh).
+cmd=${DEMO_CMD:-$B/toki-shim}
+examples=${DEMO_EXAMPLES:-$B/examples}
 work=$(mktemp -d)
 pids=()
 
@@ -32,16 +36,16 @@ wait_for() {
 
 echo "== toki-shim demo: a Toki-compatible server and two services that know nothing of Toki"
 mkfifo "$work/events"
-"$B/toki-shim" serve --port 0 < "$work/events" > "$work/env" 2> "$work/server.log" &
+"$cmd" serve --port 0 < "$work/events" > "$work/env" 2> "$work/server.log" &
 pids+=($!)
 exec 3> "$work/events"            # keeps the server's stdin open; we write events here
 wait_for "$work/env" TOKI_TOKEN= 1
 export $(cat "$work/env")         # TOKI_PORT and TOKI_TOKEN, as Toki would set them
 
 echo "credential-1" > "$work/credential"
-"$B/toki-shim" run -- "$B/examples/reload_service" "$work/credential" > "$work/reload.log" 2>&1 &
+"$cmd" run -- "$examples/reload_service" "$work/credential" > "$work/reload.log" 2>&1 &
 pids+=($!)
-"$B/toki-shim" run -- "$B/examples/hook_service" > "$work/hook.log" 2>&1 &
+"$cmd" run -- "$examples/hook_service" > "$work/hook.log" 2>&1 &
 pids+=($!)
 wait_for "$work/server.log" authenticated 2
 wait_for "$work/reload.log" "loaded (#0)" 1

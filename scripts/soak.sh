@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # soak.sh: `make soak`: many shimmed processes, events every 10 ms, the server restarted every minute; nothing lost or leaked.
+# SPDX-License-Identifier: MIT
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${B:-build}

@@ -1,4 +1,5 @@
 /* toki_shim.h: what a program may define to be told, by libtoki_shim, that Toki refreshed, and what it may call instead. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TOKI_SHIM_H
 #define TOKI_SHIM_H
 

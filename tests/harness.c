@@ -1,4 +1,5 @@
 /* harness.c: spawning, pumping and waiting, all with deadlines and no sleeps. */
+/* SPDX-License-Identifier: MIT */
 #include "harness.h"
 
 #include <arpa/inet.h>

@@ -1,4 +1,5 @@
 /* harness.h: integration-test helpers: child processes with piped output, and toki-shim serve. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_HARNESS_H
 #define TSHIM_HARNESS_H
 

@@ -1,4 +1,5 @@
 /* lsan.c: LeakSanitizer's suppressions for the test programs themselves (not the hosts they start). */
+/* SPDX-License-Identifier: MIT */
 
 /* Default visibility: the build hides every symbol, and LeakSanitizer's runtime
  * finds this one only in the program's dynamic symbol table. */

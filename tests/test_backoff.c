@@ -1,4 +1,5 @@
 /* test_backoff.c: reconnect delays stay in their bounds and are really jittered. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 
 #include "common/backoff.h"

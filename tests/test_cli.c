@@ -1,4 +1,5 @@
 /* test_cli.c: `toki-shim run` and `toki-shim check`, every option and every verdict. */
+/* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <netinet/in.h>

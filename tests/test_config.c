@@ -1,4 +1,5 @@
 /* test_config.c: every variable's good and bad values, table-driven, through tshim_config_load. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* test_decide.c: the action decision table: TOKI_SHIM_ACTION, the safety rule and the event fd. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 
 #include "common/decide.h"

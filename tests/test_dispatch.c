@@ -1,4 +1,5 @@
 /* test_dispatch.c: tshim_dispatch_event and tshim_dispatch_act against hooks in this binary, and runtime detection. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <dlfcn.h>
 #include <signal.h>

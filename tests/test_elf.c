@@ -1,4 +1,5 @@
 /* test_elf.c: a loaded object's dynamic symbols, looked up in memory as the default lookup would. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <dlfcn.h>
 #include <link.h>

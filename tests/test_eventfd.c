@@ -1,4 +1,5 @@
 /* test_eventfd.c: the event fd, the generation counter, debounce and splay, in real processes. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* test_events.c: the event fd, the generation counter and the status, as a program sees them. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -1,4 +1,5 @@
 /* test_faults.c: a misbehaving server: the host runs on, the shim logs once per cause and never spins. */
+/* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <dirent.h>

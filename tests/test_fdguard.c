@@ -1,4 +1,5 @@
 /* test_fdguard.c: the fd guard, through the overrides of close, close_range, closefrom, dup2 and dup3. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>

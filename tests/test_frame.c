@@ -1,4 +1,5 @@
 /* test_frame.c: the framer against every split of every awkward input. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>

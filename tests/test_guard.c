@@ -1,4 +1,5 @@
 /* test_guard.c: the exit guard: no call into the host after exit began, and exit waits for one in flight. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,4 +1,5 @@
 /* test_harm.c: hosts the shim once hung or cut off: exit under a lock, forks during a hook, pthread_exit, a hook's mask, setuid. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>

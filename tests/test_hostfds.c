@@ -1,4 +1,5 @@
 /* test_hostfds.c: a host's descriptor calls that touch the shim's numbers or its table do what they do without it. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* test_hosts.c: the safety rule in real runtimes (Python, bash, dash, threads, JVM, Go) and real daemons. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* test_libc.c: `toki-shim run` with the build under test (glibc's, or musl's in check-musl), and its refusal to mix the two libcs. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* test_log.c: quoting, path patterns, levels, the file sink, and errno preservation. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 /* test_net.c: connect (success, refusal, timeout) and the one-write token handshake. */
+/* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* test_pace.c: the debounce and splay schedule, driven with made-up times and random numbers. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 
 #include "common/pace.h"

@@ -1,4 +1,5 @@
 /* test_preload.c: the verdict that sends a program to supervisor mode: static, setuid, setgid, file capabilities. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <linux/capability.h>

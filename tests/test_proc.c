@@ -1,4 +1,5 @@
 /* test_proc.c: program selection globs, LD_PRELOAD editing, and the count of threads. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fnmatch.h>

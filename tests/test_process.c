@@ -1,4 +1,5 @@
 /* test_process.c: process trees: fork, exec, selection by name, LD_PRELOAD inheritance, exit, and fd-closing hosts. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>

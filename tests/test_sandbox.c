@@ -1,4 +1,5 @@
 /* test_sandbox.c: hosts that restrict themselves or run privileged: seccomp, kcmp denied, a reused event fd number, setgid. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>

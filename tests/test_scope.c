@@ -1,4 +1,5 @@
 /* test_scope.c: only the service listens: launchers, shells, scripts, daemons and the programs a service starts. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>

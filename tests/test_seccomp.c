@@ -1,4 +1,5 @@
 /* test_seccomp.c: the sandbox module: a seccomp filter added after start is seen, whatever the state at start. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* test_security.c: the token goes only to our own Toki, and can be scrubbed from the environment. */
+/* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <netinet/in.h>

@@ -1,4 +1,5 @@
 /* test_serve.c: `toki-shim serve` speaks Toki's wire protocol, runs commands like Toki, and checks its options. */
+/* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <netinet/in.h>

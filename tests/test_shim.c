@@ -1,4 +1,5 @@
 /* test_shim.c: the preloaded library end to end: real hosts, real `toki-shim serve`, real TCP. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>

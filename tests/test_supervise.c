@@ -1,4 +1,5 @@
 /* test_supervise.c: toki-shim run as the parent of a program that cannot be preloaded: refreshes, signals, exit status, check, --touch. */
+/* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <signal.h>

@@ -1,4 +1,5 @@
 /* tsan_arena.c: lets Criterion start under ThreadSanitizer; linked into the TSan unit tests only. */
+/* SPDX-License-Identifier: MIT */
 
 /* Criterion (through BoxFort) maps its shared arena at a random address between
  * 0x200000000000 and 0x600000000000, drawn with rand_r, and gives up after a few

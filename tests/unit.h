@@ -1,4 +1,5 @@
 /* unit.h: what the unit tests need of the library's constructor, which they are built without. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_TESTS_UNIT_H
 #define TSHIM_TESTS_UNIT_H
 

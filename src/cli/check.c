@@ -1,4 +1,5 @@
 /* check.c: diagnoses the environment against a live Toki, or a running process from /proc. */
+/* SPDX-License-Identifier: MIT */
 #include "check.h"
 
 #include <dirent.h>

@@ -1,4 +1,5 @@
 /* check.h: `toki-shim check [PID]`: is the configuration right, is Toki there, will this process reload? */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_CHECK_H
 #define TSHIM_CHECK_H
 

@@ -1,9 +1,11 @@
 /* main.c: the toki-shim command: dispatches to its subcommands. */
+/* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <string.h>
 
 #include "common/tshim.h"
 #include "check.h"
+#include "completion.h"
 #include "run.h"
 #include "say.h"
 #include "serve.h"
@@ -18,6 +20,7 @@ static int usage(FILE *f, int status)
         "  run      run a command with the shim preloaded\n"
         "  check    check the configuration and Toki, or running processes\n"
         "  serve    run a Toki-compatible event server\n"
+        "  completion bash|zsh  print the shell completion script\n"
         "  help [COMMAND]  show this help, or a command's\n\n"
         "  -h, --help     show this help\n"
         "  -V, --version  show the version\n\n"
@@ -34,6 +37,7 @@ static const struct {
     {"run", tshim_run_main},
     {"check", tshim_check_main},
     {"serve", tshim_serve_main},
+    {"completion", tshim_completion_main},
 };
 #define TSHIM_MAIN_COMMANDS (sizeof tshim_main_commands / sizeof tshim_main_commands[0])
 
@@ -61,7 +65,7 @@ static int tshim_main_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return tshim_say_usage(NULL, "no command given (run, check, serve or help)");
+        return tshim_say_usage(NULL, "no command given (run, check, serve, completion or help)");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
         return usage(stdout, 0);
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {

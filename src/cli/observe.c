@@ -1,4 +1,5 @@
 /* observe.c: reads another process's signal masks, descriptors and maps from /proc. */
+/* SPDX-License-Identifier: MIT */
 #include "observe.h"
 
 #include <dirent.h>

@@ -1,4 +1,5 @@
 /* observe.h: what /proc shows of another process's signals and runtime, for check and the supervisor. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_OBSERVE_H
 #define TSHIM_OBSERVE_H
 

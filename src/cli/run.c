@@ -1,4 +1,5 @@
 /* run.c: `toki-shim run [OPTIONS] -- COMMAND`: options become TOKI_SHIM_* variables, then exec with the library preloaded, or supervise. */
+/* SPDX-License-Identifier: MIT */
 #include "run.h"
 
 #include <errno.h>
@@ -18,28 +19,46 @@
 #include "say.h"
 #include "supervise.h"
 
+/* Finds the library in dir, by its soname first: the file programs load, which a
+ * runtime package ships without the development link, and which stays valid across
+ * an upgrade (the full version's file does not). The directory is made canonical
+ * (no "bin/..") but the file name is kept, so that LD_PRELOAD names the link. */
+static const char *tshim_run_library_in(const char *dir, char *out, size_t size)
+{
+    static const char *const names[] = {TSHIM_SONAME, "libtoki_shim.so"};
+    char real[PATH_MAX];
+    if (!realpath(dir, real))
+        return NULL;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(out, size, "%s/%s", real, names[i]);
+        if (access(out, R_OK) == 0)
+            return out;
+    }
+    return NULL;
+}
+
 const char *tshim_run_library_path(void)
 {
-    static char path[PATH_MAX + 32];
-    char self[PATH_MAX];
+    static char path[PATH_MAX + 64];
+    char self[PATH_MAX], dir[PATH_MAX + 64];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
+    char *slash = n > 0 ? memchr(self, '/', (size_t)n) : NULL;
+    if (slash) {
         self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(path, sizeof path, "%s/libtoki_shim.so", self);
-            if (access(path, R_OK) == 0)
+        *strrchr(self, '/') = '\0';
+        /* The build tree: the development link beside the command, as it is. */
+        snprintf(path, sizeof path, "%s/libtoki_shim.so", self);
+        if (access(path, R_OK) == 0)
+            return path;
+        /* An install, wherever it was moved: bin/ beside lib/ or lib/<multiarch>/. */
+        static const char *const rel[] = {"../lib", "../lib/" TSHIM_MULTIARCH};
+        for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+            snprintf(dir, sizeof dir, "%s/%s", self, rel[i]);
+            if (tshim_run_library_in(dir, path, sizeof path))
                 return path;
-            snprintf(path, sizeof path, "%s/../lib/libtoki_shim.so", self);
-            if (access(path, R_OK) == 0 && realpath(path, self)) {
-                snprintf(path, sizeof path, "%s", self);
-                return path;
-            }
         }
     }
-    snprintf(path, sizeof path, "%s/libtoki_shim.so", TSHIM_LIBDIR);
-    return access(path, R_OK) == 0 ? path : NULL;
+    return tshim_run_library_in(TSHIM_LIBDIR, path, sizeof path);
 }
 
 /* The options, each the variable it sets. */
@@ -155,9 +174,9 @@ static int tshim_run_preloaded(const char *path, char **argv)
     const char *lib = tshim_run_library_path();
     if (!lib) {
         tshim_say_error("run",
-                        "cannot find libtoki_shim.so next to this program, in ../lib, or in "
-                        "%s; supervise the program instead with --supervise",
-                        TSHIM_LIBDIR);
+                        "cannot find libtoki_shim.so next to this program, in ../lib, "
+                        "../lib/%s, or in %s; supervise the program instead with --supervise",
+                        TSHIM_MULTIARCH, TSHIM_LIBDIR);
         return 1;
     }
     int e = tshim_run_check_libc(path, lib);

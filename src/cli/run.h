@@ -1,4 +1,5 @@
 /* run.h: `toki-shim run`, which execs a command with the shim preloaded and configured. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_RUN_H
 #define TSHIM_RUN_H
 
@@ -6,8 +7,8 @@
 int tshim_run_main(int argc, char **argv);
 
 /* The absolute path of libtoki_shim.so that goes with this toki-shim: next to it
- * (the build tree), in ../lib (an install), or in the configured LIBDIR. NULL if
- * none exists. */
+ * (the build tree), in ../lib or ../lib/<multiarch> (an install, relocated or
+ * not), or in the LIBDIR it was built for. NULL if none exists. */
 const char *tshim_run_library_path(void);
 
 #endif

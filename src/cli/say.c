@@ -1,4 +1,5 @@
 /* say.c: the one way the command's subcommands report errors on stderr. */
+/* SPDX-License-Identifier: MIT */
 #include "say.h"
 
 #include <getopt.h>

@@ -1,4 +1,5 @@
 /* say.h: how every toki-shim command reports an error: one prefix, and a pointer to its help. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_SAY_H
 #define TSHIM_SAY_H
 

@@ -1,4 +1,5 @@
 /* serve.c: Toki's event server, wire-exact: one token read, no replies, a 100-message queue per client. */
+/* SPDX-License-Identifier: MIT */
 #include "serve.h"
 
 #include <arpa/inet.h>

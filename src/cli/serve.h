@@ -1,4 +1,5 @@
 /* serve.h: `toki-shim serve`, a Toki-compatible event server for tests, demos and users. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_SERVE_H
 #define TSHIM_SERVE_H
 

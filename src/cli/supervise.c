@@ -1,4 +1,5 @@
 /* supervise.c: the supervisor: one poll loop over the signals it forwards, its child's exit and the session with Toki. */
+/* SPDX-License-Identifier: MIT */
 #include "supervise.h"
 
 #include <errno.h>

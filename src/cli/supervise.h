@@ -1,4 +1,5 @@
 /* supervise.h: toki-shim run's supervisor mode, for a program that cannot be preloaded: run it as a child, listen to Toki for it, signal it from outside. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_SUPERVISE_H
 #define TSHIM_SUPERVISE_H
 

@@ -1,4 +1,5 @@
 /* backoff.c: reconnect delays; pure arithmetic on a caller-owned random state. */
+/* SPDX-License-Identifier: MIT */
 #include "backoff.h"
 
 uint64_t tshim_backoff_next(uint64_t *state)

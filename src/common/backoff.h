@@ -1,4 +1,5 @@
 /* backoff.h: the reconnect delay, exponential with full jitter and a floor. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_BACKOFF_H
 #define TSHIM_BACKOFF_H
 

@@ -1,4 +1,5 @@
 /* board.h: the counters a listening shim keeps in its own memory, laid out so that toki-shim check can find and read them. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_BOARD_H
 #define TSHIM_BOARD_H
 

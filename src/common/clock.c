@@ -1,4 +1,5 @@
 /* clock.c: the one place that reads the monotonic clock in milliseconds. */
+/* SPDX-License-Identifier: MIT */
 #include "clock.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* clock.h: milliseconds of the monotonic clock, and sleeping on them. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_CLOCK_H
 #define TSHIM_CLOCK_H
 

@@ -1,4 +1,5 @@
 /* config.c: parses every TOKI_* variable with full validation; no variable is guessed at. */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <arpa/inet.h>

@@ -1,4 +1,5 @@
 /* config.h: reads the shim's settings from the environment, strictly, into one struct. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_CONFIG_H
 #define TSHIM_CONFIG_H
 

@@ -1,4 +1,5 @@
 /* decide.c: TOKI_SHIM_ACTION and the safety rule, as a pure function of the facts. */
+/* SPDX-License-Identifier: MIT */
 #include "decide.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* decide.h: the pure decision of what an event does: call the hook, send the reload signal, post the event fd. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_DECIDE_H
 #define TSHIM_DECIDE_H
 

@@ -1,4 +1,5 @@
 /* elf.c: bounded reads of ELF headers, notes and dynamic symbols; never trusts an offset. */
+/* SPDX-License-Identifier: MIT */
 #include "elf.h"
 
 #include <elf.h>

@@ -1,4 +1,5 @@
 /* elf.h: the few facts toki-shim reads from ELF files and segments. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_ELF_H
 #define TSHIM_ELF_H
 

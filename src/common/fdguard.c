@@ -1,4 +1,5 @@
 /* fdguard.c: the shim's own descriptors: made where no fork splits the steps, kept high, guarded. */
+/* SPDX-License-Identifier: MIT */
 #include "fdguard.h"
 
 #include <errno.h>

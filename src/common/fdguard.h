@@ -1,4 +1,5 @@
 /* fdguard.h: the registry of the shim's own descriptors, which the host can neither close nor dup over. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_FDGUARD_H
 #define TSHIM_FDGUARD_H
 

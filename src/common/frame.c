@@ -1,4 +1,5 @@
 /* frame.c: line framing with memchr, bounded memory, and no byte it cannot survive. */
+/* SPDX-License-Identifier: MIT */
 #include "frame.h"
 
 #include <string.h>

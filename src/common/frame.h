@@ -1,4 +1,5 @@
 /* frame.h: splits a byte stream into newline-terminated event names; pure, no I/O. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_FRAME_H
 #define TSHIM_FRAME_H
 

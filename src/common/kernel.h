@@ -1,4 +1,5 @@
 /* kernel.h: the kernel's constants and structs the shim uses, from the kernel's headers where the toolchain has them. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_KERNEL_H
 #define TSHIM_KERNEL_H
 

@@ -1,4 +1,5 @@
 /* log.c: formats each message into one buffer and emits it with a single write(2), to a guarded log file or stderr. */
+/* SPDX-License-Identifier: MIT */
 #include "log.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* log.h: one-line diagnostics to stderr or a log file, safe inside any host process. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_LOG_H
 #define TSHIM_LOG_H
 

@@ -1,4 +1,5 @@
 /* net.c: connect with a deadline and send the token; errors go to the caller's buffer. */
+/* SPDX-License-Identifier: MIT */
 #include "net.h"
 
 #include <arpa/inet.h>

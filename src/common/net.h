@@ -1,4 +1,5 @@
 /* net.h: the shim's TCP connection to Toki: timed connect and the one-write handshake. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_NET_H
 #define TSHIM_NET_H
 

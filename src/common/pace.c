@@ -1,4 +1,5 @@
 /* pace.c: the debounce and splay schedule, as a small state machine with no clock of its own. */
+/* SPDX-License-Identifier: MIT */
 #include "pace.h"
 
 void tshim_pace_init(struct tshim_pace *p, long debounce_ms, long splay_ms)

@@ -1,4 +1,5 @@
 /* pace.h: when to act on trigger events: at once, after a quiet period (debounce), after a random delay (splay). */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_PACE_H
 #define TSHIM_PACE_H
 

@@ -1,4 +1,5 @@
 /* preload.c: reads a program file's mode, capabilities and interpreter to tell whether LD_PRELOAD can reach it. */
+/* SPDX-License-Identifier: MIT */
 #include "preload.h"
 
 #include <fcntl.h>

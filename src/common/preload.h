@@ -1,4 +1,5 @@
 /* preload.h: whether the dynamic loader will preload a library into a program file at all. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_PRELOAD_H
 #define TSHIM_PRELOAD_H
 

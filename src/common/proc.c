@@ -1,4 +1,5 @@
 /* proc.c: program names from /proc and argv, glob selection, and LD_PRELOAD editing. */
+/* SPDX-License-Identifier: MIT */
 #include "proc.h"
 
 #include <dlfcn.h>

@@ -1,4 +1,5 @@
 /* proc.h: which program this is (for TOKI_SHIM_ONLY/SKIP), and the shim's place in LD_PRELOAD. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_PROC_H
 #define TSHIM_PROC_H
 

@@ -1,4 +1,5 @@
 /* session.c: the connection loop, from connect to FINISHED, with backoff between tries. */
+/* SPDX-License-Identifier: MIT */
 #include "session.h"
 
 #include <errno.h>

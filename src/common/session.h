@@ -1,4 +1,5 @@
 /* session.h: one client of Toki's event server, from the first connect to FINISHED: handshake, peer check, framing, rejection and reconnect with backoff. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_SESSION_H
 #define TSHIM_SESSION_H
 

@@ -1,14 +1,21 @@
 /* tshim.h: the project's internal macros, one spelling: TSHIM_ (the public header spells TOKI_SHIM_). */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_TSHIM_H
 #define TSHIM_TSHIM_H
 
-/* The build passes the version and the library directory; these are for builds
- * that do not (an editor's, a linter's). */
+/* The build passes the version, and to run.c the library's directory, soname and
+ * multiarch tuple; these are for builds that do not (an editor's, a linter's). */
 #ifndef TSHIM_VERSION
 #define TSHIM_VERSION "0.0.0"
 #endif
 #ifndef TSHIM_LIBDIR
 #define TSHIM_LIBDIR "/usr/local/lib"
+#endif
+#ifndef TSHIM_SONAME
+#define TSHIM_SONAME "libtoki_shim.so.0"
+#endif
+#ifndef TSHIM_MULTIARCH
+#define TSHIM_MULTIARCH ""
 #endif
 
 /* Everything is built with -fvisibility=hidden: this marks the few definitions the

@@ -1,4 +1,5 @@
 /* dispatch.c: runs hooks, sends the reload signal and posts the event fd, under the safety rule. */
+/* SPDX-License-Identifier: MIT */
 #include "dispatch.h"
 
 #include <elf.h>

@@ -1,4 +1,5 @@
 /* dispatch.h: what to do with an event: call the program's hooks, signal it, post its event fd, or skip. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_DISPATCH_H
 #define TSHIM_DISPATCH_H
 

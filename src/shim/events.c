@@ -1,4 +1,5 @@
 /* events.c: the event fd, the generation counter and the status, and the public functions that read them. */
+/* SPDX-License-Identifier: MIT */
 #include "events.h"
 
 #include <errno.h>

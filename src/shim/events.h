@@ -1,4 +1,5 @@
 /* events.h: what a program can poll instead of being called: the event fd, the generation counter, the status. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_EVENTS_H
 #define TSHIM_EVENTS_H
 

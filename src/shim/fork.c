@@ -1,4 +1,5 @@
 /* fork.c: every fork rule of the shim in one place: the atfork handlers and the follow-fork listener. */
+/* SPDX-License-Identifier: MIT */
 #include "fork.h"
 
 #include <errno.h>

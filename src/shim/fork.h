@@ -1,4 +1,5 @@
 /* fork.h: the shim across the host's fork: handlers around it, and a listener in the child when asked. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_FORK_H
 #define TSHIM_FORK_H
 

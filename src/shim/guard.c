@@ -1,4 +1,5 @@
 /* guard.c: the exit guard that keeps hooks and signals away from a host whose globals are being destroyed. */
+/* SPDX-License-Identifier: MIT */
 #include "guard.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* guard.h: the exit guard: no call into the host once it has begun to exit, and exit waits (a bounded time) for one in flight. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_GUARD_H
 #define TSHIM_GUARD_H
 

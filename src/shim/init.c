@@ -1,4 +1,5 @@
 /* init.c: the constructor: resolve libc, read the configuration, start the listener or stay inert. */
+/* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

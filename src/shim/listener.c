@@ -1,4 +1,5 @@
 /* listener.c: the shim's thread, which runs the session (common/session.c) in-process: acts through dispatch, reports through events. */
+/* SPDX-License-Identifier: MIT */
 #include "listener.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* listener.h: the shim's one thread: connect, hand over the token, read events, reconnect. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_LISTENER_H
 #define TSHIM_LISTENER_H
 

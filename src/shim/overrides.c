@@ -1,4 +1,5 @@
 /* overrides.c: every libc function the library overrides, each a thin layer over a guard. */
+/* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -1,4 +1,5 @@
 /* real.c: resolves libc's own close, dup2, fork, exit and the rest, once, into one table. */
+/* SPDX-License-Identifier: MIT */
 #include "real.h"
 
 #include <dlfcn.h>

@@ -1,4 +1,5 @@
 /* real.h: the one table of the libc functions that the shim overrides, as libc defines them. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_REAL_H
 #define TSHIM_REAL_H
 

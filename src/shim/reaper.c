@@ -1,4 +1,5 @@
 /* reaper.c: ends the process, as glibc's last thread would, when main has called pthread_exit() and only the shim's threads are left. */
+/* SPDX-License-Identifier: MIT */
 #include "reaper.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* reaper.h: ends the process when main has called pthread_exit() and only the shim's threads are left. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_REAPER_H
 #define TSHIM_REAPER_H
 

@@ -1,4 +1,5 @@
 /* role.c: the role of a process in the service's tree, kept in its environment so that an exec keeps it. */
+/* SPDX-License-Identifier: MIT */
 #include "role.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* role.h: which process of a service's tree listens: the service, never the launchers around it. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_ROLE_H
 #define TSHIM_ROLE_H
 

@@ -1,4 +1,5 @@
 /* sandbox.c: the seccomp state at the shim's start, and whether the listener's thread is still in it. */
+/* SPDX-License-Identifier: MIT */
 #include "sandbox.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* sandbox.h: whether the program has put the listener's thread under a seccomp filter since the shim started. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_SANDBOX_H
 #define TSHIM_SANDBOX_H
 

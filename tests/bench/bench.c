@@ -1,4 +1,5 @@
 /* bench.c: `make bench`: start overhead, event latency against the floor, fan-out, idle cost, memory, wrapper cost, reconnect. */
+/* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>

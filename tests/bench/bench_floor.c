@@ -1,4 +1,5 @@
 /* bench_floor.c: the fastest possible client: connect, send the token, timestamp each line after a blocking recv. */
+/* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

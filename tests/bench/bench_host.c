@@ -1,4 +1,5 @@
 /* bench_host.c: reports CLOCK_MONOTONIC at the first instruction of its hook, its SIGHUP handler, or its event-fd wakeup. */
+/* SPDX-License-Identifier: MIT */
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>

@@ -1,4 +1,5 @@
 /* bench_ops.c: the cost of close() on a bad fd and of dup2(), the calls the shim wraps. */
+/* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* bench_peer.c: the peer check's time with 0, 10,000 and 100,000 other TCP sockets on the machine, by sock_diag and by /proc/net/tcp. */
+/* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>

@@ -1,5 +1,6 @@
 """ref_client.py: a listener built like the reference client in Toki's docs: a background
 thread running asyncio, one read per event; it timestamps each read for the benchmark."""
+# SPDX-License-Identifier: MIT
 import asyncio
 import os
 import struct

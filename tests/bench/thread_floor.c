@@ -1,4 +1,5 @@
 /* thread_floor.c: the physical floor of the shim's design: a preloaded object whose constructor starts one idle thread. */
+/* SPDX-License-Identifier: MIT */
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>

@@ -1,4 +1,5 @@
 /* fuzz_config.c: libFuzzer target for the configuration: any set of variables gives one clean verdict. */
+/* SPDX-License-Identifier: MIT */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

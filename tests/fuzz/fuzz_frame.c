@@ -1,4 +1,5 @@
 /* fuzz_frame.c: libFuzzer target for the framer: any bytes, in any split, keep its invariants. */
+/* SPDX-License-Identifier: MIT */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* replay.c: runs a fuzz target over files (its seed corpus and every crash found so far), for make check. */
+/* SPDX-License-Identifier: MIT */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

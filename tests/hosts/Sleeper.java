@@ -1,4 +1,5 @@
 // Sleeper.java: a Java program for the JVM safety rule: prints ready, waits for stdin, prints bye.
+// SPDX-License-Identifier: MIT
 public class Sleeper {
     public static void main(String[] args) throws Exception {
         System.out.println("ready");

@@ -1,4 +1,5 @@
 /* host_counter.c: linked with -ltoki_shim: polls the generation counter from its main loop, and reports the status. */
+/* SPDX-License-Identifier: MIT */
 #include <poll.h>
 #include <stdio.h>
 #include <unistd.h>

@@ -1,4 +1,5 @@
 /* host_daemon.c: a service that daemonizes with daemon(3), keeping its stdio, and reports each hook call. */
+/* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>

@@ -1,4 +1,5 @@
 /* host_dlclose.c: a program that dlopen()s the library given, waits until it has connected, then dlclose()s it. */
+/* SPDX-License-Identifier: MIT */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <unistd.h>

@@ -1,4 +1,5 @@
 /* host_dlopen.c: loads the plugin named in argv[1] with RTLD_GLOBAL when stdin says "load". */
+/* SPDX-License-Identifier: MIT */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>

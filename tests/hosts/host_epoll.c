@@ -1,4 +1,5 @@
 /* host_epoll.c: an epoll program that learns of refreshes from the shim's event fd, and runs without the shim too. */
+/* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>

@@ -1,4 +1,5 @@
 // host_exit.cpp: a hook that uses a global with a destructor, and a main that exits while events arrive.
+// SPDX-License-Identifier: MIT
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>

@@ -1,6 +1,7 @@
 /* host_fdops.c: a host whose descriptor calls the shim must pass on unchanged: close_range with
  * CLOSE_RANGE_UNSHARE, a failing dup2 or dup3 onto the shim's number, stdin closed and reopened,
  * forks whose children use the C library's time zone, closefrom on a kernel without close_range. */
+/* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <linux/audit.h>
 #include <linux/filter.h>

@@ -1,4 +1,5 @@
 /* host_fds.c: a daemon that closes, dup2s over, or uses up every descriptor, then keeps reloading. */
+/* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

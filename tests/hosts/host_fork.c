@@ -1,4 +1,5 @@
 /* host_fork.c: fork patterns: a prefork server, a fork storm under events, and exec. */
+/* SPDX-License-Identifier: MIT */
 #include <dlfcn.h>
 #include <signal.h>
 #include <stdio.h>

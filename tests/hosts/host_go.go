@@ -1,4 +1,5 @@
 // host_go.go: a cgo (so dynamically linked) Go program, to check the shim never signals Go.
+// SPDX-License-Identifier: MIT
 package main
 
 // #include <unistd.h>

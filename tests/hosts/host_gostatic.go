@@ -1,4 +1,5 @@
 // host_gostatic.go: a pure (statically linked) Go program that takes SIGHUP through os/signal.Notify and echoes its stdin lines.
+// SPDX-License-Identifier: MIT
 package main
 
 import (

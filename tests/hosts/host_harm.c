@@ -1,4 +1,5 @@
 /* host_harm.c: hosts that once hung, leaked or lost the shim: exit under a lock, forks during a hook, pthread_exit, setuid. */
+/* SPDX-License-Identifier: MIT */
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <limits.h>

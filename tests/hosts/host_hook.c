@@ -1,4 +1,5 @@
 /* host_hook.c: a program that defines both hooks (linked -rdynamic) and reports each call. */
+/* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

@@ -1,4 +1,5 @@
 /* host_probe.c: reports its own threads and sockets (from /proc/self) for each line on stdin. */
+/* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

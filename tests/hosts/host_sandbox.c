@@ -1,4 +1,5 @@
 /* host_sandbox.c: a program that sandboxes itself with seccomp after start, while the shim listens. */
+/* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

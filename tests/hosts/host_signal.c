@@ -1,4 +1,5 @@
 /* host_signal.c: a daemon-like program that counts the signal named in argv[1] (HUP or USR1). */
+/* SPDX-License-Identifier: MIT */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>

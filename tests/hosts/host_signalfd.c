@@ -1,4 +1,5 @@
 /* host_signalfd.c: a daemon that blocks SIGHUP and takes it from a signalfd, as many event-loop daemons do. */
+/* SPDX-License-Identifier: MIT */
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* host_sigwait.c: SIGHUP blocked everywhere but taken by nothing (a helper thread sigwaits for SIGTERM): it must never be sent. */
+/* SPDX-License-Identifier: MIT */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>

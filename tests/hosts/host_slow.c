@@ -1,4 +1,5 @@
 /* host_slow.c: a hook that reports the generation and then waits for a line on stdin before it returns. */
+/* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <unistd.h>
 

@@ -1,4 +1,5 @@
 /* host_spawn.c: a service that starts the program in its arguments, reports when it ended, and waits for stdin to close. */
+/* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -1,4 +1,5 @@
 /* host_stale.c: a program that closes every descriptor above 2, the event fd's number too, reuses the number, and goes on. */
+/* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

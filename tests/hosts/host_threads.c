@@ -1,4 +1,5 @@
 /* host_threads.c: several threads, all but one blocking SIGHUP; the one must handle it. */
+/* SPDX-License-Identifier: MIT */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* ns_preload.c: runs a program as uid/gid 65534 in a private mount namespace whose /etc/ld.so.preload names given libraries. */
+/* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>

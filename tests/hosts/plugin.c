@@ -1,4 +1,5 @@
 /* plugin.c: a shared library that defines toki_on_refresh, for a program to dlopen after start. */
+/* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <unistd.h>
 

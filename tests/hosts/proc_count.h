@@ -1,4 +1,5 @@
 /* proc_count.h: counts a process's own threads and sockets from /proc/self, for test hosts. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_PROC_COUNT_H
 #define TSHIM_PROC_COUNT_H
 

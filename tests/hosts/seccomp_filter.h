@@ -1,4 +1,5 @@
 /* seccomp_filter.h: a test host's one-rule seccomp filter: one system call gets a given action, every other is allowed. */
+/* SPDX-License-Identifier: MIT */
 #ifndef TSHIM_SECCOMP_FILTER_H
 #define TSHIM_SECCOMP_FILTER_H
 

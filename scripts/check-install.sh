@@ -1,0 +1,69 @@
+#!/bin/sh
+# check-install.sh: `make check-install`: a staged install has every file, a working command, library, header, .pc and completion; uninstall removes it all.
+# SPDX-License-Identifier: MIT
+# Called by make with MAKE, B, CC and INSTALLED (every installed path, no DESTDIR)
+# in the environment; PREFIX and the other directories reach the sub-makes through
+# MAKEFLAGS, as make check was given them.
+set -eu
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+rb=$B/check-install
+trap 'rm -rf "$work" "$rb"' EXIT
+d=$work/root
+fail() { echo "check-install: $*" >&2; exit 1; }
+var() { $MAKE -s --no-print-directory B="$B" print-"$1"; }
+
+$MAKE -s --no-print-directory install DESTDIR="$d" B="$B" >/dev/null
+for f in $INSTALLED; do
+    [ -e "$d$f" ] || fail "$f not installed"
+done
+bindir=$(var BINDIR) libdir=$(var LIBDIR) includedir=$(var INCLUDEDIR) pkgdir=$(var PKGCONFIGDIR)
+soname=$(var SONAME)
+
+# The command finds the library it was installed with, relative to itself.
+got=$(env -u TOKI_TOKEN -u LD_PRELOAD "$d$bindir/toki-shim" run -- sh -c 'echo "$LD_PRELOAD"')
+[ "$got" = "$(cd "$d$libdir" && pwd -P)/$soname" ] || fail "run preloads '$got', not $d$libdir/$soname"
+
+# A program linked with -ltoki_shim against the installed header and library
+# needs the soname and runs (inert: no token).
+cat > "$work/linked.c" <<'C'
+#include <stdio.h>
+#include <toki_shim.h>
+int main(void)
+{
+    struct toki_shim_status s = {.size = sizeof s};
+    if (toki_shim_status(&s) != 0)
+        return 1;
+    printf("active %d generation %lu\n", s.active, toki_shim_generation());
+    return 0;
+}
+C
+${CC:-cc} -I"$d$includedir" -o "$work/linked" "$work/linked.c" -L"$d$libdir" -ltoki_shim
+readelf -d "$work/linked" | grep -q "NEEDED.*\[$soname\]" || fail "a program linked with -ltoki_shim does not need $soname"
+got=$(env -u TOKI_TOKEN -u LD_PRELOAD LD_LIBRARY_PATH="$d$libdir" "$work/linked")
+[ "$got" = "active 0 generation 0" ] || fail "the linked program printed '$got'"
+
+# The .pc names the directories it was installed in.
+pc_var() { # pc_var FILE NAME: NAME's value, ${prefix} expanded
+    prefix=$(sed -n 's/^prefix=//p' "$1")
+    sed -n "s/^$2=//p" "$1" | sed "s|\${prefix}|$prefix|"
+}
+[ "$(pc_var "$d$pkgdir/toki-shim.pc" libdir)" = "$libdir" ] &&
+    [ "$(pc_var "$d$pkgdir/toki-shim.pc" includedir)" = "$includedir" ] ||
+    fail "toki-shim.pc does not name $libdir and $includedir"
+
+$MAKE -s --no-print-directory uninstall DESTDIR="$d" B="$B" >/dev/null
+[ -z "$(find "$d" ! -type d)" ] || fail "uninstall left $(find "$d" ! -type d | head -3)"
+
+# make, then make install with other directories: the install names its own
+# (the command's compiled-in library directory, the .pc), not the build's. In a
+# build folder of its own, so that nothing else of make check sees it change.
+$MAKE -s --no-print-directory B="$rb" PREFIX=/usr/local LIBDIR=/usr/local/lib all >/dev/null
+$MAKE -s --no-print-directory B="$rb" PREFIX=/opt/ts LIBDIR=/opt/ts/lib/x86_64-linux-gnu \
+    DESTDIR="$work/opt" install >/dev/null
+[ "$(pc_var "$work/opt/opt/ts/lib/x86_64-linux-gnu/pkgconfig/toki-shim.pc" libdir)" = /opt/ts/lib/x86_64-linux-gnu ] ||
+    fail "make install PREFIX=/opt/ts after make: the .pc does not name /opt/ts"
+grep -q "/opt/ts/lib/x86_64-linux-gnu" "$work/opt/opt/ts/bin/toki-shim" ||
+    fail "make install PREFIX=/opt/ts after make: toki-shim does not look in /opt/ts"
+
+echo "check-install: install, the command's library, -ltoki_shim, the .pc, uninstall and a later PREFIX all work"
