@@ -44,9 +44,12 @@ endif
 .PHONY: all bench demo soak examples format fuzz lint check check-man check-musl check-demo check-readme check-examples check-fuzz check-unit check-integration check-exports check-layout check-install check-sanitize clean install uninstall
 all: $(LIB) $(CMD) $(B)/toki-shim.pc
 
+# The .pc of the build tree; install writes its own, for the PREFIX it is given
+# (which may differ from the one the tree was built with).
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' toki-shim.pc.in
 $(B)/toki-shim.pc: toki-shim.pc.in Makefile
 	@mkdir -p $(B)
-	$(call say,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	$(call say,GEN,$@)$(PC_SED) > $@
 
 # -MMD -MP: each object depends on exactly the headers it includes.
 $(B)/obj/%.o: src/%.c
@@ -257,10 +260,12 @@ check-layout:
 # Installs into a scratch DESTDIR and uninstalls again, checking both.
 check-install: all
 	@d=$$(mktemp -d) && \
-	$(MAKE) -s install DESTDIR=$$d PREFIX=/usr/local B=$(B) >/dev/null && \
+	$(MAKE) -s install DESTDIR=$$d PREFIX=/opt/toki B=$(B) >/dev/null && \
 	for f in $(INSTALLED); do \
-	    test -f $$d/usr/local/$$f || { echo "check-install: $$f not installed"; exit 1; }; done && \
-	$(MAKE) -s uninstall DESTDIR=$$d PREFIX=/usr/local B=$(B) && \
+	    test -f $$d/opt/toki/$$f || { echo "check-install: $$f not installed"; exit 1; }; done && \
+	{ grep -qx 'prefix=/opt/toki' $$d/opt/toki/lib/pkgconfig/toki-shim.pc || \
+	    { echo "check-install: toki-shim.pc does not name the PREFIX installed to"; exit 1; }; } && \
+	$(MAKE) -s uninstall DESTDIR=$$d PREFIX=/opt/toki B=$(B) && \
 	test -z "$$(find $$d -type f)" || { echo "check-install: uninstall left files"; exit 1; } && \
 	rm -rf $$d && echo "check-install: install and uninstall work"
 
@@ -327,7 +332,8 @@ install: all
 	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libtoki_shim.so
 	install -m 0644 src/toki_shim.h $(DESTDIR)$(PREFIX)/include/toki_shim.h
 	install -m 0755 $(CMD) $(DESTDIR)$(PREFIX)/bin/toki-shim
-	install -m 0644 $(B)/toki-shim.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/toki-shim.pc
+	$(PC_SED) > $(DESTDIR)$(PREFIX)/lib/pkgconfig/toki-shim.pc
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/toki-shim.pc
 	install -m 0644 man/toki-shim.1 $(DESTDIR)$(PREFIX)/share/man/man1/toki-shim.1
 	install -m 0644 man/libtoki_shim.7 $(DESTDIR)$(PREFIX)/share/man/man7/libtoki_shim.7
 
