@@ -332,6 +332,8 @@ check-man:
 	@for m in man/toki-shim.1 man/libtoki_shim.7; do \
 	    w=$$(MANWIDTH=80 man --warnings -l $$m 2>&1 >/dev/null); \
 	    if [ -n "$$w" ]; then echo "check-man: $$m:"; echo "$$w"; exit 1; fi; done; \
+	if grep -n '^\.S[HS] .*\.S[HS]' man/toki-shim.1 man/libtoki_shim.7; then \
+	    echo "check-man: a heading holds another heading request (a merge left it)"; exit 1; fi; \
 	echo "check-man: both pages render cleanly"
 
 # make demo, non-interactively, must show three reloads in each service.

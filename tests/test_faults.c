@@ -496,7 +496,11 @@ Test(faults, a_host_that_uses_up_its_descriptors_is_unaffected_and_the_shim_come
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 2", H_WAIT_MS), 0, "%s", h_host.err.data);
     /* Nothing but the connection's own story was said (debug: every retry), and the
      * descriptor shortage as a warning once at most: with one descriptor free, the
-     * socket can be made but not the table of owners read, and the token waits. */
+     * socket can be made but not the table of owners read, and the token waits.
+     * The event's line is written after the hook has printed "refresh 2": wait for
+     * it, or it may land between this count and the next ones. */
+    cr_assert_eq(h_wait_count(&h_host, &h_host.err, "event AUTH_REFRESHED", 2, H_WAIT_MS), 2, "%s",
+                 h_host.err.data);
     int lines = h_count(&h_host, &h_host.err, "toki-shim", 0);
     cr_assert_leq(h_count(&h_host, &h_host.err, "cannot tell who owns the server on port", 0), 1);
     int told = h_count(&h_host, &h_host.err, "cannot tell who owns the server on port", 0) +
