@@ -212,7 +212,7 @@ HOSTS    := $(addprefix $(B)/tests/hosts/,host_hook host_signal host_probe host_
               host_fork host_fds host_threads host_exit host_static libplugin.so \
               host_epoll host_counter host_slow host_dlclose host_daemon host_signalfd \
               host_spawn host_sigwait host_harm ns_preload host_sandbox host_stale host_fdops \
-              host_signal_static)
+              host_signal_static host_title)
 # Hosts in other runtimes, built when their toolchain is installed (tests skip,
 # saying so, when it is not).
 HOSTS    += $(if $(shell command -v javac),$(B)/tests/hosts/Sleeper.class)

@@ -369,6 +369,30 @@ Test(cli, check_several_pids_and_json)
     cr_assert_not_null(strstr(out(), "is it running, and yours?"), "%s", out());
 }
 
+/* A daemon that writes its process title over its environment (nginx does) no
+ * longer shows TOKI_TOKEN in /proc/PID/environ: check reads the shim's counters
+ * and reports it listening, not inert. */
+Test(cli, check_sees_a_listening_shim_whose_environment_was_written_over)
+{
+    char port[32], token[96], pid[16];
+    h_server_start(&h_srv, 0, NULL);
+    h_server_env(&h_srv, port, token);
+    const char *env[] = {port, token, "TOKI_SHIM_SETTLE_MS=0", NULL};
+    const char *argv[] = {H_HOST("host_title"), NULL};
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
+    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
+    snprintf(pid, sizeof pid, "%d", (int)h_host.pid);
+    const char *json[] = {"check", "--json", pid, NULL};
+    cr_assert_eq(toki_shim(json, NULL), 0, "%s", out());
+    cr_assert_not_null(strstr(out(), "\"mode\": \"active\""), "%s", out());
+    cr_assert_not_null(strstr(out(), "\"ok\": true"), "%s", out());
+    h_stop(&cmd);
+    const char *text[] = {"check", pid, NULL};
+    cr_assert_eq(toki_shim(text, NULL), 0, "%s", out());
+    cr_assert_not_null(strstr(out(), "listening: yes, though its environment"), "%s", out());
+}
+
 Test(cli, check_usage_errors_point_to_help)
 {
     const char *mixed[] = {"check", "--all", "1", NULL};

@@ -317,6 +317,7 @@ struct tshim_check_process {
     char role[32];   /* TOKI_SHIM_ROLE as the process got it */
     long supervisor; /* its parent, a toki-shim run that supervises it; 0 if none */
     char stray[48];  /* a TOKI_SHIM_SUPERVISOR that names another process */
+    int env_hidden;  /* inert by its environment, yet its counters say it listens */
     struct tshim_decide_facts facts;
     int board_read; /* 1: board holds the shim's counters in that process */
     struct tshim_board board;
@@ -476,6 +477,18 @@ static int tshim_check_gather(struct tshim_check_process *p)
         return tshim_check_stop(p, TSHIM_CHECK_NOT_LOADED);
     enum tshim_config_result r =
         tshim_check_load(&p->config, &e, "the process has", p->why, sizeof p->why);
+    if (r == TSHIM_CONFIG_INERT && !p->supervisor) {
+        /* A program that sets its process title (nginx) writes over its environment,
+         * which then no longer shows the token it started with: its counters say
+         * whether the shim in it listens. */
+        tshim_check_board(p);
+        p->env_hidden = p->board_read && atomic_load(&p->board.on);
+        if (p->env_hidden)
+            snprintf(p->why, sizeof p->why,
+                     "listening: yes, though its environment no longer shows TOKI_TOKEN "
+                     "(the program wrote over it, as one that sets its process title does): "
+                     "its configuration cannot be read from outside");
+    }
     if (r != TSHIM_CONFIG_ACTIVE)
         return tshim_check_stop(p, r == TSHIM_CONFIG_INERT ? TSHIM_CHECK_INERT
                                                            : TSHIM_CHECK_CONFIG_ERROR);
@@ -619,6 +632,10 @@ static int tshim_check_print_text(const struct tshim_check_process *p)
         printf("shim loaded: yes (%s)\nmode: in-process\n", p->lib);
     if (p->stage == TSHIM_CHECK_INERT || p->stage == TSHIM_CHECK_CONFIG_ERROR)
         printf("%s\n", p->why);
+    if (p->env_hidden) {
+        tshim_check_print_board(p);
+        return 0;
+    }
     else if (p->stage == TSHIM_CHECK_NOT_SELECTED)
         printf("selected: no: TOKI_SHIM_ONLY or TOKI_SHIM_SKIP leaves this program out, so the "
                "shim is inert in it\n");
@@ -632,6 +649,12 @@ static int tshim_check_print_text(const struct tshim_check_process *p)
                "stays inert; only the service listens (TOKI_SHIM_INHERIT=all to change "
                "that)\n",
                p->role);
+    /* Inert by design (a process the service started, or another of its tree
+     * listens): nothing is wrong, and a plan would only confuse. */
+    if (p->board_read && !atomic_load(&p->board.on)) {
+        tshim_check_print_board(p);
+        return 0;
+    }
     int acts = tshim_check_print_plan(p) == 0;
     tshim_check_print_board(p);
     return p->connected && acts ? 0 : 1;
@@ -646,6 +669,8 @@ static const char *tshim_check_mode(const struct tshim_check_process *p)
         [TSHIM_CHECK_CONFIG_ERROR] = "config-error", [TSHIM_CHECK_NOT_SELECTED] = "not-selected",
         [TSHIM_CHECK_LAUNCHER] = "launcher",
     };
+    if (p->env_hidden)
+        return "active";
     if (p->stage != TSHIM_CHECK_GATHERED)
         return names[p->stage];
     if (p->supervisor)
@@ -655,18 +680,35 @@ static const char *tshim_check_mode(const struct tshim_check_process *p)
     return atomic_load(&p->board.on) ? "active" : "inert";
 }
 
-/* s as a JSON string. */
+/* The length of the well-formed UTF-8 sequence at s (1 to 4), or 0. */
+static int tshim_check_utf8_len(const unsigned char *s)
+{
+    int n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+    if (s[0] >= 0xf5)
+        n = 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* s as a JSON string. A path is bytes, not text: a byte that is no part of valid
+ * UTF-8 becomes U+FFFD, so that the output stays JSON. */
 static void tshim_check_json_string(const char *s)
 {
     putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
+    for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
+        int n = *u >= 0x80 ? tshim_check_utf8_len(u) : 1;
+        if (*u == '"' || *u == '\\')
+            printf("\\%c", *u);
+        else if (*u < 0x20 || *u == 0x7f)
+            printf("\\u%04x", *u);
+        else if (n == 0)
+            fputs("\\ufffd", stdout);
+        else {
+            fwrite(u, 1, (size_t)n, stdout);
+            u += n - 1;
+        }
     }
     putchar('"');
 }
@@ -711,7 +753,8 @@ static int tshim_check_print_json(const struct tshim_check_process *p)
         printf("\"%s\", \"on_refresh\": \"%s\", \"connected\": %s",
                tshim_config_action_name(p->config.action), does,
                p->connected ? "true" : "false");
-        ok = p->connected && (plan.what || p->config.action == TSHIM_CONFIG_FD);
+        ok = (p->board_read && !atomic_load(&p->board.on)) ||
+             (p->connected && (plan.what || p->config.action == TSHIM_CONFIG_FD));
     } else {
         printf("null, \"on_refresh\": null, \"connected\": false, \"why\": ");
         tshim_check_json_string(p->stage == TSHIM_CHECK_NO_MAP       ? "cannot read its memory map"
@@ -722,6 +765,7 @@ static int tshim_check_print_json(const struct tshim_check_process *p)
                                                                    : p->why);
     }
     tshim_check_json_board(p);
+    ok |= p->env_hidden;
     printf(", \"ok\": %s}", ok ? "true" : "false");
     return !ok;
 }
@@ -767,30 +811,35 @@ static size_t tshim_check_all(long *pids, size_t max)
 }
 
 /* Reports on each process: text, a blank line between them, or one JSON array.
- * 0 if all is well with every one. */
-static int tshim_check_processes(const long *pids, size_t n, int json)
+ * With found (--all), a process that has ended since the scan is left out: it
+ * was nobody's question. 0 if all is well with every one reported. */
+static int tshim_check_processes(const long *pids, size_t n, int json, int found)
 {
     static struct tshim_check_process p;
     int status = 0;
+    size_t told = 0;
     if (json)
         printf("[");
     for (size_t i = 0; i < n; i++) {
         memset(&p, 0, sizeof p);
         p.pid = pids[i];
         tshim_check_gather(&p);
+        if (found && p.stage == TSHIM_CHECK_GONE)
+            continue;
         if (json) {
-            printf("%s\n  ", i ? "," : "");
+            printf("%s\n  ", told ? "," : "");
             status |= tshim_check_print_json(&p);
         } else {
-            printf("%s", i ? "\n" : "");
+            printf("%s", told ? "\n" : "");
             status |= tshim_check_print_text(&p);
         }
+        told++;
     }
     if (json)
-        printf("%s]\n", n ? "\n" : "");
-    else if (n == 0)
+        printf("%s]\n", told ? "\n" : "");
+    else if (told == 0)
         printf("no process of uid %u has the shim loaded\n", (unsigned)getuid());
-    return n == 0 ? 1 : status;
+    return told == 0 ? 1 : status;
 }
 
 #define TSHIM_CHECK_MAX_PIDS 4096
@@ -830,5 +879,5 @@ int tshim_check_main(int argc, char **argv)
         return tshim_say_usage("check", "--json reports on processes: give PIDs or --all");
     else if (n == 0)
         return tshim_check_environment();
-    return tshim_check_processes(pids, n, json);
+    return tshim_check_processes(pids, n, json, all);
 }
