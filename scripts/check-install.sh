@@ -13,12 +13,17 @@ d=$work/root
 fail() { echo "check-install: $*" >&2; exit 1; }
 var() { $MAKE -s --no-print-directory B="$B" print-"$1"; }
 
+bindir=$(var BINDIR) libdir=$(var LIBDIR) includedir=$(var INCLUDEDIR) pkgdir=$(var PKGCONFIGDIR)
+soname=$(var SONAME)
+# An earlier version of the same soname is replaced, not left for ldconfig to
+# point the soname back at.
+mkdir -p "$d$libdir"
+: > "$d$libdir/$soname.0.9"
 $MAKE -s --no-print-directory install DESTDIR="$d" B="$B" >/dev/null
 for f in $INSTALLED; do
     [ -e "$d$f" ] || fail "$f not installed"
 done
-bindir=$(var BINDIR) libdir=$(var LIBDIR) includedir=$(var INCLUDEDIR) pkgdir=$(var PKGCONFIGDIR)
-soname=$(var SONAME)
+[ ! -e "$d$libdir/$soname.0.9" ] || fail "install left the earlier $libdir/$soname.0.9"
 
 # The command finds the library it was installed with, relative to itself.
 got=$(env -u TOKI_TOKEN -u LD_PRELOAD "$d$bindir/toki-shim" run -- sh -c 'echo "$LD_PRELOAD"')
@@ -52,6 +57,7 @@ pc_var() { # pc_var FILE NAME: NAME's value, ${prefix} expanded
     [ "$(pc_var "$d$pkgdir/toki-shim.pc" includedir)" = "$includedir" ] ||
     fail "toki-shim.pc does not name $libdir and $includedir"
 
+: > "$d$libdir/$soname.0.9"
 $MAKE -s --no-print-directory uninstall DESTDIR="$d" B="$B" >/dev/null
 [ -z "$(find "$d" ! -type d)" ] || fail "uninstall left $(find "$d" ! -type d | head -3)"
 
@@ -66,4 +72,4 @@ $MAKE -s --no-print-directory B="$rb" PREFIX=/opt/ts LIBDIR=/opt/ts/lib/x86_64-l
 grep -q "/opt/ts/lib/x86_64-linux-gnu" "$work/opt/opt/ts/bin/toki-shim" ||
     fail "make install PREFIX=/opt/ts after make: toki-shim does not look in /opt/ts"
 
-echo "check-install: install, the command's library, -ltoki_shim, the .pc, uninstall and a later PREFIX all work"
+echo "check-install: install (over an earlier version), the command's library, -ltoki_shim, the .pc, uninstall and a later PREFIX all work"
