@@ -387,6 +387,13 @@ INSTALLED := $(BINDIR)/toki-shim $(LIBDIR)/libtoki_shim.so.$(VERSION) $(LIBDIR)/
              $(LIBDIR)/libtoki_shim.so $(INCLUDEDIR)/toki_shim.h $(PKGCONFIGDIR)/toki-shim.pc \
              $(MANDIR)/man1/toki-shim.1 $(MANDIR)/man7/libtoki_shim.7 \
              $(BASHCOMPDIR)/toki-shim $(ZSHCOMPDIR)/_toki-shim
+# A directory with a space cannot be installed to: make splits it into words (an
+# install of PREFIX="/opt/my ts" made ./ts/ here), and LD_PRELOAD could not name
+# the library there anyway. Refused before anything is built or copied.
+INSTALL_VARS := DESTDIR PREFIX BINDIR LIBDIR INCLUDEDIR DATADIR MANDIR PKGCONFIGDIR BASHCOMPDIR ZSHCOMPDIR
+ifneq ($(filter install uninstall,$(MAKECMDGOALS)),)
+$(foreach v,$(INSTALL_VARS),$(if $(word 2,$($(v))),$(error $(v)="$($(v))" has a space: make install cannot use it; choose a directory without one)))
+endif
 # Other versions of this soname in LIBDIR, from an earlier install: left there, the
 # loader's cache (ldconfig picks the highest version) could point the soname back
 # at one of them after a downgrade or an uninstall.

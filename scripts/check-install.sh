@@ -61,6 +61,13 @@ pc_var() { # pc_var FILE NAME: NAME's value, ${prefix} expanded
 $MAKE -s --no-print-directory uninstall DESTDIR="$d" B="$B" >/dev/null
 [ -z "$(find "$d" ! -type d)" ] || fail "uninstall left $(find "$d" ! -type d | head -3)"
 
+# A directory with a space is refused before anything is made: none of its words
+# becomes a directory here.
+$MAKE -s --no-print-directory install B="$B" PREFIX="$work/sp ace" DESTDIR="$work/sp" >"$work/space.out" 2>&1 &&
+    fail "make install PREFIX='.../sp ace' succeeded"
+grep -q "has a space" "$work/space.out" || fail "make install PREFIX='.../sp ace' did not say why: $(cat "$work/space.out")"
+[ ! -e "$work/sp" ] && [ ! -e ace ] || fail "make install PREFIX='.../sp ace' made directories"
+
 # make, then make install with other directories: the install names its own
 # (the command's compiled-in library directory, the .pc), not the build's. In a
 # build folder of its own, so that nothing else of make check sees it change.
@@ -72,4 +79,4 @@ $MAKE -s --no-print-directory B="$rb" PREFIX=/opt/ts LIBDIR=/opt/ts/lib/x86_64-l
 grep -q "/opt/ts/lib/x86_64-linux-gnu" "$work/opt/opt/ts/bin/toki-shim" ||
     fail "make install PREFIX=/opt/ts after make: toki-shim does not look in /opt/ts"
 
-echo "check-install: install (over an earlier version), the command's library, -ltoki_shim, the .pc, uninstall and a later PREFIX all work"
+echo "check-install: install (over an earlier version), the command's library, -ltoki_shim, the .pc, uninstall, a refused space and a later PREFIX all work"
