@@ -29,6 +29,16 @@ done
 got=$(env -u TOKI_TOKEN -u LD_PRELOAD "$d$bindir/toki-shim" run -- sh -c 'echo "$LD_PRELOAD"')
 [ "$got" = "$(cd "$d$libdir" && pwd -P)/$soname" ] || fail "run preloads '$got', not $d$libdir/$soname"
 
+# Moved under a folder with a space, which LD_PRELOAD cannot name: run says so
+# (or takes the library of its compiled-in LIBDIR, if that has one), never
+# preloads a path the loader splits and ignores.
+mkdir "$work/re loc"
+cp -a "$d/." "$work/re loc/"
+got=$(env -u TOKI_TOKEN -u LD_PRELOAD "$work/re loc$bindir/toki-shim" run -- sh -c 'echo "$LD_PRELOAD"' 2>&1) &&
+    case $got in *" "*) fail "run from '$work/re loc' preloads '$got'" ;; esac
+case $got in *"LD_PRELOAD cannot name"* | /*) ;; *) fail "run from '$work/re loc' said '$got'" ;; esac
+rm -rf "$work/re loc"
+
 # A program linked with -ltoki_shim against the installed header and library
 # needs the soname and runs (inert: no token).
 cat > "$work/linked.c" <<'C'
