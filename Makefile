@@ -389,10 +389,22 @@ INSTALLED := $(BINDIR)/toki-shim $(LIBDIR)/libtoki_shim.so.$(VERSION) $(LIBDIR)/
              $(LIBDIR)/libtoki_shim.so $(INCLUDEDIR)/toki_shim.h $(PKGCONFIGDIR)/toki-shim.pc \
              $(MANDIR)/man1/toki-shim.1 $(MANDIR)/man7/libtoki_shim.7 \
              $(BASHCOMPDIR)/toki-shim $(ZSHCOMPDIR)/_toki-shim
+# A directory with a space cannot be installed to: make splits it into words (an
+# install of PREFIX="/opt/my ts" made ./ts/ here), and LD_PRELOAD could not name
+# the library there anyway. Refused before anything is built or copied.
+INSTALL_VARS := DESTDIR PREFIX BINDIR LIBDIR INCLUDEDIR DATADIR MANDIR PKGCONFIGDIR BASHCOMPDIR ZSHCOMPDIR
+ifneq ($(filter install uninstall,$(MAKECMDGOALS)),)
+$(foreach v,$(INSTALL_VARS),$(if $(word 2,$($(v))),$(error $(v)="$($(v))" has a space: make install cannot use it; choose a directory without one)))
+endif
+# Other versions of this soname in LIBDIR, from an earlier install: left there, the
+# loader's cache (ldconfig picks the highest version) could point the soname back
+# at one of them after a downgrade or an uninstall.
+other_libs = $(filter-out %/libtoki_shim.so.$(VERSION),$(wildcard $(DESTDIR)$(LIBDIR)/libtoki_shim.so.$(SOVERSION).*))
 install: all
 	install -d $(addprefix $(DESTDIR),$(BINDIR) $(LIBDIR) $(INCLUDEDIR) $(PKGCONFIGDIR) \
 	    $(MANDIR)/man1 $(MANDIR)/man7 $(BASHCOMPDIR) $(ZSHCOMPDIR))
 	install -m 0755 $(CMD) $(DESTDIR)$(BINDIR)/toki-shim
+	$(if $(other_libs),rm -f $(other_libs))
 	install -m 0644 $(LIBFILE) $(DESTDIR)$(LIBDIR)/libtoki_shim.so.$(VERSION)
 	ln -sfn libtoki_shim.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sfn $(SONAME) $(DESTDIR)$(LIBDIR)/libtoki_shim.so
@@ -412,7 +424,7 @@ ldconfig = if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then \
 	    else echo "install: no $(LDCONFIG) to run"; fi; fi
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED)) $(other_libs)
 	$(Q)$(ldconfig)
 
 # A Debian package (debian/), built by dpkg-buildpackage in a copy of the tree

@@ -42,6 +42,7 @@ expect "USR1 USR2" toki-shim run --signal U
 expect "--every" toki-shim serve --ev
 expect "bash zsh" toki-shim completion ""
 expect "check" toki-shim help ch
+expect "--json --all --help" toki-shim check -
 # After run's options, and after "--", the word is a command to start.
 case " $(complete_line toki-shim run --log info -- bas) " in *" bash "*) ;; *) fail "no command offered after run's --" ;; esac
 case " $(complete_line toki-shim run bas) " in *" bash "*) ;; *) fail "no command offered as run's COMMAND" ;; esac

@@ -13,16 +13,31 @@ d=$work/root
 fail() { echo "check-install: $*" >&2; exit 1; }
 var() { $MAKE -s --no-print-directory B="$B" print-"$1"; }
 
+bindir=$(var BINDIR) libdir=$(var LIBDIR) includedir=$(var INCLUDEDIR) pkgdir=$(var PKGCONFIGDIR)
+soname=$(var SONAME)
+# An earlier version of the same soname is replaced, not left for ldconfig to
+# point the soname back at.
+mkdir -p "$d$libdir"
+: > "$d$libdir/$soname.0.9"
 $MAKE -s --no-print-directory install DESTDIR="$d" B="$B" >/dev/null
 for f in $INSTALLED; do
     [ -e "$d$f" ] || fail "$f not installed"
 done
-bindir=$(var BINDIR) libdir=$(var LIBDIR) includedir=$(var INCLUDEDIR) pkgdir=$(var PKGCONFIGDIR)
-soname=$(var SONAME)
+[ ! -e "$d$libdir/$soname.0.9" ] || fail "install left the earlier $libdir/$soname.0.9"
 
 # The command finds the library it was installed with, relative to itself.
 got=$(env -u TOKI_TOKEN -u LD_PRELOAD "$d$bindir/toki-shim" run -- sh -c 'echo "$LD_PRELOAD"')
 [ "$got" = "$(cd "$d$libdir" && pwd -P)/$soname" ] || fail "run preloads '$got', not $d$libdir/$soname"
+
+# Moved under a folder with a space, which LD_PRELOAD cannot name: run says so
+# (or takes the library of its compiled-in LIBDIR, if that has one), never
+# preloads a path the loader splits and ignores.
+mkdir "$work/re loc"
+cp -a "$d/." "$work/re loc/"
+got=$(env -u TOKI_TOKEN -u LD_PRELOAD "$work/re loc$bindir/toki-shim" run -- sh -c 'echo "$LD_PRELOAD"' 2>&1) &&
+    case $got in *" "*) fail "run from '$work/re loc' preloads '$got'" ;; esac
+case $got in *"LD_PRELOAD cannot name"* | /*) ;; *) fail "run from '$work/re loc' said '$got'" ;; esac
+rm -rf "$work/re loc"
 
 # A program linked with -ltoki_shim against the installed header and library
 # needs the soname and runs (inert: no token).
@@ -52,8 +67,16 @@ pc_var() { # pc_var FILE NAME: NAME's value, ${prefix} expanded
     [ "$(pc_var "$d$pkgdir/toki-shim.pc" includedir)" = "$includedir" ] ||
     fail "toki-shim.pc does not name $libdir and $includedir"
 
+: > "$d$libdir/$soname.0.9"
 $MAKE -s --no-print-directory uninstall DESTDIR="$d" B="$B" >/dev/null
 [ -z "$(find "$d" ! -type d)" ] || fail "uninstall left $(find "$d" ! -type d | head -3)"
+
+# A directory with a space is refused before anything is made: none of its words
+# becomes a directory here.
+$MAKE -s --no-print-directory install B="$B" PREFIX="$work/sp ace" DESTDIR="$work/sp" >"$work/space.out" 2>&1 &&
+    fail "make install PREFIX='.../sp ace' succeeded"
+grep -q "has a space" "$work/space.out" || fail "make install PREFIX='.../sp ace' did not say why: $(cat "$work/space.out")"
+[ ! -e "$work/sp" ] && [ ! -e ace ] || fail "make install PREFIX='.../sp ace' made directories"
 
 # make, then make install with other directories: the install names its own
 # (the command's compiled-in library directory, the .pc), not the build's. In a
@@ -66,4 +89,4 @@ $MAKE -s --no-print-directory B="$rb" PREFIX=/opt/ts LIBDIR=/opt/ts/lib/x86_64-l
 grep -q "/opt/ts/lib/x86_64-linux-gnu" "$work/opt/opt/ts/bin/toki-shim" ||
     fail "make install PREFIX=/opt/ts after make: toki-shim does not look in /opt/ts"
 
-echo "check-install: install, the command's library, -ltoki_shim, the .pc, uninstall and a later PREFIX all work"
+echo "check-install: install (over an earlier version), the command's library, -ltoki_shim, the .pc, uninstall, a refused space and a later PREFIX all work"

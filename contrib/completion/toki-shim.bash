@@ -73,7 +73,7 @@ _toki_shim()
             ;;
         serve) opts="--port --token --dev --every --quiet --help --" ;;
         check)
-            opts="--help"
+            opts="--json --all --help"
             [[ $cur != -* ]] && opts="$(cd /proc && compgen -G '[0-9]*')"
             ;;
         completion) [[ $COMP_CWORD -eq 2 ]] && opts="bash zsh" ;;

@@ -37,6 +37,18 @@ static const char *tshim_run_library_in(const char *dir, char *out, size_t size)
     return NULL;
 }
 
+/* A library found where LD_PRELOAD cannot name it: the loader splits the variable
+ * at spaces and colons, and would load nothing (a clone in "My Projects/"). */
+static char tshim_run_unusable[PATH_MAX + 64];
+
+static const char *tshim_run_usable(const char *path)
+{
+    if (!path || !strpbrk(path, " \t\n:"))
+        return path;
+    snprintf(tshim_run_unusable, sizeof tshim_run_unusable, "%s", path);
+    return NULL;
+}
+
 const char *tshim_run_library_path(void)
 {
     static char path[PATH_MAX + 64];
@@ -48,17 +60,17 @@ const char *tshim_run_library_path(void)
         *strrchr(self, '/') = '\0';
         /* The build tree: the development link beside the command, as it is. */
         snprintf(path, sizeof path, "%s/libtoki_shim.so", self);
-        if (access(path, R_OK) == 0)
+        if (access(path, R_OK) == 0 && tshim_run_usable(path))
             return path;
         /* An install, wherever it was moved: bin/ beside lib/ or lib/<multiarch>/. */
         static const char *const rel[] = {"../lib", "../lib/" TSHIM_MULTIARCH};
         for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
             snprintf(dir, sizeof dir, "%s/%s", self, rel[i]);
-            if (tshim_run_library_in(dir, path, sizeof path))
+            if (tshim_run_usable(tshim_run_library_in(dir, path, sizeof path)))
                 return path;
         }
     }
-    return tshim_run_library_in(TSHIM_LIBDIR, path, sizeof path);
+    return tshim_run_usable(tshim_run_library_in(TSHIM_LIBDIR, path, sizeof path));
 }
 
 /* The options, each the variable it sets. */
@@ -172,6 +184,13 @@ struct tshim_run_mode {
 static int tshim_run_preloaded(const char *path, char **argv)
 {
     const char *lib = tshim_run_library_path();
+    if (!lib && tshim_run_unusable[0]) {
+        tshim_say_error("run",
+                        "%s: LD_PRELOAD cannot name a path with a space or a colon; move the "
+                        "folder, or supervise the program instead with --supervise",
+                        tshim_run_unusable);
+        return 1;
+    }
     if (!lib) {
         tshim_say_error("run",
                         "cannot find libtoki_shim.so next to this program, in ../lib, "
