@@ -353,9 +353,7 @@ void tshim_dispatch_act(const struct tshim_config *c, const char *name, unsigned
      * first thing, so it goes before the hook and the signal. */
     if (p.what & TSHIM_DECIDE_POST_FD)
         tshim_events_post(n);
-    /* Counted when something is done: check reports actions taken. */
-    if (p.what)
-        tshim_events_action();
+    tshim_events_action();
     /* Once the process is exiting, its globals may be half destroyed: no more hooks,
      * and no signal whose handler could touch them. */
     unsigned host = p.what & (TSHIM_DECIDE_CALL_HOOK | TSHIM_DECIDE_SEND_SIGNAL);
