@@ -393,6 +393,28 @@ Test(cli, check_sees_a_listening_shim_whose_environment_was_written_over)
     cr_assert_not_null(strstr(out(), "listening: yes, though its environment"), "%s", out());
 }
 
+/* A program that reads the event fd gets no signal, and needs none: check says
+ * the shim posts the fd, and all is well. */
+Test(cli, check_knows_a_program_that_asked_for_the_event_fd)
+{
+    char port[32], token[96], pid[16];
+    h_server_start(&h_srv, 0, NULL);
+    h_server_env(&h_srv, port, token);
+    const char *env[] = {port, token, NULL};
+    const char *argv[] = {H_HOST("host_epoll"), NULL};
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
+    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
+    snprintf(pid, sizeof pid, "%d", (int)h_host.pid);
+    const char *text[] = {"check", pid, NULL};
+    cr_assert_eq(toki_shim(text, NULL), 0, "%s", out());
+    cr_assert_not_null(strstr(out(), "posts the event fd (the program asked for it)"), "%s", out());
+    h_stop(&cmd);
+    const char *json[] = {"check", "--json", pid, NULL};
+    cr_assert_eq(toki_shim(json, NULL), 0, "%s", out());
+    cr_assert_not_null(strstr(out(), "\"on_refresh\": \"fd\""), "%s", out());
+}
+
 Test(cli, check_usage_errors_point_to_help)
 {
     const char *mixed[] = {"check", "--all", "1", NULL};

@@ -438,7 +438,7 @@ static void tshim_check_facts(struct tshim_check_process *p, struct tshim_check_
     const char *exe = tshim_proc_basename(p->exe), *arg0 = tshim_proc_basename(cmdline);
     p->connected = tshim_check_connected(p->supervisor ? p->supervisor : p->pid, p->config.port);
     /* Whether the program asked for the event fd is in its memory, not in /proc:
-     * the plan is made as if it had not, and says what would change. */
+     * the counters say, once they are read (tshim_check_gather). */
     p->facts.have_hook = p->hook && !p->supervisor;
     p->facts.have_handler = tshim_observe_caught(p->pid, p->config.signo);
     p->facts.blocked = !p->facts.have_handler && tshim_observe_takes_blocked(p->pid, p->config.signo);
@@ -505,6 +505,8 @@ static int tshim_check_gather(struct tshim_check_process *p)
                  "supervised: the counters are the supervisor's, which its log shows");
     else
         tshim_check_board(p);
+    /* Whether the program asked for the event fd is in its memory: the counters. */
+    p->facts.have_fd = p->board_read && atomic_load(&p->board.fd_asked);
     p->stage = TSHIM_CHECK_GATHERED;
     return 0;
 }
@@ -559,12 +561,16 @@ static int tshim_check_print_plan(const struct tshim_check_process *proc)
         printf("calls toki_on_refresh%s", p.what & TSHIM_DECIDE_SEND_SIGNAL ? " and " : "");
     if (p.what & TSHIM_DECIDE_SEND_SIGNAL)
         printf("sends SIG%s", sig);
-    if (c->action == TSHIM_CONFIG_FD)
+    if (p.what & TSHIM_DECIDE_POST_FD)
+        printf("%sposts the event fd (the program asked for it)",
+               p.what & (TSHIM_DECIDE_CALL_HOOK | TSHIM_DECIDE_SEND_SIGNAL) ? "; " : "");
+    else if (c->action == TSHIM_CONFIG_FD)
         printf("posts the event fd, if the program has called toki_shim_event_fd()");
     else if (!p.what)
         tshim_check_print_nothing(&p, proc, sig);
     printf("\n");
-    if (c->action == TSHIM_CONFIG_AUTO && (p.what & TSHIM_DECIDE_SEND_SIGNAL) && !proc->supervisor)
+    if (c->action == TSHIM_CONFIG_AUTO && (p.what & TSHIM_DECIDE_SEND_SIGNAL) && !proc->supervisor &&
+        !f->have_fd)
         printf("event fd: once the program calls toki_shim_event_fd(), the shim posts the "
                "event fd instead of sending the signal\n");
     return p.what || c->action == TSHIM_CONFIG_FD ? 0 : 1;
@@ -748,7 +754,9 @@ static int tshim_check_print_json(const struct tshim_check_process *p)
         const char *does = plan.what & TSHIM_DECIDE_CALL_HOOK
                                ? (plan.what & TSHIM_DECIDE_SEND_SIGNAL ? "hook+signal" : "hook")
                            : plan.what & TSHIM_DECIDE_SEND_SIGNAL ? "signal"
-                           : p->config.action == TSHIM_CONFIG_FD  ? "fd"
+                           : plan.what & TSHIM_DECIDE_POST_FD ||
+                                   p->config.action == TSHIM_CONFIG_FD
+                               ? "fd"
                                                                   : "nothing";
         printf("\"%s\", \"on_refresh\": \"%s\", \"connected\": %s",
                tshim_config_action_name(p->config.action), does,

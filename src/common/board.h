@@ -9,7 +9,7 @@
  * library's data in another process (process_vm_readv), can find it there without
  * a symbol table: installed libraries are often stripped. The version digit
  * changes with the layout. */
-#define TSHIM_BOARD_MAGIC "toki-shim board1"
+#define TSHIM_BOARD_MAGIC "toki-shim board2"
 #define TSHIM_BOARD_MAGIC_LEN 16
 
 struct tshim_board {
@@ -22,6 +22,7 @@ struct tshim_board {
     _Atomic unsigned long actions;     /* actions taken */
     _Atomic unsigned long reconnects;  /* connections made after the first */
     _Atomic long long last_event_ms;   /* wall-clock time of the last event line, ms since 1970; 0: none */
+    _Atomic int fd_asked;              /* 1: the program has asked for the event fd */
 };
 
 #endif

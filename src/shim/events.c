@@ -234,6 +234,7 @@ static int tshim_events_make(void)
         return -1;
     }
     atomic_store_explicit(&tshim_events_public, fd, memory_order_release);
+    atomic_store(&tshim_events_board.fd_asked, 1);
     return fd;
 }
 
