@@ -369,20 +369,27 @@ Test(cli, check_several_pids_and_json)
     cr_assert_not_null(strstr(out(), "is it running, and yours?"), "%s", out());
 }
 
+/* host under the shim, connected to a server of its own; its pid into pid. */
+static void connected_host(const char *host, char pid[16])
+{
+    char port[32], token[96];
+    h_server_start(&h_srv, 0, NULL);
+    h_server_env(&h_srv, port, token);
+    const char *env[] = {port, token, "TOKI_SHIM_SETTLE_MS=0", NULL};
+    const char *argv[] = {host, NULL};
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
+    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
+    snprintf(pid, 16, "%d", (int)h_host.pid);
+}
+
 /* A daemon that writes its process title over its environment (nginx does) no
  * longer shows TOKI_TOKEN in /proc/PID/environ: check reads the shim's counters
  * and reports it listening, not inert. */
 Test(cli, check_sees_a_listening_shim_whose_environment_was_written_over)
 {
-    char port[32], token[96], pid[16];
-    h_server_start(&h_srv, 0, NULL);
-    h_server_env(&h_srv, port, token);
-    const char *env[] = {port, token, "TOKI_SHIM_SETTLE_MS=0", NULL};
-    const char *argv[] = {H_HOST("host_title"), NULL};
-    h_spawn(&h_host, (char *const *)argv, env, 1);
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
-    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
-    snprintf(pid, sizeof pid, "%d", (int)h_host.pid);
+    char pid[16];
+    connected_host(H_HOST("host_title"), pid);
     const char *json[] = {"check", "--json", pid, NULL};
     cr_assert_eq(toki_shim(json, NULL), 0, "%s", out());
     cr_assert_not_null(strstr(out(), "\"mode\": \"active\""), "%s", out());
@@ -397,15 +404,8 @@ Test(cli, check_sees_a_listening_shim_whose_environment_was_written_over)
  * the shim posts the fd, and all is well. */
 Test(cli, check_knows_a_program_that_asked_for_the_event_fd)
 {
-    char port[32], token[96], pid[16];
-    h_server_start(&h_srv, 0, NULL);
-    h_server_env(&h_srv, port, token);
-    const char *env[] = {port, token, NULL};
-    const char *argv[] = {H_HOST("host_epoll"), NULL};
-    h_spawn(&h_host, (char *const *)argv, env, 1);
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
-    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
-    snprintf(pid, sizeof pid, "%d", (int)h_host.pid);
+    char pid[16];
+    connected_host(H_HOST("host_epoll"), pid);
     const char *text[] = {"check", pid, NULL};
     cr_assert_eq(toki_shim(text, NULL), 0, "%s", out());
     cr_assert_not_null(strstr(out(), "posts the event fd (the program asked for it)"), "%s", out());

@@ -353,6 +353,7 @@ int tshim_fdguard_wait_making(int newfd)
     errno = saved;
     return 1;
 }
+
 /* Inside the window, just after a descriptor of ours was made at low, the lowest
  * free number: until it is recorded, a host thread closing numbers it does not own
  * (a daemon's close-everything loop) could close it, and even reuse the number.

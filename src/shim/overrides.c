@@ -274,6 +274,13 @@ static int tshim_overrides_dup_check(const struct tshim_overrides_dup *d)
  * run, the call is counted (tshim_fdguard_dup_begin) from before that check to
  * after the call: a descriptor the shim makes meanwhile at newfd, which the check
  * could not see, is then not used before the host's call has put its own there. */
+/* libc's dup2 or dup3, as the host called it. */
+static int tshim_overrides_dup_libc(const struct tshim_overrides_dup *d)
+{
+    return d->three ? tshim_real.dup3(d->oldfd, d->newfd, d->flags)
+                    : tshim_real.dup2(d->oldfd, d->newfd);
+}
+
 static inline int tshim_overrides_dup_call(const struct tshim_overrides_dup *d)
 {
     int counted = tshim_guard_threads() > 0;
@@ -287,8 +294,7 @@ static inline int tshim_overrides_dup_call(const struct tshim_overrides_dup *d)
             tshim_fdguard_dup_end();
         return TSHIM_OVERRIDES_OURS;
     }
-    int r = d->three ? tshim_real.dup3(d->oldfd, d->newfd, d->flags)
-                     : tshim_real.dup2(d->oldfd, d->newfd);
+    int r = tshim_overrides_dup_libc(d);
     if (counted) {
         int e = errno;
         tshim_fdguard_dup_end();
@@ -322,8 +328,7 @@ __attribute__((noinline, cold)) static int tshim_overrides_dup_ours(const struct
 {
     /* In a child of a raw fork or clone the numbers are the child's copies. */
     if (!tshim_fdguard_here())
-        return d->three ? tshim_real.dup3(d->oldfd, d->newfd, d->flags)
-                        : tshim_real.dup2(d->oldfd, d->newfd);
+        return tshim_overrides_dup_libc(d);
     int slot = d->newfd >= 0 ? tshim_fdguard_slot_of(d->newfd) : -1;
     if (slot >= 0)
         return tshim_overrides_dup_onto(slot, d);
