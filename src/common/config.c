@@ -115,13 +115,15 @@ const char *tshim_config_action_name(enum tshim_config_action a)
 int tshim_config_is_loopback(const struct sockaddr *sa)
 {
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    /* ::1 spelled here: in6addr_loopback would cost every start a symbol lookup. */
+    static const unsigned char loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
         return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
     }
     if (sa->sa_family == AF_INET6) {
         const unsigned char *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-        if (memcmp(b, &in6addr_loopback, 16) == 0)
+        if (memcmp(b, loopback, 16) == 0)
             return 1;
         return memcmp(b, mapped, 12) == 0 && b[12] == 127;
     }
@@ -334,6 +336,11 @@ static int tshim_config_list(struct tshim_config_ctx *x, const char *name, const
 
 /* A program list: the built-in one, or the variable's list in its place, or after
  * it when the value starts with '+'. */
+_Static_assert(sizeof TSHIM_CONFIG_LAUNCHERS < TSHIM_CONFIG_EVENTS_BUF &&
+                   sizeof TSHIM_CONFIG_SHELLS < TSHIM_CONFIG_EVENTS_BUF &&
+                   sizeof TSHIM_CONFIG_NO_SIGNAL < TSHIM_CONFIG_EVENTS_BUF,
+               "a built-in program list and its two NULs fit their buffer");
+
 static int tshim_config_programs(struct tshim_config_ctx *x, const char *name, const char *builtin,
                                  char *out)
 {
@@ -341,10 +348,19 @@ static int tshim_config_programs(struct tshim_config_ctx *x, const char *name, c
     int r = tshim_config_get(x, name, &v);
     if (r < 0)
         return -1;
+    /* The built-in list alone, the default, is split without the checks: a start
+     * pays only for a copy of it. */
+    if (r == 0) {
+        size_t i = 0;
+        for (; builtin[i]; i++)
+            out[i] = builtin[i] == ',' ? '\0' : builtin[i];
+        out[i] = out[i + 1] = '\0';
+        return 0;
+    }
     /* Parsed where it is (a copy only to join): a start pays for no formatting. */
     char joined[TSHIM_CONFIG_EVENTS_BUF + 512];
-    const char *list = r > 0 ? v : builtin;
-    if (r > 0 && v[0] == '+') {
+    const char *list = v;
+    if (v[0] == '+') {
         snprintf(joined, sizeof joined, "%s,%s", builtin, v + 1);
         list = joined;
     }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "kernel.h"
+#include "tshim.h"
 
 #define TSHIM_FDGUARD_TOP 1024 /* highest fd we aim for: keeps the kernel's fd table small */
 
@@ -39,7 +40,14 @@ void tshim_fdguard_use_close(int (*real_close)(int))
 /* Likewise libc's pthread_sigmask: the library's own is an override that follows
  * the main thread's mask for the hooks, and must not take a moment with every
  * signal blocked, made here, for the host's. */
-static int (*tshim_fdguard_sigmask)(int, const sigset_t *, sigset_t *) = pthread_sigmask;
+static int tshim_fdguard_plain_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+    return pthread_sigmask(how, set, old);
+}
+
+/* A function of ours, not pthread_sigmask's address: that is a symbol lookup at
+ * every load, where a call is bound only when made. */
+static int (*tshim_fdguard_sigmask)(int, const sigset_t *, sigset_t *) = tshim_fdguard_plain_sigmask;
 
 void tshim_fdguard_use_sigmask(int (*real_sigmask)(int, const sigset_t *, sigset_t *))
 {
@@ -110,7 +118,7 @@ static void tshim_fdguard_futex(_Atomic int *word, int op, int val)
  * child handler: a signal handler that runs there and enters the window must not
  * wait for the fork it interrupted. Its thread cannot copy the process until the
  * handler has returned, so the window is safe for it to hold. */
-static __thread int tshim_fdguard_forking_here;
+static TSHIM_TLS int tshim_fdguard_forking_here;
 
 /* Threads asleep on tshim_fdguard_busy: the one who leaves the window makes the
  * wake-up system call only when there is one (sequentially consistent, Dekker-

@@ -100,7 +100,8 @@ size_t tshim_proc_decimal(char *out, unsigned long v)
 void tshim_proc_names(char *exe, size_t exe_size, const char **argv0)
 {
     char path[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    /* syscall: bound already at start, where readlink would cost a lazy binding. */
+    long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", path, sizeof path - 1);
     exe[0] = '\0';
     if (n > 0) {
         path[n] = '\0';

@@ -23,4 +23,14 @@
  * toki_shim.h). shim/libtoki_shim.map lists them, and make check compares. */
 #define TSHIM_EXPORT __attribute__((visibility("default")))
 
+/* A thread-local variable of the library. glibc: initial-exec, an offset fixed at
+ * load, where the default model calls __tls_get_addr (a lazy binding at start,
+ * then a call at each access); glibc keeps room for it in a dlopen'ed library's
+ * static TLS. musl keeps none, so it gets the default model. */
+#ifdef __GLIBC__
+#define TSHIM_TLS __thread __attribute__((tls_model("initial-exec")))
+#else
+#define TSHIM_TLS __thread
+#endif
+
 #endif

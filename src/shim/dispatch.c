@@ -21,6 +21,7 @@
 #include "common/elf.h"
 #include "common/fdguard.h"
 #include "common/log.h"
+#include "common/tshim.h"
 #include "events.h"
 #include "guard.h"
 
@@ -128,7 +129,7 @@ static int tshim_dispatch_has_handler(int signo)
  * it is now: kept by the sigprocmask and pthread_sigmask overrides, for the hooks.
  * Signals 1 to 64, one word, so that the listener never reads half an update. */
 static _Atomic unsigned long long tshim_dispatch_main_mask;
-static __thread int tshim_dispatch_on_main;
+static TSHIM_TLS int tshim_dispatch_on_main;
 
 void tshim_dispatch_keep_mask(void)
 {

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/kernel.h"
 #include "common/log.h"
+#include "common/tshim.h"
 #include "real.h"
 
 /* Both words hold a process id, not a flag: the memory they live in may be shared
@@ -24,7 +25,7 @@ static _Atomic int tshim_guard_exiting_pid; /* the process whose exit has begun,
 static _Atomic int tshim_guard_in_call;     /* a futex word: the process whose listener is
                                                in a hook or signal, or 0 */
 static _Atomic int tshim_guard_thread_count;
-static __thread int tshim_guard_is_listener;
+static TSHIM_TLS int tshim_guard_is_listener;
 
 /* getpid(2) itself: glibc caches nothing since 2.25, and a vfork child must see its
  * own number. */

@@ -22,10 +22,53 @@
 /* Written only here, before the listener exists; the listener only reads it. */
 static struct tshim_config tshim_init_config;
 
+/* The environment's TOKI_ variables, gathered in one pass when the constructor
+ * begins: it asks for some thirty names, and getenv(3) walks the whole environment
+ * for each (a third of what an active start cost over its thread). Valid in the
+ * constructor only: the host may change its environment afterwards. */
+#define TSHIM_INIT_ENV_MAX 48
+static struct {
+    const char *entry[TSHIM_INIT_ENV_MAX];
+    int count;
+    int overflow; /* more than fit: ask getenv */
+} tshim_init_env;
+
+static int tshim_init_env_prefixed(const char *entry)
+{
+    return entry[0] == 'T' && entry[1] == 'O' && entry[2] == 'K' && entry[3] == 'I' &&
+           entry[4] == '_';
+}
+
+static void tshim_init_env_scan(void)
+{
+    tshim_init_env.count = 0;
+    tshim_init_env.overflow = 0;
+    for (char **e = environ; e && *e; e++) {
+        if (!tshim_init_env_prefixed(*e))
+            continue;
+        if (tshim_init_env.count == TSHIM_INIT_ENV_MAX) {
+            tshim_init_env.overflow = 1;
+            return;
+        }
+        tshim_init_env.entry[tshim_init_env.count++] = *e;
+    }
+}
+
+/* The value of name (a TOKI_ variable), as getenv(3) would find it: the first
+ * entry of that name. */
 static const char *tshim_init_getenv(void *ctx, const char *name)
 {
     (void)ctx;
-    return getenv(name);
+    if (tshim_init_env.overflow)
+        return getenv(name);
+    for (int i = 0; i < tshim_init_env.count; i++) {
+        const char *e = tshim_init_env.entry[i], *n = name;
+        while (*n && *e == *n)
+            e++, n++;
+        if (*n == '\0' && *e == '=')
+            return e + 1;
+    }
+    return NULL;
 }
 
 /* A program that the service started, under the default scope: inert, decided
@@ -33,9 +76,10 @@ static const char *tshim_init_getenv(void *ctx, const char *name)
  * of a service pay next to nothing (and do not repeat its configuration errors). */
 static int tshim_init_started_by_service(void)
 {
-    const char *token = getenv("TOKI_TOKEN"), *inherit = getenv("TOKI_SHIM_INHERIT");
+    const char *token = tshim_init_getenv(NULL, "TOKI_TOKEN");
+    const char *inherit = tshim_init_getenv(NULL, "TOKI_SHIM_INHERIT");
     return token && *token && (!inherit || strcmp(inherit, "1") == 0) &&
-           tshim_role_started_by_holder();
+           tshim_role_started_by_holder(tshim_init_getenv(NULL, TSHIM_ROLE_VAR));
 }
 
 /* Whether this process listens: TOKI_SHIM_ONLY/SKIP select it, and under the
@@ -44,7 +88,7 @@ static int tshim_init_started_by_service(void)
 static int tshim_init_listens(const struct tshim_config *c)
 {
     int scoped = c->inherit == TSHIM_CONFIG_INHERIT_SERVICE;
-    if (scoped && !tshim_role_eligible(c)) {
+    if (scoped && !tshim_role_eligible(c, tshim_init_getenv(NULL, TSHIM_ROLE_VAR))) {
         tshim_log(TSHIM_LOG_DEBUG, "another process of this tree listens; inert");
         return 0;
     }
@@ -110,6 +154,7 @@ __attribute__((constructor)) static void tshim_init(void)
      * read; the loader strips LD_PRELOAD there for the same reason. */
     if (getauxval(AT_SECURE) != 0)
         goto out;
+    tshim_init_env_scan();
     if (tshim_init_started_by_service())
         goto out;
     struct tshim_config *c = &tshim_init_config;

@@ -213,10 +213,27 @@ static int tshim_real_sys_dup3(int oldfd, int newfd, int flags)
     return (int)syscall(SYS_dup3, oldfd, newfd, flags);
 }
 
+/* Calls bound only if made: a function's address in the table would be a symbol
+ * lookup at every load. */
+static int tshim_real_plain_setenv(const char *name, const char *value, int overwrite)
+{
+    return setenv(name, value, overwrite);
+}
+
+static int tshim_real_plain_unsetenv(const char *name)
+{
+    return unsetenv(name);
+}
+
+static void tshim_real_plain_exit(int status)
+{
+    _exit(status);
+}
+
 /* libc's own setenv and unsetenv: the host's may be another's (bash defines its
  * own), and the role must reach the environment that exec passes on. */
-static int (*tshim_real_setenv)(const char *, const char *, int) = setenv;
-static int (*tshim_real_unsetenv)(const char *) = unsetenv;
+static int (*tshim_real_setenv)(const char *, const char *, int) = tshim_real_plain_setenv;
+static int (*tshim_real_unsetenv)(const char *) = tshim_real_plain_unsetenv;
 
 static size_t tshim_real_no_min_stack(const pthread_attr_t *attr)
 {
@@ -261,14 +278,14 @@ static void tshim_real_resolve_all(int fast)
         /* Before glibc 2.28, and on 64-bit systems, the same function. */
         {&tshim_real.fcntl64, "fcntl64", (void *)tshim_real_sys_fcntl},
         {&tshim_real.fork, "fork", (void *)tshim_real_no_fork},
-        {&tshim_real.exit, "exit", (void *)_exit},
+        {&tshim_real.exit, "exit", (void *)tshim_real_plain_exit},
         {&tshim_real.libc_start_main, "__libc_start_main", (void *)tshim_real_no_start_main},
         {&tshim_real.daemon, "daemon", (void *)tshim_real_no_daemon},
         {&tshim_real.sigprocmask, "sigprocmask", (void *)tshim_real_sys_sigmask},
         {&tshim_real.pthread_sigmask, "pthread_sigmask", (void *)tshim_real_sys_sigmask},
         {&tshim_real.pthread_key_delete, "pthread_key_delete", (void *)tshim_real_no_key_delete},
-        {&tshim_real_setenv, "setenv", (void *)setenv},
-        {&tshim_real_unsetenv, "unsetenv", (void *)unsetenv},
+        {&tshim_real_setenv, "setenv", (void *)tshim_real_plain_setenv},
+        {&tshim_real_unsetenv, "unsetenv", (void *)tshim_real_plain_unsetenv},
         {&tshim_real_min_stack_fn, "__pthread_get_minstack", (void *)tshim_real_no_min_stack},
     };
     const char *names[TSHIM_REAL_ENTRIES];

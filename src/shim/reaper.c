@@ -67,7 +67,7 @@ void tshim_reaper_arm(void)
     /* The count above takes the exited thread to be the main one: arm it only there
      * (in a forked child, the thread that forked is its main thread). One key per
      * process tree: a forked child has its parent's. */
-    if (syscall(SYS_gettid) != getpid())
+    if (syscall(SYS_gettid) != syscall(SYS_getpid))
         return;
     if (!tshim_reaper_keyed && pthread_key_create(&tshim_reaper_key, tshim_reaper_main_gone) == 0)
         tshim_reaper_keyed = 1;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/proc.h"
@@ -20,9 +21,8 @@ static char tshim_role_value[32]; /* "PID:K" as recorded */
 /* TOKI_SHIM_ROLE as pid and kind; 0 if unset or malformed (then no role counts as
  * recorded: a process that cannot read it takes one rather than leave the service
  * without a listener). */
-static int tshim_role_recorded(long *pid, char *kind)
+static int tshim_role_recorded(const char *v, long *pid, char *kind)
 {
-    const char *v = getenv(TSHIM_ROLE_VAR);
     if (!v || v[0] < '1' || v[0] > '9')
         return 0;
     char *end;
@@ -36,12 +36,15 @@ static int tshim_role_recorded(long *pid, char *kind)
     return 1;
 }
 
-int tshim_role_started_by_holder(void)
+/* getpid, getppid and the like go through syscall(2) on the start path: the first
+ * call of each libc function costs a lazy binding (about 800 instructions and
+ * often a page of libc), and syscall is bound already. */
+int tshim_role_started_by_holder(const char *recorded)
 {
     int saved = errno;
     long pid;
     char kind;
-    int yes = tshim_role_recorded(&pid, &kind) && kind == 'h' && pid == (long)getppid();
+    int yes = tshim_role_recorded(recorded, &pid, &kind) && kind == 'h' && pid == syscall(SYS_getppid);
     errno = saved;
     return yes;
 }
@@ -71,15 +74,16 @@ static long tshim_role_parent(long pid, char *comm, size_t size)
     return strtol(to + 4, NULL, 10);
 }
 
-int tshim_role_eligible(const struct tshim_config *c)
+int tshim_role_eligible(const struct tshim_config *c, const char *recorded)
 {
     int saved = errno, yes = 0;
-    long pid, at = getppid();
+    long pid, at;
     char kind, comm[64];
-    if (!tshim_role_recorded(&pid, &kind) || pid == (long)getpid()) {
+    if (!tshim_role_recorded(recorded, &pid, &kind) || pid == syscall(SYS_getpid)) {
         errno = saved;
         return 1;
     }
+    at = syscall(SYS_getppid);
     /* Up from the parent, through subshells (forked copies of a shell, which keep
      * its name), to the shell that recorded the role. */
     for (int depth = 0; depth < 16 && at > 1; depth++) {
@@ -101,7 +105,7 @@ static void tshim_role_record(char kind)
     tshim_role_done = kind;
     if (kind != 'l') {
         /* "PID:K" by hand: snprintf would be the start's only use of libc's printf. */
-        size_t n = tshim_proc_decimal(tshim_role_value, (unsigned long)getpid());
+        size_t n = tshim_proc_decimal(tshim_role_value, (unsigned long)syscall(SYS_getpid));
         tshim_role_value[n] = ':';
         tshim_role_value[n + 1] = kind;
         tshim_role_value[n + 2] = '\0';

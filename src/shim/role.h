@@ -13,13 +13,14 @@
 #define TSHIM_ROLE_VAR "TOKI_SHIM_ROLE"
 
 /* Cheap and certain, before the configuration is read: the parent of this process
- * is the service (a holder that is not a shell), so this process stays inert. */
-int tshim_role_started_by_holder(void);
+ * is the service (a holder that is not a shell), so this process stays inert.
+ * recorded: the value of TSHIM_ROLE_VAR, or NULL. */
+int tshim_role_started_by_holder(const char *recorded);
 
 /* Whether this process may take a role: none recorded, or one this very process
  * recorded before an exec, or one that a shell recorded, reached through the
  * parent and any subshells (processes named as shells in c->shells). */
-int tshim_role_eligible(const struct tshim_config *c);
+int tshim_role_eligible(const struct tshim_config *c, const char *recorded);
 
 /* For an eligible process named exe/argv0 (basenames): a launcher removes the role
  * and returns 0; any other program records its role and returns 1 (it listens). */

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common/fdguard.h"
 #include "common/log.h"
@@ -30,7 +32,7 @@ void tshim_sandbox_start(void)
      * place yet; the state is recorded before it could be. A program started
      * under a filter (a container's, a service manager's) has its count read by
      * the first check instead: only /proc says how many. */
-    if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 0) {
+    if (syscall(SYS_prctl, PR_GET_SECCOMP, 0, 0, 0, 0) == 0) { /* bound already, unlike prctl */
         tshim_sandbox_base = (struct tshim_sandbox_state){0, 0};
         tshim_sandbox_known = 1;
     }
