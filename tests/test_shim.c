@@ -221,6 +221,40 @@ Test(shim, bad_configuration_prints_one_line_and_the_program_runs)
     cr_assert_eq(h_count(&h_host, &h_host.out, "bye", 0), 1);
 }
 
+/* The constructor reads its variables from one pass over the environment, which
+ * keeps 48 TOKI_ entries: beyond that, and for a name given twice, it must answer
+ * as getenv(3) does (the first entry of the name). */
+static void bad_port_is_reported_among(int fillers)
+{
+    static char fill[80][24];
+    const char *env[90];
+    int n = 0;
+    for (int i = 0; i < fillers; i++) {
+        snprintf(fill[i], sizeof fill[i], "TOKI_FILLER_%d=1", i);
+        env[n++] = fill[i];
+    }
+    env[n++] = "TOKI_TOKEN=" H_TOKEN;
+    env[n++] = "TOKI_PORT=70000";
+    env[n++] = "TOKI_PORT=1";
+    env[n] = NULL;
+    const char *argv[] = {h_host_path("host_hook"), NULL};
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
+    cr_assert_eq(h_count(&h_host, &h_host.err, "TOKI_PORT=\"70000\" is not a port", 0), 1,
+                 "%d other TOKI_ variables: %s", fillers, h_host.err.data);
+}
+
+Test(shim, variables_are_read_as_getenv_finds_them_with_few_toki_variables)
+{
+    bad_port_is_reported_among(3);
+}
+
+Test(shim, variables_are_read_as_getenv_finds_them_with_many_toki_variables)
+{
+    bad_port_is_reported_among(80);
+}
+
 Test(shim, strict_mode_exits_with_status_2)
 {
     const char *argv[] = {h_host_path("host_hook"), NULL};
