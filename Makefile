@@ -211,7 +211,7 @@ T_INTEG  := $(INTEG:%=$(B)/tests/test_%)
 HOSTS    := $(addprefix $(B)/tests/hosts/,host_hook host_signal host_probe host_dlopen \
               host_fork host_fds host_threads host_exit host_static libplugin.so \
               host_epoll host_counter host_slow host_dlclose host_daemon host_signalfd \
-              host_spawn host_sigwait host_harm ns_preload host_sandbox host_stale host_fdops \
+              host_spawn host_sigwait host_sigwaiter host_harm ns_preload host_sandbox host_stale host_fdops \
               host_signal_static host_title)
 # Hosts in other runtimes, built when their toolchain is installed (tests skip,
 # saying so, when it is not).

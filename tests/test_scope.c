@@ -219,3 +219,26 @@ Test(scope, a_program_known_to_exit_on_the_signal_is_never_sent_it)
                  h_host.err.data);
     cr_assert_eq(h_count(&h_host, &h_host.out, "signal ", 0), 0, "%s", h_host.out.data);
 }
+
+/* sigwait: while a thread waits, the kernel shows the signal unblocked in that
+ * thread; and between two waits it is blocked everywhere with no one waiting. The
+ * shim must send it each time (it stays pending until the next wait). */
+static void sigwaiter_gets_every_refresh(const char *where)
+{
+    const char *argv[] = {H_HOST("host_sigwaiter"), where, NULL};
+    start(argv, NULL, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
+    refresh(5, &h_host.out, "reload ");
+    h_close_stdin(&h_host);
+    exits_with(0);
+}
+
+Test(scope, a_thread_in_sigwait_is_sent_the_signal)
+{
+    sigwaiter_gets_every_refresh("thread");
+}
+
+Test(scope, a_main_in_sigwait_is_sent_the_signal)
+{
+    sigwaiter_gets_every_refresh("main");
+}

@@ -251,27 +251,39 @@ static int tshim_dispatch_waits_for(const char *line, int signo)
 /* A program that blocks the signal in every thread of its own, and takes it with
  * a signalfd or a thread waiting in sigwait: the signal is safe to send. Blocked
  * alone is not enough: shells block every signal for a moment around a fork, and
- * die of it once they unblock. */
+ * die of it once they unblock. While a thread waits in sigwait the kernel shows
+ * the signal unblocked in that thread: a thread that waits for it counts as
+ * blocking it. */
 static int tshim_dispatch_takes_blocked(int signo)
 {
     /* Static: read on the listener thread only, and only its pages that are used
      * count in memory (a thread or descriptor each). */
     static long ids[65536];
     static char text[4096];
+    /* Seen waiting for signo once: a sigwait loop, which between two waits blocks
+     * the signal everywhere with no one waiting (the signal stays pending for the
+     * next wait). */
+    static char sigwaited[65];
     char path[64];
     int n = tshim_dispatch_list("/proc/self/task", syscall(SYS_gettid), ids, 65536);
     int waits = 0;
     for (int i = 0; i < n; i++) {
         snprintf(path, sizeof path, "/proc/self/task/%ld/status", ids[i]);
         tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, sizeof text);
-        if (!tshim_dispatch_mask_has(text, "\nSigBlk:", signo))
-            return 0;
+        int blocked = tshim_dispatch_mask_has(text, "\nSigBlk:", signo);
         snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", ids[i]);
         tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, sizeof text);
-        waits |= tshim_dispatch_waits_for(text, signo);
+        int waiting = tshim_dispatch_waits_for(text, signo);
+        if (!blocked && !waiting)
+            return 0;
+        waits |= waiting;
     }
-    if (n <= 0 || waits)
-        return n > 0;
+    if (n <= 0)
+        return 0;
+    if (waits)
+        sigwaited[signo] = 1;
+    if (sigwaited[signo])
+        return 1;
     n = tshim_dispatch_list("/proc/self/fdinfo", -1, ids, 65536);
     for (int i = 0; i < n; i++) {
         snprintf(path, sizeof path, "/proc/self/fdinfo/%ld", ids[i]);
