@@ -6,12 +6,12 @@ cd "$(dirname "$0")/.."
 
 # CI and fresh machines start without Criterion; install only what is missing. The
 # runtimes and daemons are there so that their tests run instead of skipping;
-# musl-tools (musl-gcc) for the musl build and its tests; zsh to parse its
-# completion; dpkg-dev, debhelper and lintian for make deb; systemd for
-# systemd-analyze verify of the example units.
+# musl-tools (musl-gcc) for the musl build and its tests; busybox for its
+# applets' names; zsh to parse its completion; dpkg-dev, debhelper and lintian
+# for make deb; systemd for systemd-analyze verify of the example units.
 need=()
 for pkg in make gcc g++ libc6-dev libcriterion-dev man-db cppcheck clang-tidy valgrind python3 openjdk-17-jdk-headless golang-go \
-           nginx-light dnsmasq-base musl-tools zsh dpkg-dev debhelper lintian systemd; do
+           nginx-light dnsmasq-base musl-tools zsh busybox dpkg-dev debhelper lintian systemd; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

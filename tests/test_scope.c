@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -241,4 +242,81 @@ Test(scope, a_thread_in_sigwait_is_sent_the_signal)
 Test(scope, a_main_in_sigwait_is_sent_the_signal)
 {
     sigwaiter_gets_every_refresh("main");
+}
+
+/* A script run by its path: its subshells carry the script's name, not the
+ * shell's; a service started from one of them is the shell's all the same. */
+Test(scope, a_service_in_a_subshell_of_a_script_run_by_path_gets_every_refresh)
+{
+    char dir[] = "/tmp/toki-scope-XXXXXX", script[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(script, sizeof script, "%s/entry.sh", dir);
+    FILE *f = fopen(script, "w");
+    cr_assert_not_null(f);
+    /* stdin goes to the service through 3: an asynchronous list reads /dev/null. */
+    fputs("#!/bin/sh\nexec 3<&0\n{ \"$1\" <&3; true; } &\nwait\n", f);
+    fclose(f);
+    chmod(script, 0755);
+    const char *argv[] = {script, H_HOST("host_hook"), NULL};
+    start(argv, NULL, 2); /* the script's shell, and the service */
+    refresh(2, &h_host.out, "refresh ");
+    h_close_stdin(&h_host);
+    exits_with(0);
+    unlink(script);
+    rmdir(dir);
+}
+
+/* The shell exits at once: the service's parent is gone (init or a subreaper
+ * took it in) before its constructor runs. */
+Test(scope, a_background_service_that_outlives_its_shell_gets_every_refresh)
+{
+    const char *argv[] = {"/bin/sh", "-c", "exec 3<&0; \"$0\" <&3 &", H_HOST("host_hook"), NULL};
+    start(argv, NULL, 1); /* the service (the shell ends before its settle delay) */
+    refresh(2, &h_host.out, "refresh ");
+    h_close_stdin(&h_host);
+}
+
+/* Every descendant listening, or only the first: a launcher never is one, and
+ * never passes a signal on to the program it started. */
+Test(scope, a_launcher_is_never_a_client_when_every_descendant_is)
+{
+    const char *argv[] = {"/usr/bin/timeout", "60", H_HOST("host_signal"), "HUP", NULL};
+    start(argv, "TOKI_SHIM_INHERIT=all", 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
+    refresh(2, &h_host.out, "signal ");
+    cr_assert_eq(connections(), 1, "%s", h_srv.p.err.data);
+    h_close_stdin(&h_host);
+    exits_with(0);
+}
+
+Test(scope, without_inheritance_the_program_a_launcher_starts_is_the_first)
+{
+    const char *argv[] = {"/usr/bin/timeout", "60", H_HOST("host_hook"), NULL};
+    start(argv, "TOKI_SHIM_INHERIT=0", 1);
+    refresh(2, &h_host.out, "refresh ");
+    cr_assert_eq(connections(), 1, "%s", h_srv.p.err.data);
+}
+
+/* busybox APPLET is known by the applet: busybox time is a launcher (as busybox,
+ * a name of the shells list once, it listened beside the service). */
+Test(scope, a_busybox_applet_is_known_by_its_name)
+{
+    if (access("/bin/busybox", X_OK) != 0)
+        cr_skip_test("busybox is not installed");
+    const char *argv[] = {"/bin/busybox", "time", H_HOST("host_hook"), NULL};
+    start(argv, NULL, 1);
+    refresh(2, &h_host.out, "refresh ");
+    cr_assert_eq(connections(), 1, "busybox time listened too: %s", h_srv.p.err.data);
+}
+
+/* A bad value is reported by the first process to read it, not again by each
+ * program it starts (their stderr may be data the service reads). */
+Test(scope, a_configuration_error_is_reported_once_per_tree)
+{
+    const char *argv[] = {"/bin/sh", "-c", "/bin/true; /bin/sh -c /bin/true; /bin/true", NULL};
+    const char *env[] = {"TOKI_TOKEN=" H_TOKEN, "TOKI_SHIM_SETTLE_MS=5s", NULL};
+    h_spawn(&h_host, (char *const *)argv, env, 1);
+    exits_with(0);
+    cr_assert_eq(h_count(&h_host, &h_host.err, "toki-shim: ", 0), 1, "%s", h_host.err.data);
+    cr_assert_eq(h_count(&h_host, &h_host.err, "TOKI_SHIM_SETTLE_MS=\"5s\"", 0), 1);
 }

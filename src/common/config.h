@@ -33,9 +33,12 @@ enum tshim_config_inherit {
 /* The built-in program lists (fnmatch globs, comma-separated). */
 #define TSHIM_CONFIG_LAUNCHERS                                                                     \
     "env,nohup,timeout,setsid,nice,ionice,taskset,chrt,stdbuf,flock,sudo,su,runuser,setpriv,"      \
-    "tini,dumb-init,unshare,nsenter,xargs,make,gmake,toki-shim"
-#define TSHIM_CONFIG_SHELLS "sh,dash,bash,zsh,ksh,mksh,ash,busybox"
-#define TSHIM_CONFIG_NO_SIGNAL "make,gmake,ssh,scp,sftp,rsync,git,less,more,vi,vim,nvim,man"
+    "tini,dumb-init,unshare,nsenter,xargs,time,strace,make,gmake,toki-shim"
+#define TSHIM_CONFIG_SHELLS "sh,dash,bash,zsh,ksh,mksh,ash"
+/* Debian runs view, vimdiff, ex and rvim as vim.basic or vim.tiny under another name. */
+#define TSHIM_CONFIG_NO_SIGNAL                                                                     \
+    "make,gmake,ssh,scp,sftp,rsync,git,less,more,vi,vim,nvim,vim.basic,vim.tiny,vim.nox,"          \
+    "vim.gtk3,view,vimdiff,rvim,rview,ex,nano,emacs,man,watch,top,htop,gdb"
 
 struct tshim_config {
     char token[TSHIM_CONFIG_TOKEN_MAX + 1];

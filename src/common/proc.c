@@ -97,6 +97,33 @@ size_t tshim_proc_decimal(char *out, unsigned long v)
     return at;
 }
 
+/* "busybox less": the program is its first argument (/proc/self/cmdline holds
+ * the arguments, each ended by a NUL). Both names become the applet's, so that
+ * the lists match what runs (less, sh, xargs), never the multi-call binary. */
+static void tshim_proc_applet(char *exe, size_t exe_size, const char **argv0)
+{
+    static char applet[64];
+    char buf[512];
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    syscall(SYS_close, fd); /* the library's close() would go through its override */
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    size_t first = strlen(buf) + 1;
+    if ((ssize_t)first >= n)
+        return;
+    const char *name = tshim_proc_basename(buf + first);
+    size_t len = strlen(name);
+    if (len == 0 || len >= sizeof applet || len >= exe_size)
+        return;
+    memcpy(applet, name, len + 1);
+    memcpy(exe, name, len + 1);
+    *argv0 = applet;
+}
+
 void tshim_proc_names(char *exe, size_t exe_size, const char **argv0)
 {
     char path[PATH_MAX];
@@ -113,6 +140,9 @@ void tshim_proc_names(char *exe, size_t exe_size, const char **argv0)
     /* glibc sets this from argv[0] before any library constructor runs. */
     extern char *program_invocation_name;
     *argv0 = program_invocation_name ? tshim_proc_basename(program_invocation_name) : NULL;
+    if ((strcmp(exe, "busybox") == 0 || strcmp(exe, "toybox") == 0) && *argv0 &&
+        strcmp(*argv0, exe) == 0)
+        tshim_proc_applet(exe, exe_size, argv0);
 }
 
 void tshim_proc_uninherit(void)

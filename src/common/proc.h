@@ -27,7 +27,8 @@ int tshim_proc_strip_preload(const char *value, const char *self_name, char *out
  * Async-signal-safe, and no formatting of libc's on the start path. */
 size_t tshim_proc_decimal(char *out, unsigned long v);
 
-/* This process's names, for tshim_proc_selected: the executable's and argv[0]'s. */
+/* This process's names, for tshim_proc_selected: the executable's and argv[0]'s;
+ * for a multi-call program run by its own name (busybox less), the applet's, twice. */
 void tshim_proc_names(char *exe, size_t exe_size, const char **argv0);
 
 /* Removes the shim from LD_PRELOAD in this process's environment (for

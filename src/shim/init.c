@@ -102,6 +102,14 @@ static int tshim_init_listens(const struct tshim_config *c)
     }
     tshim_dispatch_program(tshim_proc_named(c->no_signal, exe, argv0));
     if (!scoped) {
+        /* Every process listens, or only the first: never a launcher, which would
+         * pass the signal on to the program it started; under TOKI_SHIM_INHERIT=0
+         * the program it starts keeps the shim and is the first. */
+        if (tshim_proc_named(c->launchers, exe, argv0)) {
+            tshim_log(TSHIM_LOG_DEBUG, "%s is a launcher: the program it starts listens; inert",
+                      exe);
+            return 0;
+        }
         tshim_role_assume();
         return 1;
     }
@@ -164,6 +172,10 @@ __attribute__((constructor)) static void tshim_init(void)
         goto out;
     tshim_log_setup(c->log_level, c->log_file[0] ? c->log_file : NULL);
     if (r == TSHIM_CONFIG_ERROR) {
+        /* Said once per tree: by the first process to load the shim, which then
+         * keeps what it starts inert and silent. */
+        if (tshim_role_recorded_by_another(tshim_init_getenv(NULL, TSHIM_ROLE_VAR)))
+            goto out;
         if (c->strict) {
             /* The user asked to fail fast. _exit: the host's main has not run, so
              * none of its atexit handlers or buffers may be touched. */
@@ -172,6 +184,7 @@ __attribute__((constructor)) static void tshim_init(void)
         }
         tshim_log(TSHIM_LOG_ERROR, "%s; toki-shim is disabled for this process", err);
         tshim_events_disabled(err, 0);
+        tshim_role_refuse();
         goto out;
     }
     listens = tshim_init_listens(c) && tshim_init_activate(c);

@@ -14,26 +14,38 @@
 #include "real.h"
 
 /* What this process did with the role: 0 nothing, 'h' or 's' took it, 'l' removed
- * it as a launcher. */
+ * it as a launcher, 'n' stays inert and keeps its tree so (a configuration error). */
 static char tshim_role_done;
-static char tshim_role_value[32]; /* "PID:K" as recorded */
+static char tshim_role_value[48]; /* "PID:K", or "PID:s:START" for a shell, as recorded */
 
-/* TOKI_SHIM_ROLE as pid and kind; 0 if unset or malformed (then no role counts as
+struct tshim_role_record {
+    long pid;
+    char kind;                /* 'h', 's' or 'n' */
+    unsigned long long start; /* a shell's start time (clock ticks after boot), or 0 */
+};
+
+/* TOKI_SHIM_ROLE parsed; 0 if unset or malformed (then no role counts as
  * recorded: a process that cannot read it takes one rather than leave the service
  * without a listener). */
-static int tshim_role_recorded(const char *v, long *pid, char *kind)
+static int tshim_role_recorded(const char *v, struct tshim_role_record *r)
 {
     if (!v || v[0] < '1' || v[0] > '9')
         return 0;
     char *end;
     errno = 0;
     long p = strtol(v, &end, 10);
-    if (errno || p <= 0 || p > 4194304 || end[0] != ':' || (end[1] != 'h' && end[1] != 's') ||
-        end[2] != '\0')
+    if (errno || p <= 0 || p > 4194304 || end[0] != ':' ||
+        (end[1] != 'h' && end[1] != 's' && end[1] != 'n'))
         return 0;
-    *pid = p;
-    *kind = end[1];
-    return 1;
+    r->pid = p;
+    r->kind = end[1];
+    r->start = 0;
+    if (end[2] == '\0')
+        return 1;
+    if (end[1] != 's' || end[2] != ':' || end[3] < '0' || end[3] > '9')
+        return 0;
+    r->start = strtoull(end + 3, &end, 10);
+    return errno == 0 && *end == '\0';
 }
 
 /* getpid, getppid and the like go through syscall(2) on the start path: the first
@@ -42,20 +54,34 @@ static int tshim_role_recorded(const char *v, long *pid, char *kind)
 int tshim_role_started_by_holder(const char *recorded)
 {
     int saved = errno;
-    long pid;
-    char kind;
-    int yes = tshim_role_recorded(recorded, &pid, &kind) && kind == 'h' && pid == syscall(SYS_getppid);
+    struct tshim_role_record r;
+    int yes = tshim_role_recorded(recorded, &r) && r.kind != 's' && r.pid == syscall(SYS_getppid);
     errno = saved;
     return yes;
 }
 
-/* The parent of process pid and its name (comm), from /proc/PID/stat; -1 if it
- * cannot be read. A plain descriptor, not the fd guard's: this runs in the
- * constructor, before any code of the host's can close or reuse the number, and
- * the guard's wait for descriptors 0-2 has no place on the start path. */
-static long tshim_role_parent(long pid, char *comm, size_t size)
+int tshim_role_recorded_by_another(const char *recorded)
 {
-    char path[48], buf[512];
+    int saved = errno;
+    struct tshim_role_record r;
+    int yes = tshim_role_recorded(recorded, &r) && r.pid != syscall(SYS_getpid);
+    errno = saved;
+    return yes;
+}
+
+/* What /proc/PID/stat says of process pid: its name (comm), parent and start time.
+ * Returns -1 if it cannot be read. A plain descriptor, not the fd guard's: this
+ * runs in the constructor, before any code of the host's can close or reuse the
+ * number, and the guard's wait for descriptors 0-2 has no place on the start path. */
+struct tshim_role_proc {
+    char comm[64];
+    long parent;
+    unsigned long long start;
+};
+
+static int tshim_role_stat(long pid, struct tshim_role_proc *out)
+{
+    char path[48], buf[1024];
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -65,36 +91,69 @@ static long tshim_role_parent(long pid, char *comm, size_t size)
     if (n <= 0)
         return -1;
     buf[n] = '\0';
-    /* "pid (comm) S ppid ...": comm may hold spaces and parentheses; the last ')'
-     * ends it. */
+    /* "pid (comm) S ppid ... starttime(22nd) ...": comm may hold spaces and
+     * parentheses; the last ')' ends it. */
     char *from = strchr(buf, '('), *to = strrchr(buf, ')');
     if (!from || !to || to < from || to[1] != ' ' || !to[2] || to[3] != ' ')
         return -1;
-    snprintf(comm, size, "%.*s", (int)(to - from - 1), from + 1);
-    return strtol(to + 4, NULL, 10);
+    snprintf(out->comm, sizeof out->comm, "%.*s", (int)(to - from - 1), from + 1);
+    char *p = to + 4;
+    out->parent = strtol(p, &p, 10);
+    for (int field = 5; field < 22 && p; field++)
+        p = strchr(p + 1, ' ');
+    out->start = p ? strtoull(p + 1, NULL, 10) : 0;
+    return 0;
+}
+
+/* Whether process pid runs a shell: its name, or its executable's (a script run
+ * by its path carries the script's name, as do its subshells). */
+static int tshim_role_is_shell(const struct tshim_config *c, long pid, const char *comm)
+{
+    char path[48], exe[256];
+    if (tshim_proc_named(c->shells, comm, NULL))
+        return 1;
+    snprintf(path, sizeof path, "/proc/%ld/exe", pid);
+    long n = syscall(SYS_readlinkat, AT_FDCWD, path, exe, sizeof exe - 1);
+    if (n <= 0)
+        return 0;
+    exe[n] = '\0';
+    return tshim_proc_named(c->shells, tshim_proc_basename(exe), NULL);
 }
 
 int tshim_role_eligible(const struct tshim_config *c, const char *recorded)
 {
     int saved = errno, yes = 0;
-    long pid, at;
-    char kind, comm[64];
-    if (!tshim_role_recorded(recorded, &pid, &kind) || pid == syscall(SYS_getpid)) {
+    struct tshim_role_record r;
+    if (!tshim_role_recorded(recorded, &r) || r.pid == syscall(SYS_getpid)) {
         errno = saved;
         return 1;
     }
-    at = syscall(SYS_getppid);
-    /* Up from the parent, through subshells (forked copies of a shell, which keep
-     * its name), to the shell that recorded the role. */
-    for (int depth = 0; depth < 16 && at > 1; depth++) {
-        if (at == pid) {
-            yes = kind == 's';
+    /* Only a shell's tree gives roles: what a listening service or an inert
+     * program starts stays inert. */
+    if (r.kind != 's') {
+        errno = saved;
+        return 0;
+    }
+    /* Up from the parent, through subshells (forked copies of a shell), to the
+     * shell that recorded the role. An ancestor older than that shell means this
+     * process left its tree: a background job whose shell (or subshell) has exited
+     * was given to init or a subreaper, and is the shell's all the same. */
+    long at = syscall(SYS_getppid);
+    struct tshim_role_proc p;
+    for (int depth = 0; depth < 16; depth++) {
+        if (at == r.pid || at <= 1) {
+            yes = 1;
             break;
         }
-        long up = tshim_role_parent(at, comm, sizeof comm);
-        if (up < 0 || !tshim_proc_named(c->shells, comm, NULL))
+        if (tshim_role_stat(at, &p) != 0)
             break;
-        at = up;
+        if (r.start && p.start < r.start) {
+            yes = 1;
+            break;
+        }
+        if (!tshim_role_is_shell(c, at, p.comm))
+            break;
+        at = p.parent;
     }
     errno = saved;
     return yes;
@@ -105,10 +164,18 @@ static void tshim_role_record(char kind)
     tshim_role_done = kind;
     if (kind != 'l') {
         /* "PID:K" by hand: snprintf would be the start's only use of libc's printf. */
-        size_t n = tshim_proc_decimal(tshim_role_value, (unsigned long)syscall(SYS_getpid));
-        tshim_role_value[n] = ':';
-        tshim_role_value[n + 1] = kind;
-        tshim_role_value[n + 2] = '\0';
+        long pid = syscall(SYS_getpid);
+        size_t n = tshim_proc_decimal(tshim_role_value, (unsigned long)pid);
+        tshim_role_value[n++] = ':';
+        tshim_role_value[n++] = kind;
+        /* A shell adds its start time, by which a background job that outlives it
+         * still knows itself the shell's (tshim_role_eligible). */
+        struct tshim_role_proc self;
+        if (kind == 's' && tshim_role_stat(pid, &self) == 0 && self.start) {
+            tshim_role_value[n++] = ':';
+            n += tshim_proc_decimal(tshim_role_value + n, (unsigned long)self.start);
+        }
+        tshim_role_value[n] = '\0';
     }
     tshim_role_publish();
 }
@@ -132,6 +199,11 @@ int tshim_role_take(const struct tshim_config *c, const char *exe, const char *a
     }
     tshim_role_record(tshim_proc_named(c->shells, exe, argv0) ? 's' : 'h');
     return 1;
+}
+
+void tshim_role_refuse(void)
+{
+    tshim_role_record('n');
 }
 
 void tshim_role_assume(void)

@@ -6,20 +6,33 @@
 #include "common/config.h"
 
 /* The variable in which a process records its role for the programs it starts and
- * the images it execs: "PID:h" (it listens; what it starts stays inert) or "PID:s"
- * (a shell: it listens, and each program it or its subshells start takes a role of
- * its own). A launcher removes it: the program it starts or execs is then the
- * first to load the shim, as if the launcher were not there. */
+ * the images it execs: "PID:h" (it listens; what it starts stays inert), "PID:s:START"
+ * (a shell, started at START clock ticks after boot: it listens, and each program
+ * it or its subshells start takes a role of its own) or "PID:n" (inert, after
+ * reporting a configuration error: what it starts stays inert and silent). A
+ * launcher removes it: the program it starts or execs is then the first to load
+ * the shim, as if the launcher were not there. */
 #define TSHIM_ROLE_VAR "TOKI_SHIM_ROLE"
 
 /* Cheap and certain, before the configuration is read: the parent of this process
- * is the service (a holder that is not a shell), so this process stays inert.
- * recorded: the value of TSHIM_ROLE_VAR, or NULL. */
+ * is the service (a holder that is not a shell) or an inert process that reported
+ * the configuration's error, so this process stays inert. recorded: the value of
+ * TSHIM_ROLE_VAR, or NULL. */
 int tshim_role_started_by_holder(const char *recorded);
+
+/* Whether another process (not this one before an exec) recorded a role: it read
+ * the same configuration first, and has reported any error in it. */
+int tshim_role_recorded_by_another(const char *recorded);
+
+/* After a configuration error: records 'n', so that what this process starts
+ * stays inert and does not report the error again. */
+void tshim_role_refuse(void);
 
 /* Whether this process may take a role: none recorded, or one this very process
  * recorded before an exec, or one that a shell recorded, reached through the
- * parent and any subshells (processes named as shells in c->shells). */
+ * parent and any subshells (processes whose name or executable is in c->shells),
+ * or left behind by that shell (an ancestor older than the shell: init or a
+ * subreaper took this process in). */
 int tshim_role_eligible(const struct tshim_config *c, const char *recorded);
 
 /* For an eligible process named exe/argv0 (basenames): a launcher removes the role
