@@ -31,11 +31,13 @@ int tshim_proc_named(const char *patterns, const char *a, const char *b)
 {
     /* A pattern without those characters matches only itself, so strcmp answers
      * as fnmatch would: the default lists are all plain names, and fnmatch costs
-     * the start of an active shim about 20,000 instructions for them. */
+     * the start of an active shim about 20,000 instructions for them (strcmp is
+     * called only past a first letter in common, for the same reason). */
     for (const char *p = patterns; *p; p += strlen(p) + 1) {
         int hit = tshim_proc_is_glob(p)
                       ? fnmatch(p, a, 0) == 0 || (b && fnmatch(p, b, 0) == 0)
-                      : strcmp(p, a) == 0 || (b && strcmp(p, b) == 0);
+                      : (p[0] == a[0] && strcmp(p, a) == 0) ||
+                            (b && p[0] == b[0] && strcmp(p, b) == 0);
         if (hit)
             return 1;
     }

@@ -144,8 +144,12 @@ void tshim_dispatch_mask_changed(const sigset_t *now)
     unsigned long long bits = 0;
     if (!tshim_dispatch_on_main)
         return;
+    /* glibc and musl keep signal s at bit s-1 of the set's words, as the kernel
+     * does; read so, not with 64 calls of sigismember (one a lazy binding at start). */
+    const unsigned long *w = (const unsigned long *)(const void *)now;
+    enum { W = sizeof(unsigned long) * 8 };
     for (int s = 1; s <= 64; s++)
-        if (sigismember(now, s) == 1)
+        if ((w[(s - 1) / W] >> ((s - 1) % W)) & 1)
             bits |= 1ull << (s - 1);
     atomic_store_explicit(&tshim_dispatch_main_mask, bits, memory_order_relaxed);
 }

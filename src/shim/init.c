@@ -30,6 +30,7 @@ static struct tshim_config tshim_init_config;
 static struct {
     const char *entry[TSHIM_INIT_ENV_MAX];
     int count;
+    int shim;     /* how many of them are TOKI_SHIM_ variables: most starts have none */
     int overflow; /* more than fit: ask getenv */
 } tshim_init_env;
 
@@ -39,9 +40,16 @@ static int tshim_init_env_prefixed(const char *entry)
            entry[4] == '_';
 }
 
+/* Whether a TOKI_ name or entry goes on with SHIM_ (in order: it may be short). */
+static int tshim_init_env_shim(const char *s)
+{
+    return s[5] == 'S' && s[6] == 'H' && s[7] == 'I' && s[8] == 'M' && s[9] == '_';
+}
+
 static void tshim_init_env_scan(void)
 {
     tshim_init_env.count = 0;
+    tshim_init_env.shim = 0;
     tshim_init_env.overflow = 0;
     for (char **e = environ; e && *e; e++) {
         if (!tshim_init_env_prefixed(*e))
@@ -51,6 +59,7 @@ static void tshim_init_env_scan(void)
             return;
         }
         tshim_init_env.entry[tshim_init_env.count++] = *e;
+        tshim_init_env.shim += tshim_init_env_shim(*e);
     }
 }
 
@@ -61,6 +70,9 @@ static const char *tshim_init_getenv(void *ctx, const char *name)
     (void)ctx;
     if (tshim_init_env.overflow)
         return getenv(name);
+    /* The configuration asks for some thirty TOKI_SHIM_ names, usually unset. */
+    if (tshim_init_env.shim == 0 && tshim_init_env_shim(name))
+        return NULL;
     for (int i = 0; i < tshim_init_env.count; i++) {
         const char *e = tshim_init_env.entry[i], *n = name;
         while (*n && *e == *n)

@@ -102,12 +102,6 @@ static const struct tshim_session_ops tshim_listener_ops = {
 static void tshim_listener_run(const struct tshim_config *c)
 {
     tshim_guard_mark_listener();
-    /* A holder that lives less than the settle delay (a script's short command)
-     * never reaches Toki. Toki's first refresh comes minutes after the step
-     * starts, so a listener this late misses nothing. Everything else waits until
-     * then too: a program's start pays for the thread and nothing more. */
-    if (c->settle_ms > 0)
-        tshim_clock_sleep_ms(c->settle_ms);
     pthread_setname_np(pthread_self(), "toki-shim");
     tshim_session_run(c, &tshim_listener_ops, (void *)c);
 }
@@ -121,7 +115,15 @@ static void tshim_listener_ended(void *arg)
 
 static void *tshim_listener_main(void *arg)
 {
+    const struct tshim_config *c = arg;
     tshim_guard_thread_started();
+    /* A holder that lives less than the settle delay (a script's short command)
+     * never reaches Toki. Toki's first refresh comes minutes after the step
+     * starts, so a listener this late misses nothing. Everything else waits until
+     * then too, the cleanup handler included (no hook can run before): a
+     * program's start pays for the thread and its first sleep, nothing more. */
+    if (c->settle_ms > 0)
+        tshim_clock_sleep_ms(c->settle_ms);
     /* Also when a hook ends this thread with pthread_exit. */
     pthread_cleanup_push(tshim_listener_ended, NULL);
     tshim_listener_run(arg);
