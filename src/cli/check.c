@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "common/net.h"
 #include "common/proc.h"
+#include "common/session.h"
 #include "observe.h"
 #include "say.h"
 #include "supervise.h"
@@ -124,6 +125,17 @@ struct tshim_check_watch {
     char first_bad[64];
 };
 
+/* One framed line: an event, or the first sign of something else. */
+static int tshim_check_line(void *ctx, enum tshim_frame_kind kind, const char *name)
+{
+    struct tshim_check_watch *w = ctx;
+    if (kind == TSHIM_FRAME_EVENT && tshim_check_looks_like_event(name))
+        w->events++;
+    else
+        w->bad = 1;
+    return 0;
+}
+
 /* Watches the shim's connection for TSHIM_CHECK_WAIT_MS, or until it closes or
  * says something that is no event line. */
 static void tshim_check_watch(struct tshim_check_watch *w)
@@ -137,25 +149,21 @@ static void tshim_check_watch(struct tshim_check_watch *w)
         struct pollfd p = {.fd = tshim_fdguard_current(), .events = POLLIN};
         if (poll(&p, 1, (int)left) <= 0)
             continue;
-        ssize_t n = tshim_net_recv(buf, sizeof buf);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        ssize_t n = tshim_session_receive(&f, buf, sizeof buf, tshim_check_line, w);
+        if (n == TSHIM_SESSION_NOTHING)
             continue;
         if (n <= 0) {
             w->closed = 1;
             break;
         }
-        tshim_frame_feed(&f, buf, (size_t)n);
-        for (enum tshim_frame_kind k; (k = tshim_frame_next(&f)) != TSHIM_FRAME_MORE;) {
-            if (k == TSHIM_FRAME_EVENT && tshim_check_looks_like_event(tshim_frame_name(&f))) {
-                w->events++;
-            } else if (!w->bad) {
-                w->bad = 1;
-                snprintf(w->first_bad, sizeof w->first_bad, "%.*s", (int)(n < 40 ? n : 40), buf);
-            }
+        /* What is shown of a bad line is the start of the read that brought it. */
+        if (w->bad) {
+            snprintf(w->first_bad, sizeof w->first_bad, "%.*s", (int)(n < 40 ? n : 40), buf);
+            break;
         }
         /* A banner need not end its line. */
         const char *partial = tshim_frame_partial(&f);
-        if (!w->bad && partial[0] && !tshim_check_looks_like_event(partial)) {
+        if (partial[0] && !tshim_check_looks_like_event(partial)) {
             w->bad = 1;
             tshim_log_quote(w->first_bad, sizeof w->first_bad, partial, 40);
         }
