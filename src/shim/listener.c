@@ -14,6 +14,7 @@
 #include "events.h"
 #include "guard.h"
 #include "sandbox.h"
+#include "threads.h"
 
 /* One event line: counted, shown to toki_on_event, and if it is a trigger, counted
  * in the generation. */
@@ -116,12 +117,12 @@ static void tshim_listener_run(const struct tshim_config *c)
 static void tshim_listener_ended(void *arg)
 {
     (void)arg;
-    tshim_guard_thread_ended();
+    tshim_threads_ended();
 }
 
 static void *tshim_listener_main(void *arg)
 {
-    tshim_guard_thread_started();
+    tshim_threads_started();
     /* Also when a hook ends this thread with pthread_exit. */
     pthread_cleanup_push(tshim_listener_ended, NULL);
     tshim_listener_run(arg);
@@ -132,5 +133,5 @@ static void *tshim_listener_main(void *arg)
 int tshim_listener_start(const struct tshim_config *c)
 {
     tshim_session_remember_uid();
-    return tshim_guard_spawn(tshim_listener_main, (void *)c, (size_t)c->stack_kb * 1024);
+    return tshim_threads_spawn(tshim_listener_main, (void *)c, (size_t)c->stack_kb * 1024);
 }

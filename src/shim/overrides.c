@@ -17,6 +17,7 @@
 #include "reaper.h"
 #include "real.h"
 #include "role.h"
+#include "threads.h"
 
 /* ---- close, close_range, closefrom, dup2, dup3: the shim's descriptors are not the host's */
 
@@ -61,7 +62,7 @@ static void tshim_overrides_std_close_end(void *arg)
  * again (see tshim_fdguard_std_close_begin). */
 __attribute__((noinline, cold)) static int tshim_overrides_close_std(int fd)
 {
-    if (tshim_guard_threads() == 0)
+    if (tshim_threads_count() == 0)
         return tshim_real.close(fd);
     int saved = errno, r, e;
     tshim_fdguard_std_close_begin();
@@ -129,7 +130,7 @@ static int tshim_overrides_close_range_unshare(unsigned first, unsigned last, in
     sigset_t old;
     tshim_fdguard_window_enter(&old);
     int all = tshim_proc_threads();
-    if (all < 0 || all - tshim_guard_threads() > 1) {
+    if (all < 0 || all - tshim_threads_count() > 1) {
         tshim_fdguard_window_leave(&old);
         return tshim_real.close_range(first, last, flags);
     }
@@ -161,7 +162,7 @@ static int tshim_overrides_close_range_any(unsigned first, unsigned last, int fl
     }
     /* Our threads run in the process that started them: a child of clone() that
      * shares this table (CLONE_FILES) has none of them, and asks for a copy. */
-    if ((flags & (int)CLOSE_RANGE_UNSHARE) && tshim_guard_threads_here() > 0)
+    if ((flags & (int)CLOSE_RANGE_UNSHARE) && tshim_threads_count_here() > 0)
         return tshim_overrides_close_range_unshare(first, last, flags);
     if (!tshim_fdguard_holds_any())
         return tshim_real.close_range(first, last, flags);
@@ -175,7 +176,7 @@ static int tshim_overrides_close_range_any(unsigned first, unsigned last, int fl
 /* A range from 0, 1 or 2 is a close of a standard number, as for close(). */
 TSHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
-    if (first > 2 || tshim_guard_threads() == 0)
+    if (first > 2 || tshim_threads_count() == 0)
         return tshim_overrides_close_range_any(first, last, flags);
     int saved = errno;
     tshim_fdguard_std_close_begin();
@@ -220,7 +221,7 @@ TSHIM_EXPORT void closefrom(int lowfd)
 {
     int saved = errno;
     sigset_t old;
-    int std = lowfd <= 2 && tshim_guard_threads() > 0;
+    int std = lowfd <= 2 && tshim_threads_count() > 0;
     if (std)
         tshim_fdguard_std_close_begin();
     if (!tshim_fdguard_holds_any()) {
@@ -283,7 +284,7 @@ static int tshim_overrides_dup_libc(const struct tshim_overrides_dup *d)
 
 static inline int tshim_overrides_dup_call(const struct tshim_overrides_dup *d)
 {
-    int counted = tshim_guard_threads() > 0;
+    int counted = tshim_threads_count() > 0;
     if (counted)
         tshim_fdguard_dup_begin();
     /* -1 matches an empty slot: a bad number goes to libc, which orders its errors. */
