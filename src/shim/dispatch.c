@@ -89,7 +89,9 @@ static void tshim_dispatch_walk(struct tshim_dispatch_walk *w)
     tshim_fdguard_window_leave(NULL);
 }
 
-void tshim_dispatch_refresh(void)
+/* Looks the hooks up again if objects were loaded or unloaded since the last look
+ * (cheap otherwise); on the listener thread only. Nothing is allocated. */
+static void tshim_dispatch_refresh(void)
 {
     struct tshim_dispatch_walk w = {.first_only = 1};
     tshim_dispatch_walk(&w);

@@ -10,8 +10,8 @@
 
 #include "common/fdguard.h"
 #include "common/proc.h"
-#include "common/tshim.h"
 #include "dispatch.h"
+#include "export.h"
 #include "fork.h"
 #include "guard.h"
 #include "reaper.h"
