@@ -68,7 +68,7 @@ static void tshim_check_print_config(const struct tshim_config *c)
     printf("TOKI_PORT=%d\nTOKI_SHIM_HOST=%s\nTOKI_SHIM_ALLOW_REMOTE=%d\n", c->port, c->host,
            c->allow_remote);
     printf("TOKI_SHIM_ACTION=%s\nTOKI_SHIM_SIGNAL=%s\nTOKI_SHIM_SIGNAL_FORCE=%d\n",
-           tshim_config_action_name(c->action), tshim_config_signal_name(c->signo, sig, sizeof sig),
+           tshim_decide_action_name(c->action), tshim_config_signal_name(c->signo, sig, sizeof sig),
            c->signal_force);
     tshim_check_list("TOKI_SHIM_EVENTS", c->events);
     printf("TOKI_SHIM_LOG=%s\nTOKI_SHIM_LOG_FILE=%s\n", tshim_log_level_names[c->log_level],
@@ -564,24 +564,17 @@ static int tshim_check_print_plan(const struct tshim_check_process *proc)
            sig, f->blocked ? ", blocks it and takes it from a signalfd" : "");
     printf("runtime: %s\n", tshim_check_runtime_name(f->runtime));
     struct tshim_decide_plan p = tshim_decide_action(c->action, c->signal_force, f);
-    printf("on refresh (TOKI_SHIM_ACTION=%s): ", tshim_config_action_name(c->action));
-    if (p.what & TSHIM_DECIDE_CALL_HOOK)
-        printf("calls toki_on_refresh%s", p.what & TSHIM_DECIDE_SEND_SIGNAL ? " and " : "");
-    if (p.what & TSHIM_DECIDE_SEND_SIGNAL)
-        printf("sends SIG%s", sig);
-    if (p.what & TSHIM_DECIDE_POST_FD)
-        printf("%sposts the event fd (the program asked for it)",
-               p.what & (TSHIM_DECIDE_CALL_HOOK | TSHIM_DECIDE_SEND_SIGNAL) ? "; " : "");
-    else if (c->action == TSHIM_CONFIG_FD)
-        printf("posts the event fd, if the program has called toki_shim_event_fd()");
-    else if (!p.what)
+    char does[160];
+    int acts = tshim_decide_describe(&p, c->action, sig, 0, does, sizeof does);
+    printf("on refresh (TOKI_SHIM_ACTION=%s): %s", tshim_decide_action_name(c->action), does);
+    if (!acts)
         tshim_check_print_nothing(&p, proc, sig);
     printf("\n");
-    if (c->action == TSHIM_CONFIG_AUTO && (p.what & TSHIM_DECIDE_SEND_SIGNAL) && !proc->supervisor &&
+    if (c->action == TSHIM_DECIDE_AUTO && (p.what & TSHIM_DECIDE_SEND_SIGNAL) && !proc->supervisor &&
         !f->have_fd)
         printf("event fd: once the program calls toki_shim_event_fd(), the shim posts the "
                "event fd instead of sending the signal\n");
-    return p.what || c->action == TSHIM_CONFIG_FD ? 0 : 1;
+    return acts ? 0 : 1;
 }
 
 /* The wall-clock time of ms since 1970, as ISO 8601 in UTC. */
@@ -759,18 +752,12 @@ static int tshim_check_print_json(const struct tshim_check_process *p)
     if (gathered) {
         struct tshim_decide_plan plan =
             tshim_decide_action(p->config.action, p->config.signal_force, &p->facts);
-        const char *does = plan.what & TSHIM_DECIDE_CALL_HOOK
-                               ? (plan.what & TSHIM_DECIDE_SEND_SIGNAL ? "hook+signal" : "hook")
-                           : plan.what & TSHIM_DECIDE_SEND_SIGNAL ? "signal"
-                           : plan.what & TSHIM_DECIDE_POST_FD ||
-                                   p->config.action == TSHIM_CONFIG_FD
-                               ? "fd"
-                                                                  : "nothing";
+        char does[16];
+        int acts = tshim_decide_describe(&plan, p->config.action, "", 1, does, sizeof does);
         printf("\"%s\", \"on_refresh\": \"%s\", \"connected\": %s",
-               tshim_config_action_name(p->config.action), does,
+               tshim_decide_action_name(p->config.action), does,
                p->connected ? "true" : "false");
-        ok = (p->board_read && !atomic_load(&p->board.on)) ||
-             (p->connected && (plan.what || p->config.action == TSHIM_CONFIG_FD));
+        ok = (p->board_read && !atomic_load(&p->board.on)) || (p->connected && acts);
     } else {
         printf("null, \"on_refresh\": null, \"connected\": false, \"why\": ");
         tshim_check_json_string(p->stage == TSHIM_CHECK_NO_MAP       ? "cannot read its memory map"

@@ -84,7 +84,7 @@ static void tshim_session_flush(struct tshim_session *s, struct tshim_session_du
 static void tshim_session_event(struct tshim_session *s, struct tshim_session_due *d,
                                 const char *name)
 {
-    if (!s->ops->event(s->ctx, name) || s->c->action == TSHIM_CONFIG_NONE)
+    if (!s->ops->event(s->ctx, name) || s->c->action == TSHIM_DECIDE_NONE)
         return;
     snprintf(d->name, sizeof d->name, "%s", name);
     tshim_pace_event(&d->pace, tshim_clock_now_ms(), tshim_backoff_next(&s->rng));

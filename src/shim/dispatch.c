@@ -298,7 +298,7 @@ static void tshim_dispatch_explain(const struct tshim_config *c, enum tshim_deci
         tshim_log(TSHIM_LOG_WARN,
                   "TOKI_SHIM_ACTION=%s but the program defines no exported "
                   "toki_on_refresh(); link it with -rdynamic",
-                  tshim_config_action_name(c->action));
+                  tshim_decide_action_name(c->action));
         break;
     case TSHIM_DECIDE_NO_HANDLER:
     case TSHIM_DECIDE_RUNTIME:
@@ -327,7 +327,7 @@ int tshim_dispatch_event(const struct tshim_config *c, const char *name)
         tshim_guard_end_call();
     }
     int trigger = tshim_config_is_trigger(c, name);
-    if (!trigger || c->action == TSHIM_CONFIG_NONE)
+    if (!trigger || c->action == TSHIM_DECIDE_NONE)
         tshim_log(TSHIM_LOG_DEBUG, "event %s", name);
     return trigger;
 }
@@ -344,9 +344,7 @@ void tshim_dispatch_act(const struct tshim_config *c, const char *name, unsigned
                                    .runtime = TSHIM_DECIDE_NATIVE};
     /* The signal's facts cost a syscall and a loader lookup: gather them only when
      * the signal is on the table and the safety rule applies. */
-    int signal_possible = c->action == TSHIM_CONFIG_SIGNAL || c->action == TSHIM_CONFIG_BOTH ||
-                          (c->action == TSHIM_CONFIG_AUTO && !f.have_hook && !f.have_fd);
-    if (signal_possible && !c->signal_force) {
+    if (tshim_decide_may_signal(c->action, &f) && !c->signal_force) {
         f.runtime = tshim_dispatch_runtime();
         f.have_handler = tshim_dispatch_has_handler(c->signo);
         f.blocked = !f.have_handler && !f.dies && tshim_dispatch_takes_blocked(c->signo);
