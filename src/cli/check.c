@@ -333,15 +333,18 @@ struct tshim_check_process {
 };
 
 /* One pass over /proc/PID/maps: the shim's file, a JVM, and whether the executable
- * or a loaded library exports toki_on_refresh. */
-static int tshim_check_maps(struct tshim_check_process *p)
+ * or a loaded library exports toki_on_refresh. -1 if it cannot be read; 1, with
+ * only_loaded, if it shows no shim (then nothing else is looked at). */
+static int tshim_check_maps(struct tshim_check_process *p, int only_loaded)
 {
     static char buf[1 << 20];
     char path[64], last[PATH_MAX] = "";
     snprintf(path, sizeof path, "/proc/%ld/maps", p->pid);
     if (tshim_observe_slurp(path, buf, sizeof buf) < 0)
         return -1;
-    p->jvm = strstr(buf, "/libjvm.so") != NULL;
+    if (only_loaded && !strstr(buf, "/libtoki_shim.so"))
+        return 1;
+    p->jvm = tshim_elf_names_jvm(buf);
     p->hook = tshim_elf_file_exports(p->exe, "toki_on_refresh");
     for (char *line = buf, *next; line && *line; line = next) {
         next = strchr(line, '\n');
@@ -459,8 +462,9 @@ static void tshim_check_facts(struct tshim_check_process *p, struct tshim_check_
 }
 
 /* Gathers what can be known of pid from /proc and its memory; returns 1 where it
- * stops short (the stage and why say where and why), else 0. */
-static int tshim_check_gather(struct tshim_check_process *p)
+ * stops short (the stage and why say where and why), else 0. only_loaded (--all):
+ * a process whose map shows no shim is NOT_LOADED at once. */
+static int tshim_check_gather(struct tshim_check_process *p, int only_loaded)
 {
     static char env[1 << 20];
     char path[64], cmdline[PATH_MAX] = "";
@@ -472,6 +476,9 @@ static int tshim_check_gather(struct tshim_check_process *p)
         return tshim_check_stop(p, TSHIM_CHECK_GONE);
     }
     p->exe[n] = '\0';
+    int maps = tshim_check_maps(p, only_loaded);
+    if (only_loaded && maps != 0)
+        return tshim_check_stop(p, TSHIM_CHECK_NOT_LOADED);
     snprintf(path, sizeof path, "/proc/%ld/environ", p->pid);
     long len = tshim_observe_slurp(path, env, sizeof env);
     struct tshim_check_env e = {env, len > 0 ? (size_t)len : 0};
@@ -479,7 +486,7 @@ static int tshim_check_gather(struct tshim_check_process *p)
     const char *stray = tshim_check_getenv(&e, TSHIM_SUPERVISE_VARIABLE);
     if (stray && !p->supervisor)
         snprintf(p->stray, sizeof p->stray, "%s", stray);
-    if (tshim_check_maps(p) < 0 && !p->supervisor)
+    if (maps < 0 && !p->supervisor)
         return tshim_check_stop(p, TSHIM_CHECK_NO_MAP);
     if (!p->lib[0] && !p->supervisor)
         return tshim_check_stop(p, TSHIM_CHECK_NOT_LOADED);
@@ -577,15 +584,6 @@ static int tshim_check_print_plan(const struct tshim_check_process *proc)
     return acts ? 0 : 1;
 }
 
-/* The wall-clock time of ms since 1970, as ISO 8601 in UTC. */
-static void tshim_check_time(long long ms, char *out, size_t size)
-{
-    struct tm tm;
-    tshim_log_utc((time_t)(ms / 1000), &tm);
-    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
-
 /* The counters, as one line of text. */
 static void tshim_check_print_board(const struct tshim_check_process *p)
 {
@@ -606,7 +604,7 @@ static void tshim_check_print_board(const struct tshim_check_process *p)
         return;
     }
     char when[80];
-    tshim_check_time(atomic_load(&b->last_event_ms), when, sizeof when);
+    tshim_clock_iso8601(atomic_load(&b->last_event_ms), when, sizeof when);
     printf("events: %lu received; generation %lu (the trigger events); %lu actions; the last "
            "event at %s\n",
            lines, atomic_load(&b->generation), atomic_load(&b->actions), when);
@@ -735,7 +733,7 @@ static void tshim_check_json_board(const struct tshim_check_process *p)
            atomic_load(&b->lines), atomic_load(&b->generation), atomic_load(&b->actions));
     char when[80];
     long long ms = atomic_load(&b->last_event_ms);
-    tshim_check_time(ms, when, sizeof when);
+    tshim_clock_iso8601(ms, when, sizeof when);
     if (ms)
         tshim_check_json_string(when);
     else
@@ -784,50 +782,39 @@ static long tshim_check_parse_pid(const char *arg)
     return pid;
 }
 
-/* Every process of our uid with the shim loaded, ourselves left out, into pids
- * (at most max); returns how many. */
-static size_t tshim_check_all(long *pids, size_t max)
+/* The next process of our uid in /proc, ourselves left out; 0 after the last. */
+static long tshim_check_next_ours(DIR *d)
 {
-    DIR *d = opendir("/proc");
-    size_t n = 0;
-    char path[64], maps[PATH_MAX];
-    for (struct dirent *e; d && n < max && (e = readdir(d));) {
+    char path[64];
+    for (struct dirent *e; d && (e = readdir(d));) {
         long pid = tshim_check_parse_pid(e->d_name);
         struct stat st;
         snprintf(path, sizeof path, "/proc/%.20s", e->d_name);
-        if (pid == 0 || pid == (long)getpid() || stat(path, &st) != 0 || st.st_uid != getuid())
-            continue;
-        /* The library's name in the map is enough to pick it: gather reads the rest. */
-        snprintf(path, sizeof path, "/proc/%ld/maps", pid);
-        FILE *f = fopen(path, "re");
-        int loaded = 0;
-        while (f && !loaded && fgets(maps, sizeof maps, f))
-            loaded = strstr(maps, "/libtoki_shim.so") != NULL;
-        if (f)
-            fclose(f);
-        if (loaded)
-            pids[n++] = pid;
+        if (pid != 0 && pid != (long)getpid() && stat(path, &st) == 0 && st.st_uid == getuid())
+            return pid;
     }
-    if (d)
-        closedir(d);
-    return n;
+    return 0;
 }
 
 /* Reports on each process: text, a blank line between them, or one JSON array.
- * With found (--all), a process that has ended since the scan is left out: it
- * was nobody's question. 0 if all is well with every one reported. */
-static int tshim_check_processes(const long *pids, size_t n, int json, int found)
+ * Without pids (--all), on every process of ours with the shim loaded: its map,
+ * read once, picks it, and one that has ended since is nobody's question. 0 if
+ * all is well with every one reported. */
+static int tshim_check_processes(const long *pids, size_t n, int json)
 {
     static struct tshim_check_process p;
+    DIR *d = pids ? NULL : opendir("/proc");
     int status = 0;
     size_t told = 0;
     if (json)
         printf("[");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; pids ? i < n : d != NULL; i++) {
         memset(&p, 0, sizeof p);
-        p.pid = pids[i];
-        tshim_check_gather(&p);
-        if (found && p.stage == TSHIM_CHECK_GONE)
+        p.pid = pids ? pids[i] : tshim_check_next_ours(d);
+        if (p.pid == 0)
+            break;
+        tshim_check_gather(&p, !pids);
+        if (!pids && (p.stage == TSHIM_CHECK_GONE || p.stage == TSHIM_CHECK_NOT_LOADED))
             continue;
         if (json) {
             printf("%s\n  ", told ? "," : "");
@@ -838,6 +825,8 @@ static int tshim_check_processes(const long *pids, size_t n, int json, int found
         }
         told++;
     }
+    if (d)
+        closedir(d);
     if (json)
         printf("%s]\n", told ? "\n" : "");
     else if (told == 0)
@@ -877,10 +866,10 @@ int tshim_check_main(int argc, char **argv)
     if (all && n)
         return tshim_say_usage("check", "--all and process ids exclude each other");
     if (all)
-        n = tshim_check_all(pids, TSHIM_CHECK_MAX_PIDS);
-    else if (n == 0 && json)
+        return tshim_check_processes(NULL, 0, json);
+    if (n == 0 && json)
         return tshim_say_usage("check", "--json reports on processes: give PIDs or --all");
-    else if (n == 0)
+    if (n == 0)
         return tshim_check_environment();
-    return tshim_check_processes(pids, n, json, all);
+    return tshim_check_processes(pids, n, json);
 }

@@ -68,8 +68,7 @@ static int tshim_dispatch_walk_object(struct dl_phdr_info *info, size_t size, vo
         return 1;
     if (w->objects++ == 0)
         w->go = tshim_dispatch_is_go(info);
-    const char *name = info->dlpi_name, *slash = name ? strrchr(name, '/') : NULL;
-    if (slash && strcmp(slash, "/libjvm.so") == 0)
+    if (info->dlpi_name && tshim_elf_names_jvm(info->dlpi_name))
         w->jvm = 1;
     if (!w->on_event)
         w->on_event = tshim_elf_loaded_symbol(info, "toki_on_event");
