@@ -641,7 +641,7 @@ static int tshim_check_print_text(const struct tshim_check_process *p)
         tshim_check_print_board(p);
         return 0;
     }
-    else if (p->stage == TSHIM_CHECK_NOT_SELECTED)
+    if (p->stage == TSHIM_CHECK_NOT_SELECTED)
         printf("selected: no: TOKI_SHIM_ONLY or TOKI_SHIM_SKIP leaves this program out, so the "
                "shim is inert in it\n");
     else if (p->stage == TSHIM_CHECK_LAUNCHER)

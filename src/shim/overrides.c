@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/fdguard.h"
+#include "common/kernel.h"
 #include "common/proc.h"
 #include "dispatch.h"
 #include "export.h"
@@ -111,10 +112,6 @@ static int tshim_overrides_close_range_in(unsigned first, unsigned last, int fla
 TSHIM_EXPORT int close_range(unsigned first, unsigned last, int flags);
 TSHIM_EXPORT void closefrom(int lowfd);
 
-#ifndef CLOSE_RANGE_UNSHARE
-#define CLOSE_RANGE_UNSHARE (1U << 1) /* linux/close_range.h, for older headers */
-#endif
-
 /* CLOSE_RANGE_UNSHARE first gives the calling thread a table of its own, a copy,
  * and closes in that. The shim's threads share the table too, so with the flag
  * what a host alone in its table closes would live on in the table they keep (a
@@ -147,10 +144,6 @@ static int tshim_overrides_close_range_unshare(unsigned first, unsigned last, in
  * straight to libc: no cost, and nothing to wait for in a child forked while
  * another thread was in the window (only an active shim's fork handlers clear it).
  * A descriptor the shim makes meanwhile is checked as it is made. */
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
 static int tshim_overrides_close_range_any(unsigned first, unsigned last, int flags)
 {
     sigset_t old;
@@ -271,10 +264,6 @@ static int tshim_overrides_dup_check(const struct tshim_overrides_dup *d)
  * number of the shim's. */
 #define TSHIM_OVERRIDES_OURS (-2)
 
-/* libc's dup2 or dup3, unless oldfd or newfd is the shim's. While the shim's threads
- * run, the call is counted (tshim_fdguard_dup_begin) from before that check to
- * after the call: a descriptor the shim makes meanwhile at newfd, which the check
- * could not see, is then not used before the host's call has put its own there. */
 /* libc's dup2 or dup3, as the host called it. */
 static int tshim_overrides_dup_libc(const struct tshim_overrides_dup *d)
 {
@@ -282,6 +271,10 @@ static int tshim_overrides_dup_libc(const struct tshim_overrides_dup *d)
                     : tshim_real.dup2(d->oldfd, d->newfd);
 }
 
+/* libc's dup2 or dup3, unless oldfd or newfd is the shim's. While the shim's threads
+ * run, the call is counted (tshim_fdguard_dup_begin) from before that check to
+ * after the call: a descriptor the shim makes meanwhile at newfd, which the check
+ * could not see, is then not used before the host's call has put its own there. */
 static inline int tshim_overrides_dup_call(const struct tshim_overrides_dup *d)
 {
     int counted = tshim_threads_count() > 0;
