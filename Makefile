@@ -180,7 +180,7 @@ format:
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := frame config
 FUZZ_SRC_frame := src/common/frame.c
-FUZZ_SRC_config := src/common/config.c src/common/log.c src/common/fdguard.c
+FUZZ_SRC_config := src/common/config.c src/common/decide.c src/common/log.c src/common/clock.c src/common/fdguard.c
 CLANG ?= clang
 
 fuzz:

@@ -9,7 +9,8 @@
 extern "C" {
 #endif
 
-/* The hooks must be visible to dlsym even in programs built with -fvisibility=hidden. */
+/* The hooks must be in the dynamic symbol table, where the shim looks for them,
+ * even in programs built with -fvisibility=hidden. */
 #if defined(__GNUC__)
 #define TOKI_SHIM_VISIBLE __attribute__((visibility("default")))
 #else
@@ -19,8 +20,9 @@ extern "C" {
 /* ---- Hooks: define them, and the shim calls them ------------------------------ */
 
 /* Define this to be called on each trigger event (AUTH_REFRESHED by default; see
- * TOKI_SHIM_EVENTS) instead of receiving the reload signal. The shim finds it with
- * dlsym, so it must be exported: link the program with -rdynamic (or
+ * TOKI_SHIM_EVENTS) instead of receiving the reload signal. The shim finds it in
+ * the dynamic symbol tables of the loaded objects (the program first, as the
+ * loader would), so it must be exported: link the program with -rdynamic (or
  * -Wl,--export-dynamic-symbol=toki_on_refresh), or define it in a shared library.
  *
  * Threading: it runs on the shim's listener thread, never in a signal handler, one
@@ -57,7 +59,8 @@ TOKI_SHIM_VISIBLE int toki_shim_event_fd(void);
 TOKI_SHIM_VISIBLE unsigned long toki_shim_generation(void);
 
 #define TOKI_SHIM_STATUS_VERSION 1
-/* The spelling of version 0.1.0 of this header, kept so that its users still build. */
+/* The only other spelling: version 0.1.0's, kept so that its users still build,
+ * until the next SOVERSION. */
 #define TOKISHIM_STATUS_VERSION TOKI_SHIM_STATUS_VERSION
 #define TOKISHIM_VISIBLE TOKI_SHIM_VISIBLE
 

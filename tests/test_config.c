@@ -42,7 +42,7 @@ Test(config, defaults)
     cr_assert_eq(cfg.port, 3110);
     cr_assert_str_eq(cfg.host, "127.0.0.1");
     cr_assert_eq(cfg.addr.ss_family, AF_INET);
-    cr_assert_eq(cfg.action, TSHIM_CONFIG_AUTO);
+    cr_assert_eq(cfg.action, TSHIM_DECIDE_AUTO);
     cr_assert_eq(cfg.signo, SIGHUP);
     cr_assert_eq(cfg.signal_force, 0);
     cr_assert(tshim_config_is_trigger(&cfg, "AUTH_REFRESHED"));
@@ -77,11 +77,11 @@ static int port_65535(const struct tshim_config *c) { return c->port == 65535; }
 static int host_v6(const struct tshim_config *c) { return c->addr.ss_family == AF_INET6 && c->addr_len == sizeof(struct sockaddr_in6); }
 static int host_v4(const struct tshim_config *c) { return c->addr.ss_family == AF_INET; }
 static int remote(const struct tshim_config *c) { return c->allow_remote == 1; }
-static int act_hook(const struct tshim_config *c) { return c->action == TSHIM_CONFIG_HOOK; }
-static int act_signal(const struct tshim_config *c) { return c->action == TSHIM_CONFIG_SIGNAL; }
-static int act_both(const struct tshim_config *c) { return c->action == TSHIM_CONFIG_BOTH; }
-static int act_none(const struct tshim_config *c) { return c->action == TSHIM_CONFIG_NONE; }
-static int act_auto(const struct tshim_config *c) { return c->action == TSHIM_CONFIG_AUTO; }
+static int act_hook(const struct tshim_config *c) { return c->action == TSHIM_DECIDE_HOOK; }
+static int act_signal(const struct tshim_config *c) { return c->action == TSHIM_DECIDE_SIGNAL; }
+static int act_both(const struct tshim_config *c) { return c->action == TSHIM_DECIDE_BOTH; }
+static int act_none(const struct tshim_config *c) { return c->action == TSHIM_DECIDE_NONE; }
+static int act_auto(const struct tshim_config *c) { return c->action == TSHIM_DECIDE_AUTO; }
 static int sig_hup(const struct tshim_config *c) { return c->signo == SIGHUP; }
 static int sig_usr1(const struct tshim_config *c) { return c->signo == SIGUSR1; }
 static int sig_rt3(const struct tshim_config *c) { return c->signo == SIGRTMIN + 3; }
@@ -101,7 +101,7 @@ static int retry_100(const struct tshim_config *c) { return c->retry_max_ms == 1
 static int stack_1m(const struct tshim_config *c) { return c->stack_kb == 1024; }
 static int strict(const struct tshim_config *c) { return c->strict == 1; }
 static int anything(const struct tshim_config *c) { (void)c; return 1; }
-static int act_fd(const struct tshim_config *c) { return c->action == TSHIM_CONFIG_FD; }
+static int act_fd(const struct tshim_config *c) { return c->action == TSHIM_DECIDE_FD; }
 static int debounce_50(const struct tshim_config *c) { return c->debounce_ms == 50 && c->splay_ms == 0; }
 static int splay_hour(const struct tshim_config *c) { return c->splay_ms == 3600000 && c->debounce_ms == 0; }
 

@@ -45,7 +45,7 @@ Test(dispatch, a_jvm_loaded_after_start_is_seen_and_its_unloading_too)
     rmdir(dir);
 }
 
-static struct tshim_config cfg_with(enum tshim_config_action a, int signo, const char *event)
+static struct tshim_config cfg_with(enum tshim_decide_action a, int signo, const char *event)
 {
     struct tshim_config c;
     memset(&c, 0, sizeof c);
@@ -59,14 +59,14 @@ static struct tshim_config cfg_with(enum tshim_config_action a, int signo, const
 /* What the listener does with one event when nothing is debounced. */
 static void event(const struct tshim_config *c, const char *name)
 {
-    if (tshim_dispatch_event(c, name) && c->action != TSHIM_CONFIG_NONE)
+    if (tshim_dispatch_event(c, name) && c->action != TSHIM_DECIDE_NONE)
         tshim_dispatch_act(c, name, 1);
 }
 
 Test(dispatch, event_calls_toki_on_event_and_says_which_names_trigger)
 {
     tshim_log_setup(TSHIM_LOG_QUIET, NULL);
-    struct tshim_config c = cfg_with(TSHIM_CONFIG_AUTO, SIGHUP, "AUTH_REFRESHED");
+    struct tshim_config c = cfg_with(TSHIM_DECIDE_AUTO, SIGHUP, "AUTH_REFRESHED");
     cr_assert_eq(tshim_dispatch_event(&c, "AUTH_REFRESHED"), 1);
     cr_assert_eq(events, 1);
     cr_assert_eq(refreshes, 0, "the action is the caller's to schedule");
@@ -75,7 +75,7 @@ Test(dispatch, event_calls_toki_on_event_and_says_which_names_trigger)
     cr_assert_eq(tshim_dispatch_event(&c, "FINISHED"), 0);
     cr_assert_eq(events, 2);
     cr_assert_str_eq(last_event, "FINISHED");
-    c.action = TSHIM_CONFIG_NONE;
+    c.action = TSHIM_DECIDE_NONE;
     cr_assert_eq(tshim_dispatch_event(&c, "AUTH_REFRESHED"), 1, "still a trigger: the generation counts it");
     cr_assert_eq(events, 3);
     cr_assert_eq(refreshes, 1);
@@ -95,7 +95,7 @@ Test(dispatch, signal_goes_to_a_handler_and_never_to_a_default_disposition)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_usr1;
     sigaction(SIGUSR1, &sa, NULL);
-    struct tshim_config c = cfg_with(TSHIM_CONFIG_SIGNAL, SIGUSR1, "AUTH_REFRESHED");
+    struct tshim_config c = cfg_with(TSHIM_DECIDE_SIGNAL, SIGUSR1, "AUTH_REFRESHED");
     event(&c, "AUTH_REFRESHED");
     cr_assert_eq(usr1, 1);
 

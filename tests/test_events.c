@@ -277,7 +277,7 @@ Test(events, auto_posts_the_fd_and_sends_no_signal_once_the_program_asked_for_it
 {
     tshim_log_setup(TSHIM_LOG_QUIET, NULL);
     signal(SIGHUP, on_hup);
-    struct tshim_config c = {.action = TSHIM_CONFIG_AUTO};
+    struct tshim_config c = {.action = TSHIM_DECIDE_AUTO};
     c.signo = SIGHUP;
     strcpy(c.events, "AUTH_REFRESHED");
     tshim_events_activate(1);
@@ -287,7 +287,7 @@ Test(events, auto_posts_the_fd_and_sends_no_signal_once_the_program_asked_for_it
     tshim_dispatch_act(&c, "AUTH_REFRESHED", 4);
     cr_assert_eq(hups, 1, "a signal on top of the fd");
     cr_assert_eq(drain(fd), 4);
-    c.action = TSHIM_CONFIG_SIGNAL;
+    c.action = TSHIM_DECIDE_SIGNAL;
     tshim_dispatch_act(&c, "AUTH_REFRESHED", 1);
     cr_assert_eq(hups, 2, "an explicit signal action still signals");
     cr_assert_eq(drain(fd), 1, "and posts the fd too");

@@ -6,8 +6,25 @@
 
 #include "common/frame.h"
 
+/* Appends what the framer delivered to the string ctx: "E:NAME " for events,
+ * "LONG " and "BAD " for discarded lines. */
+static int record(void *ctx, enum tshim_frame_kind kind, const char *name)
+{
+    char *out = ctx;
+    if (kind == TSHIM_FRAME_EVENT) {
+        cr_assert_neq(name[0], '\0', "an event with no name");
+        strcat(out, "E:");
+        strcat(out, name);
+        strcat(out, " ");
+    } else {
+        cr_assert_str_eq(name, "", "a discarded line's name is empty");
+        strcat(out, kind == TSHIM_FRAME_TOO_LONG ? "LONG " : "BAD ");
+    }
+    return 0;
+}
+
 /* Feeds in to a fresh framer in chunks of `step` bytes and returns what came out as
- * one string: "E:NAME " for events, "LONG " and "BAD " for discarded lines. */
+ * one string (see record). */
 static char *run(const char *in, size_t len, size_t step)
 {
     static struct tshim_frame f;
@@ -16,19 +33,7 @@ static char *run(const char *in, size_t len, size_t step)
     tshim_frame_init(&f);
     for (size_t at = 0; at < len; at += step) {
         size_t n = len - at < step ? len - at : step;
-        tshim_frame_feed(&f, in + at, n);
-        for (enum tshim_frame_kind kind; (kind = tshim_frame_next(&f)) != TSHIM_FRAME_MORE;) {
-            if (kind == TSHIM_FRAME_EVENT) {
-                strcat(out, "E:");
-                strcat(out, tshim_frame_name(&f));
-                strcat(out, " ");
-            } else if (kind == TSHIM_FRAME_TOO_LONG) {
-                strcat(out, "LONG ");
-            } else if (kind == TSHIM_FRAME_BAD) {
-                strcat(out, "BAD ");
-            }
-        }
-        cr_assert_eq(f.in_len, 0, "fed bytes left unframed");
+        cr_assert_eq(tshim_frame_push(&f, in + at, n, record, out), 0);
     }
     return out;
 }
@@ -109,29 +114,46 @@ Test(frame, a_flood_of_empty_lines_costs_no_stack)
 Test(frame, the_partial_line_is_what_came_since_the_last_line_end)
 {
     static struct tshim_frame f;
+    char out[128] = "";
     tshim_frame_init(&f);
     const char *in = "AUTH_REFRESHED\nSSH-2.0-Open";
-    tshim_frame_feed(&f, in, strlen(in));
-    cr_assert_eq(tshim_frame_next(&f), TSHIM_FRAME_EVENT);
-    cr_assert_eq(tshim_frame_next(&f), TSHIM_FRAME_MORE);
+    cr_assert_eq(tshim_frame_push(&f, in, strlen(in), record, out), 0);
+    cr_assert_str_eq(out, "E:AUTH_REFRESHED ");
     cr_assert_str_eq(tshim_frame_partial(&f), "SSH-2.0-Open");
-    tshim_frame_feed(&f, "SSH\n", 4);
-    cr_assert_eq(tshim_frame_next(&f), TSHIM_FRAME_EVENT);
-    cr_assert_str_eq(tshim_frame_name(&f), "SSH-2.0-OpenSSH");
+    cr_assert_eq(tshim_frame_push(&f, "SSH\n", 4, record, out), 0);
+    cr_assert_str_eq(out, "E:AUTH_REFRESHED E:SSH-2.0-OpenSSH ");
     cr_assert_str_eq(tshim_frame_partial(&f), "");
 }
 
 /* The longest line the framer keeps whole is TSHIM_FRAME_MAX bytes and a '\r'; its
- * partial view must still end in a NUL inside the buffer. */
+ * partial view must still end in a NUL inside the buffer: a NUL past it would land
+ * on the line's length, and the line would then pass for a shorter one. */
 Test(frame, a_partial_line_of_the_longest_kept_length_fits_with_its_nul)
 {
     static struct tshim_frame f;
-    char in[TSHIM_FRAME_MAX + 1];
+    char in[TSHIM_FRAME_MAX + 1], out[128] = "";
     memset(in, 'A', sizeof in);
     tshim_frame_init(&f);
-    tshim_frame_feed(&f, in, sizeof in);
-    cr_assert_eq(tshim_frame_next(&f), TSHIM_FRAME_MORE);
-    const char *p = tshim_frame_partial(&f);
-    cr_assert_eq(strlen(p), sizeof in);
-    cr_assert_lt((size_t)(p + strlen(p) - f.line), sizeof f.line);
+    cr_assert_eq(tshim_frame_push(&f, in, sizeof in, record, out), 0);
+    cr_assert_str_eq(out, "");
+    cr_assert_eq(strlen(tshim_frame_partial(&f)), sizeof in);
+    cr_assert_eq(tshim_frame_push(&f, "\nNEXT\n", 6, record, out), 0);
+    cr_assert_str_eq(out, "LONG E:NEXT ");
+}
+
+/* A callback that says stop ends the push at that line: the session reads no
+ * further after FINISHED. */
+static int stop_at_b(void *ctx, enum tshim_frame_kind kind, const char *name)
+{
+    record(ctx, kind, name);
+    return strcmp(name, "B") == 0 ? 7 : 0;
+}
+
+Test(frame, a_callback_can_stop_the_push)
+{
+    static struct tshim_frame f;
+    char out[128] = "";
+    tshim_frame_init(&f);
+    cr_assert_eq(tshim_frame_push(&f, "A\nB\nC\n", 6, stop_at_b, out), 7);
+    cr_assert_str_eq(out, "E:A E:B ");
 }

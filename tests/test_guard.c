@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "shim/guard.h"
+#include "shim/threads.h"
 
 TestSuite(guard, .timeout = 60);
 
@@ -86,12 +87,12 @@ Test(guard, a_forked_child_has_no_call_in_flight)
 /* The shim's own threads are counted while they run; a forked child has none. */
 Test(guard, the_shims_threads_are_counted_and_a_child_has_none)
 {
-    int before = tshim_guard_threads();
-    tshim_guard_thread_started();
-    cr_assert_eq(tshim_guard_threads(), before + 1);
-    tshim_guard_fork_child();
-    cr_assert_eq(tshim_guard_threads(), 0);
-    tshim_guard_thread_started();
-    tshim_guard_thread_ended();
-    cr_assert_eq(tshim_guard_threads(), 0);
+    int before = tshim_threads_count();
+    tshim_threads_started();
+    cr_assert_eq(tshim_threads_count(), before + 1);
+    tshim_threads_fork_child();
+    cr_assert_eq(tshim_threads_count(), 0);
+    tshim_threads_started();
+    tshim_threads_ended();
+    cr_assert_eq(tshim_threads_count(), 0);
 }

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fdguard.h"
 #include "common/log.h"
 #include "unit.h"
@@ -212,7 +213,7 @@ static void same_as_gmtime(time_t t)
     struct tm want, got;
     memset(&got, 0, sizeof got);
     cr_assert_not_null(gmtime_r(&t, &want));
-    tshim_log_utc(t, &got);
+    tshim_clock_utc(t, &got);
     cr_assert(got.tm_year == want.tm_year && got.tm_mon == want.tm_mon &&
                   got.tm_mday == want.tm_mday && got.tm_hour == want.tm_hour &&
                   got.tm_min == want.tm_min && got.tm_sec == want.tm_sec,

@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "common/net.h"
 #include "common/proc.h"
+#include "common/session.h"
 #include "observe.h"
 #include "say.h"
 #include "supervise.h"
@@ -67,7 +68,7 @@ static void tshim_check_print_config(const struct tshim_config *c)
     printf("TOKI_PORT=%d\nTOKI_SHIM_HOST=%s\nTOKI_SHIM_ALLOW_REMOTE=%d\n", c->port, c->host,
            c->allow_remote);
     printf("TOKI_SHIM_ACTION=%s\nTOKI_SHIM_SIGNAL=%s\nTOKI_SHIM_SIGNAL_FORCE=%d\n",
-           tshim_config_action_name(c->action), tshim_config_signal_name(c->signo, sig, sizeof sig),
+           tshim_decide_action_name(c->action), tshim_config_signal_name(c->signo, sig, sizeof sig),
            c->signal_force);
     tshim_check_list("TOKI_SHIM_EVENTS", c->events);
     printf("TOKI_SHIM_LOG=%s\nTOKI_SHIM_LOG_FILE=%s\n", tshim_log_level_names[c->log_level],
@@ -124,6 +125,17 @@ struct tshim_check_watch {
     char first_bad[64];
 };
 
+/* One framed line: an event, or the first sign of something else. */
+static int tshim_check_line(void *ctx, enum tshim_frame_kind kind, const char *name)
+{
+    struct tshim_check_watch *w = ctx;
+    if (kind == TSHIM_FRAME_EVENT && tshim_check_looks_like_event(name))
+        w->events++;
+    else
+        w->bad = 1;
+    return 0;
+}
+
 /* Watches the shim's connection for TSHIM_CHECK_WAIT_MS, or until it closes or
  * says something that is no event line. */
 static void tshim_check_watch(struct tshim_check_watch *w)
@@ -137,25 +149,21 @@ static void tshim_check_watch(struct tshim_check_watch *w)
         struct pollfd p = {.fd = tshim_fdguard_current(), .events = POLLIN};
         if (poll(&p, 1, (int)left) <= 0)
             continue;
-        ssize_t n = tshim_net_recv(buf, sizeof buf);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        ssize_t n = tshim_session_receive(&f, buf, sizeof buf, tshim_check_line, w);
+        if (n == TSHIM_SESSION_NOTHING)
             continue;
         if (n <= 0) {
             w->closed = 1;
             break;
         }
-        tshim_frame_feed(&f, buf, (size_t)n);
-        for (enum tshim_frame_kind k; (k = tshim_frame_next(&f)) != TSHIM_FRAME_MORE;) {
-            if (k == TSHIM_FRAME_EVENT && tshim_check_looks_like_event(tshim_frame_name(&f))) {
-                w->events++;
-            } else if (!w->bad) {
-                w->bad = 1;
-                snprintf(w->first_bad, sizeof w->first_bad, "%.*s", (int)(n < 40 ? n : 40), buf);
-            }
+        /* What is shown of a bad line is the start of the read that brought it. */
+        if (w->bad) {
+            snprintf(w->first_bad, sizeof w->first_bad, "%.*s", (int)(n < 40 ? n : 40), buf);
+            break;
         }
         /* A banner need not end its line. */
         const char *partial = tshim_frame_partial(&f);
-        if (!w->bad && partial[0] && !tshim_check_looks_like_event(partial)) {
+        if (partial[0] && !tshim_check_looks_like_event(partial)) {
             w->bad = 1;
             tshim_log_quote(w->first_bad, sizeof w->first_bad, partial, 40);
         }
@@ -325,15 +333,18 @@ struct tshim_check_process {
 };
 
 /* One pass over /proc/PID/maps: the shim's file, a JVM, and whether the executable
- * or a loaded library exports toki_on_refresh. */
-static int tshim_check_maps(struct tshim_check_process *p)
+ * or a loaded library exports toki_on_refresh. -1 if it cannot be read; 1, with
+ * only_loaded, if it shows no shim (then nothing else is looked at). */
+static int tshim_check_maps(struct tshim_check_process *p, int only_loaded)
 {
     static char buf[1 << 20];
     char path[64], last[PATH_MAX] = "";
     snprintf(path, sizeof path, "/proc/%ld/maps", p->pid);
     if (tshim_observe_slurp(path, buf, sizeof buf) < 0)
         return -1;
-    p->jvm = strstr(buf, "/libjvm.so") != NULL;
+    if (only_loaded && !strstr(buf, "/libtoki_shim.so"))
+        return 1;
+    p->jvm = tshim_elf_names_jvm(buf);
     p->hook = tshim_elf_file_exports(p->exe, "toki_on_refresh");
     for (char *line = buf, *next; line && *line; line = next) {
         next = strchr(line, '\n');
@@ -451,8 +462,9 @@ static void tshim_check_facts(struct tshim_check_process *p, struct tshim_check_
 }
 
 /* Gathers what can be known of pid from /proc and its memory; returns 1 where it
- * stops short (the stage and why say where and why), else 0. */
-static int tshim_check_gather(struct tshim_check_process *p)
+ * stops short (the stage and why say where and why), else 0. only_loaded (--all):
+ * a process whose map shows no shim is NOT_LOADED at once. */
+static int tshim_check_gather(struct tshim_check_process *p, int only_loaded)
 {
     static char env[1 << 20];
     char path[64], cmdline[PATH_MAX] = "";
@@ -464,6 +476,9 @@ static int tshim_check_gather(struct tshim_check_process *p)
         return tshim_check_stop(p, TSHIM_CHECK_GONE);
     }
     p->exe[n] = '\0';
+    int maps = tshim_check_maps(p, only_loaded);
+    if (only_loaded && maps != 0)
+        return tshim_check_stop(p, TSHIM_CHECK_NOT_LOADED);
     snprintf(path, sizeof path, "/proc/%ld/environ", p->pid);
     long len = tshim_observe_slurp(path, env, sizeof env);
     struct tshim_check_env e = {env, len > 0 ? (size_t)len : 0};
@@ -471,7 +486,7 @@ static int tshim_check_gather(struct tshim_check_process *p)
     const char *stray = tshim_check_getenv(&e, TSHIM_SUPERVISE_VARIABLE);
     if (stray && !p->supervisor)
         snprintf(p->stray, sizeof p->stray, "%s", stray);
-    if (tshim_check_maps(p) < 0 && !p->supervisor)
+    if (maps < 0 && !p->supervisor)
         return tshim_check_stop(p, TSHIM_CHECK_NO_MAP);
     if (!p->lib[0] && !p->supervisor)
         return tshim_check_stop(p, TSHIM_CHECK_NOT_LOADED);
@@ -556,33 +571,17 @@ static int tshim_check_print_plan(const struct tshim_check_process *proc)
            sig, f->blocked ? ", blocks it and takes it from a signalfd" : "");
     printf("runtime: %s\n", tshim_check_runtime_name(f->runtime));
     struct tshim_decide_plan p = tshim_decide_action(c->action, c->signal_force, f);
-    printf("on refresh (TOKI_SHIM_ACTION=%s): ", tshim_config_action_name(c->action));
-    if (p.what & TSHIM_DECIDE_CALL_HOOK)
-        printf("calls toki_on_refresh%s", p.what & TSHIM_DECIDE_SEND_SIGNAL ? " and " : "");
-    if (p.what & TSHIM_DECIDE_SEND_SIGNAL)
-        printf("sends SIG%s", sig);
-    if (p.what & TSHIM_DECIDE_POST_FD)
-        printf("%sposts the event fd (the program asked for it)",
-               p.what & (TSHIM_DECIDE_CALL_HOOK | TSHIM_DECIDE_SEND_SIGNAL) ? "; " : "");
-    else if (c->action == TSHIM_CONFIG_FD)
-        printf("posts the event fd, if the program has called toki_shim_event_fd()");
-    else if (!p.what)
+    char does[160];
+    int acts = tshim_decide_describe(&p, c->action, sig, 0, does, sizeof does);
+    printf("on refresh (TOKI_SHIM_ACTION=%s): %s", tshim_decide_action_name(c->action), does);
+    if (!acts)
         tshim_check_print_nothing(&p, proc, sig);
     printf("\n");
-    if (c->action == TSHIM_CONFIG_AUTO && (p.what & TSHIM_DECIDE_SEND_SIGNAL) && !proc->supervisor &&
+    if (c->action == TSHIM_DECIDE_AUTO && (p.what & TSHIM_DECIDE_SEND_SIGNAL) && !proc->supervisor &&
         !f->have_fd)
         printf("event fd: once the program calls toki_shim_event_fd(), the shim posts the "
                "event fd instead of sending the signal\n");
-    return p.what || c->action == TSHIM_CONFIG_FD ? 0 : 1;
-}
-
-/* The wall-clock time of ms since 1970, as ISO 8601 in UTC. */
-static void tshim_check_time(long long ms, char *out, size_t size)
-{
-    struct tm tm;
-    tshim_log_utc((time_t)(ms / 1000), &tm);
-    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    return acts ? 0 : 1;
 }
 
 /* The counters, as one line of text. */
@@ -605,7 +604,7 @@ static void tshim_check_print_board(const struct tshim_check_process *p)
         return;
     }
     char when[80];
-    tshim_check_time(atomic_load(&b->last_event_ms), when, sizeof when);
+    tshim_clock_iso8601(atomic_load(&b->last_event_ms), when, sizeof when);
     printf("events: %lu received; generation %lu (the trigger events); %lu actions; the last "
            "event at %s\n",
            lines, atomic_load(&b->generation), atomic_load(&b->actions), when);
@@ -642,7 +641,7 @@ static int tshim_check_print_text(const struct tshim_check_process *p)
         tshim_check_print_board(p);
         return 0;
     }
-    else if (p->stage == TSHIM_CHECK_NOT_SELECTED)
+    if (p->stage == TSHIM_CHECK_NOT_SELECTED)
         printf("selected: no: TOKI_SHIM_ONLY or TOKI_SHIM_SKIP leaves this program out, so the "
                "shim is inert in it\n");
     else if (p->stage == TSHIM_CHECK_LAUNCHER)
@@ -734,7 +733,7 @@ static void tshim_check_json_board(const struct tshim_check_process *p)
            atomic_load(&b->lines), atomic_load(&b->generation), atomic_load(&b->actions));
     char when[80];
     long long ms = atomic_load(&b->last_event_ms);
-    tshim_check_time(ms, when, sizeof when);
+    tshim_clock_iso8601(ms, when, sizeof when);
     if (ms)
         tshim_check_json_string(when);
     else
@@ -751,18 +750,12 @@ static int tshim_check_print_json(const struct tshim_check_process *p)
     if (gathered) {
         struct tshim_decide_plan plan =
             tshim_decide_action(p->config.action, p->config.signal_force, &p->facts);
-        const char *does = plan.what & TSHIM_DECIDE_CALL_HOOK
-                               ? (plan.what & TSHIM_DECIDE_SEND_SIGNAL ? "hook+signal" : "hook")
-                           : plan.what & TSHIM_DECIDE_SEND_SIGNAL ? "signal"
-                           : plan.what & TSHIM_DECIDE_POST_FD ||
-                                   p->config.action == TSHIM_CONFIG_FD
-                               ? "fd"
-                                                                  : "nothing";
+        char does[16];
+        int acts = tshim_decide_describe(&plan, p->config.action, "", 1, does, sizeof does);
         printf("\"%s\", \"on_refresh\": \"%s\", \"connected\": %s",
-               tshim_config_action_name(p->config.action), does,
+               tshim_decide_action_name(p->config.action), does,
                p->connected ? "true" : "false");
-        ok = (p->board_read && !atomic_load(&p->board.on)) ||
-             (p->connected && (plan.what || p->config.action == TSHIM_CONFIG_FD));
+        ok = (p->board_read && !atomic_load(&p->board.on)) || (p->connected && acts);
     } else {
         printf("null, \"on_refresh\": null, \"connected\": false, \"why\": ");
         tshim_check_json_string(p->stage == TSHIM_CHECK_NO_MAP       ? "cannot read its memory map"
@@ -789,50 +782,39 @@ static long tshim_check_parse_pid(const char *arg)
     return pid;
 }
 
-/* Every process of our uid with the shim loaded, ourselves left out, into pids
- * (at most max); returns how many. */
-static size_t tshim_check_all(long *pids, size_t max)
+/* The next process of our uid in /proc, ourselves left out; 0 after the last. */
+static long tshim_check_next_ours(DIR *d)
 {
-    DIR *d = opendir("/proc");
-    size_t n = 0;
-    char path[64], maps[PATH_MAX];
-    for (struct dirent *e; d && n < max && (e = readdir(d));) {
+    char path[64];
+    for (struct dirent *e; d && (e = readdir(d));) {
         long pid = tshim_check_parse_pid(e->d_name);
         struct stat st;
         snprintf(path, sizeof path, "/proc/%.20s", e->d_name);
-        if (pid == 0 || pid == (long)getpid() || stat(path, &st) != 0 || st.st_uid != getuid())
-            continue;
-        /* The library's name in the map is enough to pick it: gather reads the rest. */
-        snprintf(path, sizeof path, "/proc/%ld/maps", pid);
-        FILE *f = fopen(path, "re");
-        int loaded = 0;
-        while (f && !loaded && fgets(maps, sizeof maps, f))
-            loaded = strstr(maps, "/libtoki_shim.so") != NULL;
-        if (f)
-            fclose(f);
-        if (loaded)
-            pids[n++] = pid;
+        if (pid != 0 && pid != (long)getpid() && stat(path, &st) == 0 && st.st_uid == getuid())
+            return pid;
     }
-    if (d)
-        closedir(d);
-    return n;
+    return 0;
 }
 
 /* Reports on each process: text, a blank line between them, or one JSON array.
- * With found (--all), a process that has ended since the scan is left out: it
- * was nobody's question. 0 if all is well with every one reported. */
-static int tshim_check_processes(const long *pids, size_t n, int json, int found)
+ * Without pids (--all), on every process of ours with the shim loaded: its map,
+ * read once, picks it, and one that has ended since is nobody's question. 0 if
+ * all is well with every one reported. */
+static int tshim_check_processes(const long *pids, size_t n, int json)
 {
     static struct tshim_check_process p;
+    DIR *d = pids ? NULL : opendir("/proc");
     int status = 0;
     size_t told = 0;
     if (json)
         printf("[");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; pids ? i < n : d != NULL; i++) {
         memset(&p, 0, sizeof p);
-        p.pid = pids[i];
-        tshim_check_gather(&p);
-        if (found && p.stage == TSHIM_CHECK_GONE)
+        p.pid = pids ? pids[i] : tshim_check_next_ours(d);
+        if (p.pid == 0)
+            break;
+        tshim_check_gather(&p, !pids);
+        if (!pids && (p.stage == TSHIM_CHECK_GONE || p.stage == TSHIM_CHECK_NOT_LOADED))
             continue;
         if (json) {
             printf("%s\n  ", told ? "," : "");
@@ -843,6 +825,8 @@ static int tshim_check_processes(const long *pids, size_t n, int json, int found
         }
         told++;
     }
+    if (d)
+        closedir(d);
     if (json)
         printf("%s]\n", told ? "\n" : "");
     else if (told == 0)
@@ -882,10 +866,10 @@ int tshim_check_main(int argc, char **argv)
     if (all && n)
         return tshim_say_usage("check", "--all and process ids exclude each other");
     if (all)
-        n = tshim_check_all(pids, TSHIM_CHECK_MAX_PIDS);
-    else if (n == 0 && json)
+        return tshim_check_processes(NULL, 0, json);
+    if (n == 0 && json)
         return tshim_say_usage("check", "--json reports on processes: give PIDs or --all");
-    else if (n == 0)
+    if (n == 0)
         return tshim_check_environment();
-    return tshim_check_processes(pids, n, json, all);
+    return tshim_check_processes(pids, n, json);
 }

@@ -13,15 +13,15 @@
 #ifndef TSHIM_COMPLETION_DIR
 #define TSHIM_COMPLETION_DIR "contrib/completion"
 #endif
-#define TSHIM_EMBED(symbol, file)                                                                 \
+#define TSHIM_COMPLETION_EMBED(symbol, file)                                                      \
     __asm__(".pushsection .rodata\n"                                                              \
             ".globl " symbol "\n"                                                                 \
             ".hidden " symbol "\n" symbol ":\n"                                                   \
             ".incbin \"" TSHIM_COMPLETION_DIR "/" file "\"\n"                                     \
             ".byte 0\n"                                                                           \
             ".popsection\n")
-TSHIM_EMBED("tshim_completion_bash", "toki-shim.bash");
-TSHIM_EMBED("tshim_completion_zsh", "_toki-shim");
+TSHIM_COMPLETION_EMBED("tshim_completion_bash", "toki-shim.bash");
+TSHIM_COMPLETION_EMBED("tshim_completion_zsh", "_toki-shim");
 extern const char tshim_completion_bash[], tshim_completion_zsh[];
 
 static int tshim_completion_usage(FILE *f, int status)

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/elf.h"
+
 /* Reads a whole /proc file; returns its length, or -1. */
 long tshim_observe_slurp(const char *path, char *buf, size_t size)
 {
@@ -75,7 +77,7 @@ int tshim_observe_jvm(long pid)
     snprintf(path, sizeof path, "/proc/%ld/maps", pid);
     FILE *f = fopen(path, "re");
     while (f && !jvm && fgets(line, sizeof line, f))
-        jvm = strstr(line, "/libjvm.so") != NULL;
+        jvm = tshim_elf_names_jvm(line);
     if (f)
         fclose(f);
     return jvm;

@@ -15,9 +15,20 @@
 #include "common/config.h"
 #include "common/elf.h"
 #include "common/preload.h"
-#include "common/tshim.h"
 #include "say.h"
 #include "supervise.h"
+
+/* The build passes the library's install directory, soname and multiarch tuple;
+ * these are for builds that do not (an editor's, a linter's). */
+#ifndef TSHIM_LIBDIR
+#define TSHIM_LIBDIR "/usr/local/lib"
+#endif
+#ifndef TSHIM_SONAME
+#define TSHIM_SONAME "libtoki_shim.so.0"
+#endif
+#ifndef TSHIM_MULTIARCH
+#define TSHIM_MULTIARCH ""
+#endif
 
 /* Finds the library in dir, by its soname first: the file programs load, which a
  * runtime package ships without the development link, and which stays valid across
@@ -49,7 +60,10 @@ static const char *tshim_run_usable(const char *path)
     return NULL;
 }
 
-const char *tshim_run_library_path(void)
+/* The absolute path of libtoki_shim.so that goes with this toki-shim: next to it
+ * (the build tree), in ../lib or ../lib/<multiarch> (an install, relocated or
+ * not), or in the LIBDIR it was built for. NULL if none exists. */
+static const char *tshim_run_library_path(void)
 {
     static char path[PATH_MAX + 64];
     char self[PATH_MAX], dir[PATH_MAX + 64];

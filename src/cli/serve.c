@@ -232,6 +232,17 @@ static void tshim_serve_handshake(struct tshim_serve *s, size_t i)
         tshim_serve_drop(s, i, "disconnected");
 }
 
+/* One line of standard input: broadcast if it is an event name. */
+static int tshim_serve_line(void *ctx, enum tshim_frame_kind kind, const char *name)
+{
+    struct tshim_serve *s = ctx;
+    if (kind == TSHIM_FRAME_EVENT)
+        tshim_serve_broadcast(s, name);
+    else
+        tshim_serve_say(s, "ignored an input line that is not an event name");
+    return 0;
+}
+
 static void tshim_serve_read_stdin(struct tshim_serve *s)
 {
     char buf[4096];
@@ -242,13 +253,7 @@ static void tshim_serve_read_stdin(struct tshim_serve *s)
         s->stdin_open = 0; /* keep serving: --every and the command still run */
         return;
     }
-    tshim_frame_feed(&s->in, buf, (size_t)n);
-    for (enum tshim_frame_kind k; (k = tshim_frame_next(&s->in)) != TSHIM_FRAME_MORE;) {
-        if (k == TSHIM_FRAME_EVENT)
-            tshim_serve_broadcast(s, tshim_frame_name(&s->in));
-        else
-            tshim_serve_say(s, "ignored an input line that is not an event name");
-    }
+    tshim_frame_push(&s->in, buf, (size_t)n, tshim_serve_line, s);
 }
 
 /* What Toki does on each refresh: stop the group, refresh, broadcast, continue. The

@@ -37,7 +37,7 @@ struct tshim_supervise {
     int exited, status;
     int go, dies;
     unsigned long generation; /* trigger events so far, debounced or not */
-    int said[TSHIM_DECIDE_DIES + 1], said_touch, kill_failed;
+    int said[TSHIM_DECIDE_DIES + 1], said_touch, kill_failed, said_cannot;
 };
 
 /* The self-pipe: each signal's number, written by the handler, read in the loop. */
@@ -174,7 +174,7 @@ static int tshim_supervise_event(void *ctx, const char *name)
 {
     struct tshim_supervise *s = ctx;
     int trigger = tshim_config_is_trigger(s->c, name);
-    if (!trigger || s->c->action == TSHIM_CONFIG_NONE)
+    if (!trigger || s->c->action == TSHIM_DECIDE_NONE)
         tshim_log(TSHIM_LOG_DEBUG, "event %s", name);
     s->generation += (unsigned long)trigger;
     return trigger;
@@ -216,10 +216,30 @@ static void tshim_supervise_explain(struct tshim_supervise *s, enum tshim_decide
         snprintf(line, sizeof line,
                  "TOKI_SHIM_ACTION=%s: hooks and the event fd exist in-process only; a "
                  "supervised program gets the reload signal, or --touch",
-                 tshim_config_action_name(s->c->action));
+                 tshim_decide_action_name(s->c->action));
     else
         tshim_decide_explain(why, sig, rt == TSHIM_DECIDE_GO ? "Go" : "Java", line, sizeof line);
     tshim_log(TSHIM_LOG_WARN, "%s", line);
+}
+
+/* What of a plan the supervisor carries out from outside: the signal. --touch is
+ * its own, and no part of a plan. */
+#define TSHIM_SUPERVISE_CAN TSHIM_DECIDE_SEND_SIGNAL
+
+/* A part of the plan the supervisor cannot carry out (the hook and the event fd
+ * exist in-process only, and a new part needs its code here) is said, once, and
+ * left undone: never dropped in silence. */
+static void tshim_supervise_refuse(struct tshim_supervise *s, struct tshim_decide_plan *p)
+{
+    unsigned cannot = p->what & ~(unsigned)TSHIM_SUPERVISE_CAN;
+    if (!cannot)
+        return;
+    if (!s->said_cannot++)
+        tshim_log(TSHIM_LOG_WARN,
+                  "TOKI_SHIM_ACTION=%s: a supervisor cannot carry out part of the action "
+                  "(plan bits %#x), left undone; said once",
+                  tshim_decide_action_name(s->c->action), cannot);
+    p->what &= ~cannot;
 }
 
 /* The action, from outside: the facts the library reads in-process, read from
@@ -239,9 +259,10 @@ static void tshim_supervise_act(void *ctx, const char *name, unsigned long n)
         f.blocked = !f.have_handler && !f.dies && tshim_observe_takes_blocked(s->child, c->signo);
     }
     struct tshim_decide_plan p = tshim_decide_action(c->action, c->signal_force, &f);
+    tshim_supervise_refuse(s, &p);
     /* The file first, as the library posts the event fd first: a program woken by
      * the signal finds the new generation there. */
-    int touched = s->touch && c->action != TSHIM_CONFIG_NONE && tshim_supervise_touch(s) == 0;
+    int touched = s->touch && c->action != TSHIM_DECIDE_NONE && tshim_supervise_touch(s) == 0;
     char msg[64];
     if ((p.what & TSHIM_DECIDE_SEND_SIGNAL) && kill(s->child, c->signo) != 0) {
         /* A setuid program that changed its real uid refuses our signals. */

@@ -102,16 +102,6 @@ const char *tshim_config_signal_name(int signo, char *buf, size_t size)
     return buf;
 }
 
-static const char *const tshim_config_action_names[] = {
-    [TSHIM_CONFIG_AUTO] = "auto", [TSHIM_CONFIG_HOOK] = "hook", [TSHIM_CONFIG_SIGNAL] = "signal",
-    [TSHIM_CONFIG_BOTH] = "both", [TSHIM_CONFIG_NONE] = "none", [TSHIM_CONFIG_FD] = "fd",
-};
-
-const char *tshim_config_action_name(enum tshim_config_action a)
-{
-    return tshim_config_action_names[a];
-}
-
 int tshim_config_is_loopback(const struct sockaddr *sa)
 {
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -196,8 +186,10 @@ static int tshim_config_number(struct tshim_config_ctx *x, const char *name, lon
     return 0;
 }
 
+/* One of n words, its index into *out. A wrong value is "is not <what>", and
+ * unless what says it all (list 0), the words in brackets. */
 static int tshim_config_word(struct tshim_config_ctx *x, const char *name, const char *const *words,
-                             int n, const char *accepted, int *out)
+                             int n, const char *what, int list, int *out)
 {
     const char *v;
     int r = tshim_config_get(x, name, &v);
@@ -208,6 +200,12 @@ static int tshim_config_word(struct tshim_config_ctx *x, const char *name, const
             *out = i;
             return 0;
         }
+    /* The words accepted, from the table itself: the message cannot fall behind. */
+    char accepted[160];
+    size_t len = (size_t)snprintf(accepted, sizeof accepted, "is not %s%s", what, list ? " (" : "");
+    for (int i = 0; list && i < n && len < sizeof accepted; i++)
+        len += (size_t)snprintf(accepted + len, sizeof accepted - len, "%s%s", words[i],
+                                i + 1 < n ? ", " : ")");
     return tshim_config_fail(x, name, v, accepted);
 }
 
@@ -230,7 +228,7 @@ static int tshim_config_logging(struct tshim_config_ctx *x, struct tshim_config 
     }
     int level = r > 0 ? TSHIM_LOG_INFO : TSHIM_LOG_WARN;
     if (tshim_config_word(x, "TOKI_SHIM_LOG", tshim_log_level_names, TSHIM_LOG_LEVELS,
-                          "is not a log level (quiet, error, warn, info, debug)", &level) != 0)
+                          "a log level", 1, &level) != 0)
         return -1;
     c->log_level = (enum tshim_log_level)level;
     return 0;
@@ -377,9 +375,9 @@ static int tshim_config_inherit(struct tshim_config_ctx *x, struct tshim_config 
     static const char *const words[] = {"0", "1", "all"};
     int v = TSHIM_CONFIG_INHERIT_SERVICE;
     if (tshim_config_word(x, "TOKI_SHIM_INHERIT", words, 3,
-                          "is not 0 (no descendant loads the shim), 1 (the service listens) or "
-                          "all (every descendant listens)",
-                          &v) != 0)
+                          "0 (no descendant loads the shim), 1 (the service listens) or all "
+                          "(every descendant listens)",
+                          0, &v) != 0)
         return -1;
     c->inherit = (enum tshim_config_inherit)v;
     c->settle_ms = 500;
@@ -477,17 +475,17 @@ enum tshim_config_result tshim_config_load(struct tshim_config *c, tshim_config_
     if (tshim_config_logging(&x, c) != 0 ||
         tshim_config_bool(&x, "TOKI_SHIM_STRICT", &c->strict) != 0)
         return TSHIM_CONFIG_ERROR;
-    int action = TSHIM_CONFIG_AUTO;
+    int action = TSHIM_DECIDE_AUTO;
     if (tshim_config_bool(&x, "TOKI_SHIM_DISABLE", &(int){0}) != 0 ||
         tshim_config_address(&x, c) != 0 ||
-        tshim_config_word(&x, "TOKI_SHIM_ACTION", tshim_config_action_names, 6,
-                          "is not an action (auto, hook, signal, both, fd, none)", &action) != 0 ||
+        tshim_config_word(&x, "TOKI_SHIM_ACTION", tshim_decide_action_names,
+                          TSHIM_DECIDE_ACTIONS, "an action", 1, &action) != 0 ||
         tshim_config_signal(&x, c) != 0 ||
         tshim_config_list(&x, "TOKI_SHIM_EVENTS", "AUTH_REFRESHED", "event names", c->events) !=
             0 ||
         tshim_config_limits(&x, c) != 0 || tshim_config_process(&x, c) != 0)
         return TSHIM_CONFIG_ERROR;
-    c->action = (enum tshim_config_action)action;
+    c->action = (enum tshim_decide_action)action;
 
     size_t len = strlen(token);
     if (len > TSHIM_CONFIG_TOKEN_MAX) {

@@ -8,20 +8,12 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "decide.h"
 #include "log.h"
 
 #define TSHIM_CONFIG_TOKEN_MAX 256   /* Toki's tokens are 36 bytes; dev mode takes anything */
 #define TSHIM_CONFIG_EVENT_MAX 256   /* longest event name, the same bound as the framer's */
 #define TSHIM_CONFIG_EVENTS_BUF 1024 /* all trigger names, each followed by a NUL */
-
-enum tshim_config_action {
-    TSHIM_CONFIG_AUTO,
-    TSHIM_CONFIG_HOOK,
-    TSHIM_CONFIG_SIGNAL,
-    TSHIM_CONFIG_BOTH,
-    TSHIM_CONFIG_NONE,
-    TSHIM_CONFIG_FD
-};
 
 /* TOKI_SHIM_INHERIT: who below the service loads the shim, and who listens. */
 enum tshim_config_inherit {
@@ -48,7 +40,7 @@ struct tshim_config {
     char host[64];
     int port;
     int allow_remote;
-    enum tshim_config_action action;
+    enum tshim_decide_action action;
     int signo;
     int signal_force;
     char events[TSHIM_CONFIG_EVENTS_BUF]; /* "A\0B\0\0" */
@@ -93,8 +85,6 @@ int tshim_config_parse_signal(const char *s);
 
 /* The canonical name of signo ("HUP", "RTMIN+3") into buf. */
 const char *tshim_config_signal_name(int signo, char *buf, size_t size);
-
-const char *tshim_config_action_name(enum tshim_config_action a);
 
 /* 1 for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
 int tshim_config_is_loopback(const struct sockaddr *sa);

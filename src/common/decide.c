@@ -4,15 +4,30 @@
 
 #include <stdio.h>
 
-struct tshim_decide_plan tshim_decide_action(enum tshim_config_action action, int force,
+const char *const tshim_decide_action_names[TSHIM_DECIDE_ACTIONS] = {
+    [TSHIM_DECIDE_AUTO] = "auto", [TSHIM_DECIDE_HOOK] = "hook", [TSHIM_DECIDE_SIGNAL] = "signal",
+    [TSHIM_DECIDE_BOTH] = "both", [TSHIM_DECIDE_FD] = "fd",     [TSHIM_DECIDE_NONE] = "none",
+};
+
+const char *tshim_decide_action_name(enum tshim_decide_action a)
+{
+    return tshim_decide_action_names[a];
+}
+
+int tshim_decide_may_signal(enum tshim_decide_action action, const struct tshim_decide_facts *f)
+{
+    return action == TSHIM_DECIDE_SIGNAL || action == TSHIM_DECIDE_BOTH ||
+           (action == TSHIM_DECIDE_AUTO && !f->have_hook && !f->have_fd);
+}
+
+struct tshim_decide_plan tshim_decide_action(enum tshim_decide_action action, int force,
                                              const struct tshim_decide_facts *f)
 {
     struct tshim_decide_plan p = {0, TSHIM_DECIDE_OK, TSHIM_DECIDE_OK};
-    int want_hook = action == TSHIM_CONFIG_HOOK || action == TSHIM_CONFIG_BOTH ||
-                    (action == TSHIM_CONFIG_AUTO && f->have_hook);
-    int want_signal = action == TSHIM_CONFIG_SIGNAL || action == TSHIM_CONFIG_BOTH ||
-                      (action == TSHIM_CONFIG_AUTO && !f->have_hook && !f->have_fd);
-    if (action != TSHIM_CONFIG_NONE && f->have_fd)
+    int want_hook = action == TSHIM_DECIDE_HOOK || action == TSHIM_DECIDE_BOTH ||
+                    (action == TSHIM_DECIDE_AUTO && f->have_hook);
+    int want_signal = tshim_decide_may_signal(action, f);
+    if (action != TSHIM_DECIDE_NONE && f->have_fd)
         p.what |= TSHIM_DECIDE_POST_FD;
     if (want_hook) {
         if (f->have_hook)
@@ -31,6 +46,32 @@ struct tshim_decide_plan tshim_decide_action(enum tshim_config_action action, in
             p.what |= TSHIM_DECIDE_SEND_SIGNAL;
     }
     return p;
+}
+
+int tshim_decide_describe(const struct tshim_decide_plan *p, enum tshim_decide_action action,
+                          const char *sig, int brief, char *buf, size_t size)
+{
+    int hook = (p->what & TSHIM_DECIDE_CALL_HOOK) != 0;
+    int signal = (p->what & TSHIM_DECIDE_SEND_SIGNAL) != 0;
+    int fd = (p->what & TSHIM_DECIDE_POST_FD) != 0;
+    int acts = p->what != 0 || action == TSHIM_DECIDE_FD;
+    if (brief) {
+        snprintf(buf, size, "%s",
+                 hook     ? (signal ? "hook+signal" : "hook")
+                 : signal ? "signal"
+                 : acts   ? "fd"
+                          : "nothing");
+        return acts;
+    }
+    /* The host's calls first, then the event fd, as check has always said it. */
+    snprintf(buf, size, "%s%s%s%s%s%s", hook ? "calls toki_on_refresh" : "",
+             hook && signal ? " and " : "", signal ? "sends SIG" : "", signal ? sig : "",
+             fd && (hook || signal) ? "; " : "",
+             fd                              ? "posts the event fd (the program asked for it)"
+             : action == TSHIM_DECIDE_FD ? "posts the event fd, if the program has called "
+                                           "toki_shim_event_fd()"
+                                         : "");
+    return acts;
 }
 
 void tshim_decide_explain(enum tshim_decide_skip why, const char *sig, const char *runtime,

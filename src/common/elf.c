@@ -439,3 +439,8 @@ const char *tshim_elf_libc_name(enum tshim_elf_libc libc)
            : libc == TSHIM_ELF_LIBC_MUSL ? "musl"
                                          : "an unknown libc";
 }
+
+int tshim_elf_names_jvm(const char *text)
+{
+    return strstr(text, "/libjvm.so") != NULL;
+}

@@ -51,4 +51,8 @@ void *tshim_elf_loaded_symbol(const struct dl_phdr_info *info, const char *name)
  * not a plain function or object (an IFUNC, TLS, a unique symbol). */
 void tshim_elf_next_symbols(const void *self, const char *const *names, void **out, int n);
 
+/* 1 if text (a loaded object's path, or a process's /proc/PID/maps) names
+ * libjvm.so, which every Java virtual machine loads. */
+int tshim_elf_names_jvm(const char *text);
+
 #endif

@@ -9,19 +9,6 @@ void tshim_frame_init(struct tshim_frame *f)
     f->len = 0;
     f->overflow = 0;
     f->line[0] = '\0';
-    f->in = NULL;
-    f->in_len = 0;
-}
-
-void tshim_frame_feed(struct tshim_frame *f, const char *buf, size_t len)
-{
-    f->in = buf;
-    f->in_len = len;
-}
-
-const char *tshim_frame_name(const struct tshim_frame *f)
-{
-    return f->line;
 }
 
 /* Event names are printable ASCII without spaces. Checked once per finished line,
@@ -37,9 +24,9 @@ static int tshim_frame_bad_bytes(const char *p, size_t n)
 }
 
 /* Takes one line's worth of bytes (up to and including the first '\n') and
- * classifies the line if it ended. Returns the bytes consumed. */
-static size_t tshim_frame_step(struct tshim_frame *f, const char *in, size_t len,
-                               enum tshim_frame_kind *kind)
+ * classifies the line if it ended: its kind, or -1 for no line (none ended, or an
+ * empty one). *used is the bytes consumed. */
+static int tshim_frame_step(struct tshim_frame *f, const char *in, size_t len, size_t *used)
 {
     const char *nl = memchr(in, '\n', len);
     size_t chunk = nl ? (size_t)(nl - in) : len;
@@ -55,39 +42,45 @@ static size_t tshim_frame_step(struct tshim_frame *f, const char *in, size_t len
         }
     }
     if (!nl) {
-        *kind = TSHIM_FRAME_MORE;
-        return len;
+        *used = len;
+        return -1;
     }
 
     size_t n = f->len;
     if (n > 0 && f->line[n - 1] == '\r')
         n--;
+    int kind;
     if (f->overflow || n > TSHIM_FRAME_MAX)
-        *kind = TSHIM_FRAME_TOO_LONG;
+        kind = TSHIM_FRAME_TOO_LONG;
     else if (tshim_frame_bad_bytes(f->line, n))
-        *kind = TSHIM_FRAME_BAD;
+        kind = TSHIM_FRAME_BAD;
     else if (n == 0)
-        *kind = TSHIM_FRAME_MORE; /* an empty line is no event and no error */
+        kind = -1; /* an empty line is no event and no error */
     else
-        *kind = TSHIM_FRAME_EVENT;
-    f->line[*kind == TSHIM_FRAME_EVENT ? n : 0] = '\0';
+        kind = TSHIM_FRAME_EVENT;
+    f->line[kind == TSHIM_FRAME_EVENT ? n : 0] = '\0';
     f->len = 0;
     f->overflow = 0;
-    return chunk + 1;
+    *used = chunk + 1;
+    return kind;
 }
 
-enum tshim_frame_kind tshim_frame_next(struct tshim_frame *f)
+int tshim_frame_push(struct tshim_frame *f, const char *buf, size_t len, tshim_frame_fn fn,
+                     void *ctx)
 {
-    enum tshim_frame_kind kind = TSHIM_FRAME_MORE;
     /* Empty lines are skipped in a loop, so a flood of them costs no stack. */
-    while (f->in_len > 0) {
-        size_t used = tshim_frame_step(f, f->in, f->in_len, &kind);
-        f->in += used;
-        f->in_len -= used;
-        if (kind != TSHIM_FRAME_MORE)
-            break;
+    while (len > 0) {
+        size_t used;
+        int kind = tshim_frame_step(f, buf, len, &used);
+        buf += used;
+        len -= used;
+        if (kind >= 0) {
+            int stop = fn(ctx, (enum tshim_frame_kind)kind, f->line);
+            if (stop)
+                return stop;
+        }
     }
-    return kind;
+    return 0;
 }
 
 const char *tshim_frame_partial(struct tshim_frame *f)

@@ -23,6 +23,17 @@
 #define FUTEX_WAKE_PRIVATE (FUTEX_WAKE | FUTEX_PRIVATE_FLAG)
 #endif
 
+#if __has_include(<linux/close_range.h>)
+#include <linux/close_range.h>
+#endif
+/* Linux 5.9's header has only the first; CLOSE_RANGE_CLOEXEC came with 5.11. */
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
 #if __has_include(<linux/kcmp.h>)
 #include <linux/kcmp.h>
 #else

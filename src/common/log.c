@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fdguard.h"
 
 const char *const tshim_log_level_names[TSHIM_LOG_LEVELS] = {
@@ -208,44 +208,15 @@ static void tshim_log_write_stderr(const char *buf, size_t len)
     tshim_log_write_all(tshim_log_to_stderr, buf, len);
 }
 
-void tshim_log_utc(time_t t, struct tm *tm)
-{
-    long long days = (long long)t / 86400, secs = (long long)t % 86400;
-    if (secs < 0) {
-        secs += 86400;
-        days--;
-    }
-    tm->tm_hour = (int)(secs / 3600);
-    tm->tm_min = (int)(secs / 60 % 60);
-    tm->tm_sec = (int)(secs % 60);
-    /* Days since 0000-03-01: the leap day ends each year, and a 400-year era has
-     * 146097 days. Within the era, the year, then the day of a year that starts
-     * in March, whose months have lengths that (153 m + 2) / 5 adds up. */
-    days += 719468;
-    long long era = (days >= 0 ? days : days - 146096) / 146097;
-    long long doe = days - era * 146097;
-    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long long mp = (5 * doy + 2) / 153;
-    long long month = mp < 10 ? mp + 3 : mp - 9;
-    tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
-    tm->tm_mon = (int)(month - 1);
-    tm->tm_year = (int)(yoe + era * 400 + (month <= 2) - 1900);
-}
-
 /* The start of a line: in a file, which is read later and away from the
  * process, when and who. Returns its length. */
 static size_t tshim_log_head(char *line, size_t size, int to_file)
 {
     if (!to_file)
         return (size_t)snprintf(line, size, "toki-shim: ");
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    tshim_log_utc(ts.tv_sec, &tm);
-    return (size_t)snprintf(line, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ toki-shim[%ld]: ",
-                            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                            tm.tm_sec, ts.tv_nsec / 1000000L, (long)getpid());
+    char when[32];
+    tshim_clock_iso8601(tshim_clock_wall_ms(), when, sizeof when);
+    return (size_t)snprintf(line, size, "%s toki-shim[%ld]: ", when, (long)getpid());
 }
 
 /* Ends a line of size bytes whose head took n and whose message vsnprintf said

@@ -4,7 +4,6 @@
 #define TSHIM_LOG_H
 
 #include <stddef.h>
-#include <time.h>
 
 enum tshim_log_level {
     TSHIM_LOG_QUIET,
@@ -37,12 +36,6 @@ void tshim_log_quote(char *dst, size_t dst_size, const char *src, size_t max_cha
 /* The English description of errno value e, without gettext (which locks and
  * allocates inside the host); "errno N" where the C library cannot say. */
 const char *tshim_log_strerror(int e, char *buf, size_t size);
-
-/* The UTC date and time of t into tm's year, month, day, hour, minute and second
- * (nothing else), as gmtime_r would give them, but computed: gmtime_r takes
- * glibc's time zone lock, and a host that forks while the listener holds it
- * leaves its child's localtime_r waiting for ever. No lock, no call. */
-void tshim_log_utc(time_t t, struct tm *tm);
 
 /* Expands "%p" (pid) and "%%" in pattern; returns -1 if the result does not fit. */
 int tshim_log_expand_path(char *dst, size_t dst_size, const char *pattern, long pid);

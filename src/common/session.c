@@ -84,7 +84,7 @@ static void tshim_session_flush(struct tshim_session *s, struct tshim_session_du
 static void tshim_session_event(struct tshim_session *s, struct tshim_session_due *d,
                                 const char *name)
 {
-    if (!s->ops->event(s->ctx, name) || s->c->action == TSHIM_CONFIG_NONE)
+    if (!s->ops->event(s->ctx, name) || s->c->action == TSHIM_DECIDE_NONE)
         return;
     snprintf(d->name, sizeof d->name, "%s", name);
     tshim_pace_event(&d->pace, tshim_clock_now_ms(), tshim_backoff_next(&s->rng));
@@ -123,31 +123,46 @@ static int tshim_session_wait(struct tshim_session *s, struct tshim_session_due 
     }
 }
 
-/* Frames what one read brought; returns DONE after FINISHED, else LOST (go on). */
-static enum tshim_session_conn tshim_session_frame(struct tshim_session *s,
-                                                   struct tshim_session_due *d,
-                                                   struct tshim_frame *f, unsigned long *events,
-                                                   int *said_long, int *said_bad)
+/* One connection's reading: what the framer's lines go to, and what they said. */
+struct tshim_session_reading {
+    struct tshim_session *s;
+    struct tshim_session_due *d;
+    unsigned long *events;
+    int said_long, said_bad; /* one line per cause and connection, not per line */
+    int finished;            /* Toki said FINISHED: the rest is not read */
+};
+
+/* One framed line; stops the framing after FINISHED. */
+static int tshim_session_line(void *ctx, enum tshim_frame_kind kind, const char *name)
 {
-    enum tshim_frame_kind kind;
-    while ((kind = tshim_frame_next(f)) != TSHIM_FRAME_MORE) {
-        if (kind == TSHIM_FRAME_TOO_LONG && !(*said_long)++) {
-            tshim_log(TSHIM_LOG_WARN,
-                      "discarded a line of more than %d bytes from Toki (said "
-                      "once per connection)",
-                      TSHIM_FRAME_MAX);
-        } else if (kind == TSHIM_FRAME_BAD && !(*said_bad)++) {
-            tshim_log(TSHIM_LOG_WARN, "discarded a line from Toki with bytes no event name has "
-                                      "(said once per connection)");
-        } else if (kind == TSHIM_FRAME_EVENT) {
-            const char *name = tshim_frame_name(f);
-            ++*events;
-            tshim_session_event(s, d, name);
-            if (strcmp(name, "FINISHED") == 0)
-                return TSHIM_SESSION_DONE;
-        }
+    struct tshim_session_reading *r = ctx;
+    if (kind == TSHIM_FRAME_TOO_LONG && !r->said_long++) {
+        tshim_log(TSHIM_LOG_WARN,
+                  "discarded a line of more than %d bytes from Toki (said "
+                  "once per connection)",
+                  TSHIM_FRAME_MAX);
+    } else if (kind == TSHIM_FRAME_BAD && !r->said_bad++) {
+        tshim_log(TSHIM_LOG_WARN, "discarded a line from Toki with bytes no event name has "
+                                  "(said once per connection)");
+    } else if (kind == TSHIM_FRAME_EVENT) {
+        ++*r->events;
+        tshim_session_event(r->s, r->d, name);
+        r->finished = strcmp(name, "FINISHED") == 0;
     }
-    return TSHIM_SESSION_LOST;
+    return r->finished;
+}
+
+ssize_t tshim_session_receive(struct tshim_frame *f, char *buf, size_t size, tshim_frame_fn fn,
+                              void *ctx)
+{
+    /* A guarded call on the number as it is now: the host may have made us move
+     * it, or taken it (then EBADF: a lost connection). */
+    ssize_t n = tshim_net_recv(buf, size);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return TSHIM_SESSION_NOTHING;
+    if (n > 0)
+        tshim_frame_push(f, buf, (size_t)n, fn, ctx);
+    return n;
 }
 
 /* Reads events until the connection ends; *events counts those delivered, *bytes
@@ -157,8 +172,8 @@ static enum tshim_session_conn tshim_session_read(struct tshim_session *s, unsig
 {
     struct tshim_frame f;
     struct tshim_session_due d;
+    struct tshim_session_reading r = {.s = s, .d = &d, .events = events};
     char buf[4096], msg[64];
-    int said_long = 0, said_bad = 0; /* one line per cause and connection, not per line */
     enum tshim_session_conn end = TSHIM_SESSION_LOST;
     tshim_frame_init(&f);
     tshim_pace_init(&d.pace, s->c->debounce_ms, s->c->splay_ms);
@@ -171,11 +186,10 @@ static enum tshim_session_conn tshim_session_read(struct tshim_session *s, unsig
             tshim_session_fail(s, "cannot wait for Toki's events", errno);
             break;
         }
-        /* A guarded call on the number as it is now: the host may have made us move
-         * it, or taken it (then EBADF: a lost connection). Nothing there yet (the
-         * wait saw the host's file, or its own wake-up) is no loss: wait again. */
-        ssize_t n = tshim_net_recv(buf, sizeof buf);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        /* Nothing there yet (the wait saw the host's file, or its own wake-up) is
+         * no loss: wait again. */
+        ssize_t n = tshim_session_receive(&f, buf, sizeof buf, tshim_session_line, &r);
+        if (n == TSHIM_SESSION_NOTHING)
             continue;
         if (n < 0) {
             tshim_log(TSHIM_LOG_INFO, "connection lost: %s",
@@ -186,8 +200,8 @@ static enum tshim_session_conn tshim_session_read(struct tshim_session *s, unsig
         if (n == 0)
             break;
         *bytes += (unsigned long)n;
-        tshim_frame_feed(&f, buf, (size_t)n);
-        end = tshim_session_frame(s, &d, &f, events, &said_long, &said_bad);
+        if (r.finished)
+            end = TSHIM_SESSION_DONE;
     }
     if (s->ops->down)
         s->ops->down(s->ctx);

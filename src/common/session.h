@@ -4,8 +4,10 @@
 #define TSHIM_SESSION_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "config.h"
+#include "frame.h"
 
 /* What one attempt to reach Toki came to, or may come to: STOP is final. */
 enum tshim_session_try { TSHIM_SESSION_CONNECTED, TSHIM_SESSION_RETRY, TSHIM_SESSION_STOP };
@@ -55,5 +57,14 @@ void tshim_session_remember_uid(void);
  * frees it. The socket is the fd guard's (see net.h); none is left open on return. */
 enum tshim_session_end tshim_session_run(const struct tshim_config *c,
                                          const struct tshim_session_ops *ops, void *ctx);
+
+/* recv's answer when nothing was there to read yet (EAGAIN, EINTR). */
+#define TSHIM_SESSION_NOTHING (-2)
+
+/* One read of the connection's socket (net.h), framed: each line it finishes goes
+ * to fn. Returns the bytes read, 0 at the end of the stream, TSHIM_SESSION_NOTHING,
+ * or -1 with errno. buf holds the bytes read until the next call. */
+ssize_t tshim_session_receive(struct tshim_frame *f, char *buf, size_t size, tshim_frame_fn fn,
+                              void *ctx);
 
 #endif

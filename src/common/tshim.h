@@ -3,25 +3,11 @@
 #ifndef TSHIM_TSHIM_H
 #define TSHIM_TSHIM_H
 
-/* The build passes the version, and to run.c the library's directory, soname and
- * multiarch tuple; these are for builds that do not (an editor's, a linter's). */
+/* The build passes the version; this is for builds that do not (an editor's, a
+ * linter's). */
 #ifndef TSHIM_VERSION
 #define TSHIM_VERSION "0.0.0"
 #endif
-#ifndef TSHIM_LIBDIR
-#define TSHIM_LIBDIR "/usr/local/lib"
-#endif
-#ifndef TSHIM_SONAME
-#define TSHIM_SONAME "libtoki_shim.so.0"
-#endif
-#ifndef TSHIM_MULTIARCH
-#define TSHIM_MULTIARCH ""
-#endif
-
-/* Everything is built with -fvisibility=hidden: this marks the few definitions the
- * library exports (the libc overrides; the public functions are declared so by
- * toki_shim.h). shim/libtoki_shim.map lists them, and make check compares. */
-#define TSHIM_EXPORT __attribute__((visibility("default")))
 
 /* A thread-local variable of the library. glibc: initial-exec, an offset fixed at
  * load, where the default model calls __tls_get_addr (a lazy binding at start,

@@ -68,8 +68,7 @@ static int tshim_dispatch_walk_object(struct dl_phdr_info *info, size_t size, vo
         return 1;
     if (w->objects++ == 0)
         w->go = tshim_dispatch_is_go(info);
-    const char *name = info->dlpi_name, *slash = name ? strrchr(name, '/') : NULL;
-    if (slash && strcmp(slash, "/libjvm.so") == 0)
+    if (info->dlpi_name && tshim_elf_names_jvm(info->dlpi_name))
         w->jvm = 1;
     if (!w->on_event)
         w->on_event = tshim_elf_loaded_symbol(info, "toki_on_event");
@@ -89,7 +88,9 @@ static void tshim_dispatch_walk(struct tshim_dispatch_walk *w)
     tshim_fdguard_window_leave(NULL);
 }
 
-void tshim_dispatch_refresh(void)
+/* Looks the hooks up again if objects were loaded or unloaded since the last look
+ * (cheap otherwise); on the listener thread only. Nothing is allocated. */
+static void tshim_dispatch_refresh(void)
 {
     struct tshim_dispatch_walk w = {.first_only = 1};
     tshim_dispatch_walk(&w);
@@ -312,7 +313,7 @@ static void tshim_dispatch_explain(const struct tshim_config *c, enum tshim_deci
         tshim_log(TSHIM_LOG_WARN,
                   "TOKI_SHIM_ACTION=%s but the program defines no exported "
                   "toki_on_refresh(); link it with -rdynamic",
-                  tshim_config_action_name(c->action));
+                  tshim_decide_action_name(c->action));
         break;
     case TSHIM_DECIDE_NO_HANDLER:
     case TSHIM_DECIDE_RUNTIME:
@@ -341,7 +342,7 @@ int tshim_dispatch_event(const struct tshim_config *c, const char *name)
         tshim_guard_end_call();
     }
     int trigger = tshim_config_is_trigger(c, name);
-    if (!trigger || c->action == TSHIM_CONFIG_NONE)
+    if (!trigger || c->action == TSHIM_DECIDE_NONE)
         tshim_log(TSHIM_LOG_DEBUG, "event %s", name);
     return trigger;
 }
@@ -358,9 +359,7 @@ void tshim_dispatch_act(const struct tshim_config *c, const char *name, unsigned
                                    .runtime = TSHIM_DECIDE_NATIVE};
     /* The signal's facts cost a syscall and a loader lookup: gather them only when
      * the signal is on the table and the safety rule applies. */
-    int signal_possible = c->action == TSHIM_CONFIG_SIGNAL || c->action == TSHIM_CONFIG_BOTH ||
-                          (c->action == TSHIM_CONFIG_AUTO && !f.have_hook && !f.have_fd);
-    if (signal_possible && !c->signal_force) {
+    if (tshim_decide_may_signal(c->action, &f) && !c->signal_force) {
         f.runtime = tshim_dispatch_runtime();
         f.have_handler = tshim_dispatch_has_handler(c->signo);
         f.blocked = !f.have_handler && !f.dies && tshim_dispatch_takes_blocked(c->signo);

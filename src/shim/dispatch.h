@@ -19,7 +19,7 @@ void tshim_dispatch_program(int dies_on_signal);
 
 /* One event line on the listener thread: calls toki_on_event(name), and returns 1
  * if name is a trigger event (the caller then schedules the action), else 0. A
- * library that the program dlopens later is found (see tshim_dispatch_refresh). */
+ * library that the program dlopens later is found (when objects were loaded or unloaded since the last look). */
 int tshim_dispatch_event(const struct tshim_config *c, const char *name);
 
 /* The action, once, for n trigger events (the last one named name). */
@@ -28,9 +28,5 @@ void tshim_dispatch_act(const struct tshim_config *c, const char *name, unsigned
 /* What the runtime of this process is. The JVM is looked for again whenever the
  * set of loaded objects changed, because the java launcher loads it after start. */
 enum tshim_decide_runtime tshim_dispatch_runtime(void);
-
-/* Looks the hooks up again if objects were loaded or unloaded since the last look
- * (cheap otherwise); on the listener thread only. Nothing is allocated. */
-void tshim_dispatch_refresh(void);
 
 #endif

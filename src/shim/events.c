@@ -10,10 +10,10 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/board.h"
+#include "common/clock.h"
 #include "common/fdguard.h"
 #include "common/kernel.h"
 #include "common/proc.h"
@@ -134,10 +134,8 @@ void tshim_events_disabled(const char *why, int err)
 
 void tshim_events_line(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    atomic_store_explicit(&tshim_events_board.last_event_ms,
-                          (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, memory_order_relaxed);
+    atomic_store_explicit(&tshim_events_board.last_event_ms, tshim_clock_wall_ms(),
+                          memory_order_relaxed);
     atomic_fetch_add_explicit(&tshim_events_board.lines, 1, memory_order_relaxed);
 }
 

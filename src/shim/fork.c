@@ -11,6 +11,7 @@
 #include "listener.h"
 #include "reaper.h"
 #include "role.h"
+#include "threads.h"
 
 static const struct tshim_config *tshim_fork_cfg;
 
@@ -20,6 +21,7 @@ static void tshim_fork_child(void)
 {
     int saved = errno;
     tshim_guard_fork_child();
+    tshim_threads_fork_child();
     tshim_events_fork_child(); /* first: it compares with our copy, which the next one closes */
     tshim_fdguard_fork_child();
     errno = saved;

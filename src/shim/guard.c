@@ -3,8 +3,6 @@
 #include "guard.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -14,7 +12,6 @@
 #include "common/kernel.h"
 #include "common/log.h"
 #include "common/tshim.h"
-#include "real.h"
 
 /* Both words hold a process id, not a flag: the memory they live in may be shared
  * with a vfork child, or copied into a child of _Fork() or a raw fork system call
@@ -24,7 +21,6 @@
 static _Atomic int tshim_guard_exiting_pid; /* the process whose exit has begun, or 0 */
 static _Atomic int tshim_guard_in_call;     /* a futex word: the process whose listener is
                                                in a hook or signal, or 0 */
-static _Atomic int tshim_guard_thread_count;
 static TSHIM_TLS int tshim_guard_is_listener;
 
 /* getpid(2) itself: glibc caches nothing since 2.25, and a vfork child must see its
@@ -101,55 +97,7 @@ int tshim_guard_exit_begun(void)
 void tshim_guard_fork_child(void)
 {
     atomic_store(&tshim_guard_in_call, 0);
-    atomic_store(&tshim_guard_thread_count, 0);
     /* A child forked while its parent exits (from an atexit handler) is exiting too. */
     if (atomic_load(&tshim_guard_exiting_pid))
         atomic_store(&tshim_guard_exiting_pid, tshim_guard_pid());
-}
-
-void tshim_guard_thread_started(void)
-{
-    atomic_fetch_add(&tshim_guard_thread_count, 1);
-}
-
-void tshim_guard_thread_ended(void)
-{
-    atomic_fetch_sub(&tshim_guard_thread_count, 1);
-}
-
-int tshim_guard_threads(void)
-{
-    return atomic_load(&tshim_guard_thread_count);
-}
-
-int tshim_guard_spawn(void *(*fn)(void *), void *arg, size_t stack_bytes)
-{
-    pthread_attr_t attr;
-    pthread_t tid;
-    sigset_t all, old;
-    int r = pthread_attr_init(&attr);
-    if (r != 0)
-        return r;
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    /* The size asked for is the shim's own: glibc carves the thread's static TLS
-     * out of the same stack, and a host with much TLS would leave it too little. */
-    if (stack_bytes > 0)
-        r = pthread_attr_setstacksize(&attr, stack_bytes + tshim_real_min_stack(&attr));
-    if (r == 0) {
-        /* The thread inherits this mask. libc's call, not our override: the mask
-         * held for a moment here is no mask of the program's for the hooks to take
-         * (nor does a start pay twice for recording one). */
-        sigfillset(&all);
-        tshim_real.pthread_sigmask(SIG_SETMASK, &all, &old);
-        r = pthread_create(&tid, &attr, fn, arg);
-        tshim_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
-    }
-    pthread_attr_destroy(&attr);
-    return r;
-}
-
-int tshim_guard_threads_here(void)
-{
-    /* The count is copied into a child of a raw fork or clone, the threads are not. */
-    return tshim_guard_listener_pid == tshim_guard_pid() ? tshim_guard_threads() : 0;
 }

@@ -3,8 +3,6 @@
 #ifndef TSHIM_GUARD_H
 #define TSHIM_GUARD_H
 
-#include <stddef.h>
-
 /* How long exit() waits for a hook or signal in flight: a hook that waits for a
  * lock the exiting thread holds would otherwise turn a clean exit into a hang. */
 #define TSHIM_GUARD_EXIT_WAIT_MS 1000
@@ -28,21 +26,7 @@ void tshim_guard_exiting(void);
 int tshim_guard_exit_begun(void);
 
 /* In the child of a fork (async-signal-safe): the parent's call in flight is not
- * in this process, nor are the parent's threads. */
+ * in this process. */
 void tshim_guard_fork_child(void);
-
-/* The threads the shim runs in this process: each calls started first and ended
- * last, so that a count read meanwhile errs towards the host's threads. */
-void tshim_guard_thread_started(void);
-void tshim_guard_thread_ended(void);
-int tshim_guard_threads(void);
-/* The same, 0 in a process the listener does not run in (a child of clone or of a
- * raw fork, which copied the count but not the threads). */
-int tshim_guard_threads_here(void);
-
-/* Starts a detached thread of the shim with every signal blocked from its first
- * instruction, so that no signal meant for the host is ever delivered to it; a
- * stack of stack_bytes (0: the default). Returns 0, or an errno value. */
-int tshim_guard_spawn(void *(*fn)(void *), void *arg, size_t stack_bytes);
 
 #endif

@@ -14,6 +14,7 @@
 #include "events.h"
 #include "guard.h"
 #include "sandbox.h"
+#include "threads.h"
 
 /* One event line: counted, shown to toki_on_event, and if it is a trigger, counted
  * in the generation. */
@@ -110,13 +111,13 @@ static void tshim_listener_run(const struct tshim_config *c)
 static void tshim_listener_ended(void *arg)
 {
     (void)arg;
-    tshim_guard_thread_ended();
+    tshim_threads_ended();
 }
 
 static void *tshim_listener_main(void *arg)
 {
     const struct tshim_config *c = arg;
-    tshim_guard_thread_started();
+    tshim_threads_started();
     /* A holder that lives less than the settle delay (a script's short command)
      * never reaches Toki. Toki's first refresh comes minutes after the step
      * starts, so a listener this late misses nothing. Everything else waits until
@@ -134,5 +135,5 @@ static void *tshim_listener_main(void *arg)
 int tshim_listener_start(const struct tshim_config *c)
 {
     tshim_session_remember_uid();
-    return tshim_guard_spawn(tshim_listener_main, (void *)c, (size_t)c->stack_kb * 1024);
+    return tshim_threads_spawn(tshim_listener_main, (void *)c, (size_t)c->stack_kb * 1024);
 }

@@ -9,14 +9,16 @@
 #include <unistd.h>
 
 #include "common/fdguard.h"
+#include "common/kernel.h"
 #include "common/proc.h"
-#include "common/tshim.h"
 #include "dispatch.h"
+#include "export.h"
 #include "fork.h"
 #include "guard.h"
 #include "reaper.h"
 #include "real.h"
 #include "role.h"
+#include "threads.h"
 
 /* ---- close, close_range, closefrom, dup2, dup3: the shim's descriptors are not the host's */
 
@@ -61,7 +63,7 @@ static void tshim_overrides_std_close_end(void *arg)
  * again (see tshim_fdguard_std_close_begin). */
 __attribute__((noinline, cold)) static int tshim_overrides_close_std(int fd)
 {
-    if (tshim_guard_threads() == 0)
+    if (tshim_threads_count() == 0)
         return tshim_real.close(fd);
     int saved = errno, r, e;
     tshim_fdguard_std_close_begin();
@@ -110,10 +112,6 @@ static int tshim_overrides_close_range_in(unsigned first, unsigned last, int fla
 TSHIM_EXPORT int close_range(unsigned first, unsigned last, int flags);
 TSHIM_EXPORT void closefrom(int lowfd);
 
-#ifndef CLOSE_RANGE_UNSHARE
-#define CLOSE_RANGE_UNSHARE (1U << 1) /* linux/close_range.h, for older headers */
-#endif
-
 /* CLOSE_RANGE_UNSHARE first gives the calling thread a table of its own, a copy,
  * and closes in that. The shim's threads share the table too, so with the flag
  * what a host alone in its table closes would live on in the table they keep (a
@@ -129,7 +127,7 @@ static int tshim_overrides_close_range_unshare(unsigned first, unsigned last, in
     sigset_t old;
     tshim_fdguard_window_enter(&old);
     int all = tshim_proc_threads();
-    if (all < 0 || all - tshim_guard_threads() > 1) {
+    if (all < 0 || all - tshim_threads_count() > 1) {
         tshim_fdguard_window_leave(&old);
         return tshim_real.close_range(first, last, flags);
     }
@@ -146,10 +144,6 @@ static int tshim_overrides_close_range_unshare(unsigned first, unsigned last, in
  * straight to libc: no cost, and nothing to wait for in a child forked while
  * another thread was in the window (only an active shim's fork handlers clear it).
  * A descriptor the shim makes meanwhile is checked as it is made. */
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
 static int tshim_overrides_close_range_any(unsigned first, unsigned last, int flags)
 {
     sigset_t old;
@@ -161,7 +155,7 @@ static int tshim_overrides_close_range_any(unsigned first, unsigned last, int fl
     }
     /* Our threads run in the process that started them: a child of clone() that
      * shares this table (CLONE_FILES) has none of them, and asks for a copy. */
-    if ((flags & (int)CLOSE_RANGE_UNSHARE) && tshim_guard_threads_here() > 0)
+    if ((flags & (int)CLOSE_RANGE_UNSHARE) && tshim_threads_count_here() > 0)
         return tshim_overrides_close_range_unshare(first, last, flags);
     if (!tshim_fdguard_holds_any())
         return tshim_real.close_range(first, last, flags);
@@ -175,7 +169,7 @@ static int tshim_overrides_close_range_any(unsigned first, unsigned last, int fl
 /* A range from 0, 1 or 2 is a close of a standard number, as for close(). */
 TSHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
-    if (first > 2 || tshim_guard_threads() == 0)
+    if (first > 2 || tshim_threads_count() == 0)
         return tshim_overrides_close_range_any(first, last, flags);
     int saved = errno;
     tshim_fdguard_std_close_begin();
@@ -220,7 +214,7 @@ TSHIM_EXPORT void closefrom(int lowfd)
 {
     int saved = errno;
     sigset_t old;
-    int std = lowfd <= 2 && tshim_guard_threads() > 0;
+    int std = lowfd <= 2 && tshim_threads_count() > 0;
     if (std)
         tshim_fdguard_std_close_begin();
     if (!tshim_fdguard_holds_any()) {
@@ -270,10 +264,6 @@ static int tshim_overrides_dup_check(const struct tshim_overrides_dup *d)
  * number of the shim's. */
 #define TSHIM_OVERRIDES_OURS (-2)
 
-/* libc's dup2 or dup3, unless oldfd or newfd is the shim's. While the shim's threads
- * run, the call is counted (tshim_fdguard_dup_begin) from before that check to
- * after the call: a descriptor the shim makes meanwhile at newfd, which the check
- * could not see, is then not used before the host's call has put its own there. */
 /* libc's dup2 or dup3, as the host called it. */
 static int tshim_overrides_dup_libc(const struct tshim_overrides_dup *d)
 {
@@ -281,9 +271,13 @@ static int tshim_overrides_dup_libc(const struct tshim_overrides_dup *d)
                     : tshim_real.dup2(d->oldfd, d->newfd);
 }
 
+/* libc's dup2 or dup3, unless oldfd or newfd is the shim's. While the shim's threads
+ * run, the call is counted (tshim_fdguard_dup_begin) from before that check to
+ * after the call: a descriptor the shim makes meanwhile at newfd, which the check
+ * could not see, is then not used before the host's call has put its own there. */
 static inline int tshim_overrides_dup_call(const struct tshim_overrides_dup *d)
 {
-    int counted = tshim_guard_threads() > 0;
+    int counted = tshim_threads_count() > 0;
     if (counted)
         tshim_fdguard_dup_begin();
     /* -1 matches an empty slot: a bad number goes to libc, which orders its errors. */

@@ -51,7 +51,7 @@ static void tshim_real_first_closefrom(int lowfd)
 
 static int tshim_real_first_dup(int oldfd)
 {
-    tshim_real_init();
+    tshim_real_resolve_all(0);
     return tshim_real.dup(oldfd);
 }
 
@@ -75,7 +75,7 @@ static int tshim_real_first_fcntl(int fd, int cmd, ...)
     va_start(ap, cmd);
     void *arg = va_arg(ap, void *);
     va_end(ap);
-    tshim_real_init();
+    tshim_real_resolve_all(0);
     return tshim_real.fcntl(fd, cmd, arg);
 }
 
@@ -85,7 +85,7 @@ static int tshim_real_first_fcntl64(int fd, int cmd, ...)
     va_start(ap, cmd);
     void *arg = va_arg(ap, void *);
     va_end(ap);
-    tshim_real_init();
+    tshim_real_resolve_all(0);
     return tshim_real.fcntl64(fd, cmd, arg);
 }
 
@@ -129,7 +129,7 @@ static int tshim_real_first_pthread_sigmask(int how, const sigset_t *set, sigset
 
 static int tshim_real_first_pthread_key_delete(pthread_key_t key)
 {
-    tshim_real_init();
+    tshim_real_resolve_all(0);
     return tshim_real.pthread_key_delete(key);
 }
 
@@ -151,24 +151,6 @@ static int tshim_real_no_daemon(int nochdir, int noclose)
     errno = ENOSYS;
     return -1;
 }
-
-struct tshim_real tshim_real = {
-    tshim_real_first_close,
-    tshim_real_first_close_range,
-    tshim_real_first_closefrom,
-    tshim_real_first_dup,
-    tshim_real_first_dup2,
-    tshim_real_first_dup3,
-    tshim_real_first_fcntl,
-    tshim_real_first_fcntl64,
-    tshim_real_first_fork,
-    tshim_real_first_exit,
-    tshim_real_first_libc_start_main,
-    tshim_real_first_daemon,
-    tshim_real_first_sigprocmask,
-    tshim_real_first_pthread_sigmask,
-    tshim_real_first_pthread_key_delete,
-};
 
 static pid_t tshim_real_no_fork(void)
 {
@@ -249,54 +231,70 @@ size_t tshim_real_min_stack(const pthread_attr_t *attr)
     return tshim_real_min_stack_fn(attr);
 }
 
-/* fork, exit and __libc_start_main are in every libc this library can be loaded
- * into (a program's _start calls the last); the stand-ins are for form's sake. */
+/* The table: each entry's field, the name libc defines it under, and what stands
+ * in where libc lacks it. An entry is this line, its field in real.h and its stub
+ * (tshim_real_first_<field>, above). fork, exit and __libc_start_main are in
+ * every libc this library can be loaded into (a program's _start calls the last);
+ * their stand-ins are for form's sake. fcntl64 is, before glibc 2.28 and on
+ * 64-bit systems, fcntl. */
+#define TSHIM_REAL_TABLE(X)                                                     \
+    X(close, "close", tshim_real_sys_close)                                     \
+    X(close_range, "close_range", tshim_real_sys_close_range)                   \
+    X(closefrom, "closefrom", tshim_real_sys_closefrom)                         \
+    X(dup, "dup", tshim_real_sys_dup)                                           \
+    X(dup2, "dup2", tshim_real_sys_dup2)                                        \
+    X(dup3, "dup3", tshim_real_sys_dup3)                                        \
+    X(fcntl, "fcntl", tshim_real_sys_fcntl)                                     \
+    X(fcntl64, "fcntl64", tshim_real_sys_fcntl)                                 \
+    X(fork, "fork", tshim_real_no_fork)                                         \
+    X(exit, "exit", tshim_real_plain_exit)                                      \
+    X(libc_start_main, "__libc_start_main", tshim_real_no_start_main)           \
+    X(daemon, "daemon", tshim_real_no_daemon)                                   \
+    X(sigprocmask, "sigprocmask", tshim_real_sys_sigmask)                       \
+    X(pthread_sigmask, "pthread_sigmask", tshim_real_sys_sigmask)               \
+    X(pthread_key_delete, "pthread_key_delete", tshim_real_no_key_delete)
+
+#define TSHIM_REAL_STUB(field, name, fallback) .field = tshim_real_first_##field,
+struct tshim_real tshim_real = {TSHIM_REAL_TABLE(TSHIM_REAL_STUB)};
+
+/* A field of real.h's table with no line in the list would stay NULL: refused here. */
+#define TSHIM_REAL_ONE(field, name, fallback) +1
+_Static_assert(sizeof(struct tshim_real) == (0 TSHIM_REAL_TABLE(TSHIM_REAL_ONE)) * sizeof(void *),
+               "every field of struct tshim_real has its line in TSHIM_REAL_TABLE");
+
 struct tshim_real_entry {
-    void *slot; /* the table's entry, a function pointer */
+    void *slot; /* where the function's address goes */
     const char *name;
     void *fallback;
 };
-
-enum { TSHIM_REAL_ENTRIES = 18 };
 
 /* Each entry gets the next definition of its name after this library's: libc's.
  * fast: found in the loaded objects' own symbol tables, as dlsym(RTLD_NEXT) finds
  * it (a dlsym call costs about 1,000 instructions, at every start, inert too); dlsym for
  * a name that lookup leaves open, and for all of them when not fast: a stub's call
  * may come from inside another library's dl_iterate_phdr callback, where a second
- * walk would wait for the loader's lock forever. */
+ * walk would wait for the loader's lock forever. The entries are made here, not in
+ * a static array, so that their addresses cost no relocation at load. */
 static void tshim_real_resolve_all(int fast)
 {
-    const struct tshim_real_entry e[TSHIM_REAL_ENTRIES] = {
-        {&tshim_real.close, "close", (void *)tshim_real_sys_close},
-        {&tshim_real.close_range, "close_range", (void *)tshim_real_sys_close_range},
-        {&tshim_real.closefrom, "closefrom", (void *)tshim_real_sys_closefrom},
-        {&tshim_real.dup, "dup", (void *)tshim_real_sys_dup},
-        {&tshim_real.dup2, "dup2", (void *)tshim_real_sys_dup2},
-        {&tshim_real.dup3, "dup3", (void *)tshim_real_sys_dup3},
-        {&tshim_real.fcntl, "fcntl", (void *)tshim_real_sys_fcntl},
-        /* Before glibc 2.28, and on 64-bit systems, the same function. */
-        {&tshim_real.fcntl64, "fcntl64", (void *)tshim_real_sys_fcntl},
-        {&tshim_real.fork, "fork", (void *)tshim_real_no_fork},
-        {&tshim_real.exit, "exit", (void *)tshim_real_plain_exit},
-        {&tshim_real.libc_start_main, "__libc_start_main", (void *)tshim_real_no_start_main},
-        {&tshim_real.daemon, "daemon", (void *)tshim_real_no_daemon},
-        {&tshim_real.sigprocmask, "sigprocmask", (void *)tshim_real_sys_sigmask},
-        {&tshim_real.pthread_sigmask, "pthread_sigmask", (void *)tshim_real_sys_sigmask},
-        {&tshim_real.pthread_key_delete, "pthread_key_delete", (void *)tshim_real_no_key_delete},
+#define TSHIM_REAL_ENTRY(field, name, fallback) {&tshim_real.field, name, (void *)fallback},
+    const struct tshim_real_entry e[] = {
+        TSHIM_REAL_TABLE(TSHIM_REAL_ENTRY)
+        /* Resolved with the table, called through functions of their own. */
         {&tshim_real_setenv, "setenv", (void *)tshim_real_plain_setenv},
         {&tshim_real_unsetenv, "unsetenv", (void *)tshim_real_plain_unsetenv},
         {&tshim_real_min_stack_fn, "__pthread_get_minstack", (void *)tshim_real_no_min_stack},
     };
-    const char *names[TSHIM_REAL_ENTRIES];
-    void *found[TSHIM_REAL_ENTRIES] = {NULL};
+#undef TSHIM_REAL_ENTRY
+    enum { n = sizeof e / sizeof e[0] };
+    const char *names[n];
+    void *found[n] = {NULL};
     int saved = errno; /* dlsym may set it; a call that then succeeds must not show it */
-    for (int i = 0; i < TSHIM_REAL_ENTRIES; i++)
+    for (int i = 0; i < n; i++)
         names[i] = e[i].name;
     if (fast)
-        tshim_elf_next_symbols((const void *)tshim_real_resolve_all, names, found,
-                               TSHIM_REAL_ENTRIES);
-    for (int i = 0; i < TSHIM_REAL_ENTRIES; i++) {
+        tshim_elf_next_symbols((const void *)tshim_real_resolve_all, names, found, n);
+    for (int i = 0; i < n; i++) {
         void *f = found[i] ? found[i] : dlsym(RTLD_NEXT, e[i].name);
         *(void **)e[i].slot = f ? f : e[i].fallback;
     }

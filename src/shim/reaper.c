@@ -11,7 +11,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "guard.h"
+#include "threads.h"
 
 /* How often the reaper looks, once main is gone: rare enough to cost nothing,
  * soon enough that the process ends about when it would have. */
@@ -28,13 +28,13 @@ static int tshim_reaper_host_threads(void)
     struct stat st;
     if (stat("/proc/self/task", &st) != 0)
         return 1;
-    return (int)st.st_nlink - 2 - 1 - tshim_guard_threads();
+    return (int)st.st_nlink - 2 - 1 - tshim_threads_count();
 }
 
 static void *tshim_reaper_main(void *arg)
 {
     (void)arg;
-    tshim_guard_thread_started();
+    tshim_threads_started();
     while (tshim_reaper_host_threads() > 0)
         tshim_clock_sleep_ms(TSHIM_REAPER_PERIOD_MS);
     tshim_log(TSHIM_LOG_DEBUG, "main called pthread_exit and the last thread of the program "
@@ -49,7 +49,7 @@ static void tshim_reaper_main_gone(void *value)
     (void)value;
     int saved = errno;
     /* The default stack: the host's atexit handlers will run on it. */
-    int e = tshim_guard_spawn(tshim_reaper_main, NULL, 0);
+    int e = tshim_threads_spawn(tshim_reaper_main, NULL, 0);
     if (e != 0) {
         char msg[64];
         tshim_log(TSHIM_LOG_WARN,
