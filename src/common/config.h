@@ -32,6 +32,9 @@ enum tshim_config_inherit {
     "make,gmake,ssh,scp,sftp,rsync,git,less,more,vi,vim,nvim,vim.basic,vim.tiny,vim.nox,"          \
     "vim.gtk3,view,vimdiff,rvim,rview,ex,nano,emacs,man,watch,top,htop,gdb"
 
+/* The small fields first, then the lists, then the log file's path: a start writes
+ * only the first bytes of each array, so that the pages it touches are few (see
+ * tshim_config_load). */
 struct tshim_config {
     char token[TSHIM_CONFIG_TOKEN_MAX + 1];
     size_t token_len;
@@ -43,9 +46,7 @@ struct tshim_config {
     enum tshim_decide_action action;
     int signo;
     int signal_force;
-    char events[TSHIM_CONFIG_EVENTS_BUF]; /* "A\0B\0\0" */
     enum tshim_log_level log_level;
-    char log_file[PATH_MAX]; /* empty: stderr */
     int connect_timeout_ms;
     int retry_max_ms;
     long debounce_ms; /* TOKI_SHIM_DEBOUNCE_MS: quiet period before an action */
@@ -55,13 +56,15 @@ struct tshim_config {
     int follow_fork;                         /* TOKI_SHIM_FOLLOW_FORK: a forked child listens too */
     enum tshim_config_inherit inherit;       /* TOKI_SHIM_INHERIT */
     long settle_ms;                          /* TOKI_SHIM_SETTLE_MS: age before the first connect */
+    int peer_check;                          /* TOKI_SHIM_PEER_CHECK: the server must be ours */
+    int scrub_token; /* TOKI_SHIM_SCRUB_TOKEN: remove it from the environment */
+    char events[TSHIM_CONFIG_EVENTS_BUF];    /* "A\0B\0\0" */
     char launchers[TSHIM_CONFIG_EVENTS_BUF]; /* TOKI_SHIM_LAUNCHERS globs */
     char shells[TSHIM_CONFIG_EVENTS_BUF];    /* TOKI_SHIM_SHELLS globs */
     char no_signal[TSHIM_CONFIG_EVENTS_BUF]; /* TOKI_SHIM_NO_SIGNAL globs */
     char only[TSHIM_CONFIG_EVENTS_BUF];      /* TOKI_SHIM_ONLY globs, "A\0B\0\0" */
     char skip[TSHIM_CONFIG_EVENTS_BUF];      /* TOKI_SHIM_SKIP globs */
-    int peer_check;                          /* TOKI_SHIM_PEER_CHECK: the server must be ours */
-    int scrub_token; /* TOKI_SHIM_SCRUB_TOKEN: remove it from the environment */
+    char log_file[PATH_MAX];                 /* empty: stderr */
 };
 
 enum tshim_config_result { TSHIM_CONFIG_ACTIVE, TSHIM_CONFIG_INERT, TSHIM_CONFIG_ERROR };

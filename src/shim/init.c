@@ -19,20 +19,22 @@
 #include "role.h"
 #include "sandbox.h"
 
-/* Written only here, before the listener exists; the listener only reads it. */
-static struct tshim_config tshim_init_config;
+/* Written only here, before the listener exists; the listener only reads it.
+ * Page-aligned: what a start writes of it (its small fields and the heads of its
+ * lists) then lies in two pages, where it spanned four. */
+static struct tshim_config tshim_init_config __attribute__((aligned(4096)));
 
 /* The environment's TOKI_ variables, gathered in one pass when the constructor
  * begins: it asks for some thirty names, and getenv(3) walks the whole environment
  * for each (a third of what an active start cost over its thread). Valid in the
  * constructor only: the host may change its environment afterwards. */
 #define TSHIM_INIT_ENV_MAX 48
-static struct {
+struct tshim_init_env {
     const char *entry[TSHIM_INIT_ENV_MAX];
     int count;
     int shim;     /* how many of them are TOKI_SHIM_ variables: most starts have none */
     int overflow; /* more than fit: ask getenv */
-} tshim_init_env;
+};
 
 static int tshim_init_env_prefixed(const char *entry)
 {
@@ -46,20 +48,22 @@ static int tshim_init_env_shim(const char *s)
     return s[5] == 'S' && s[6] == 'H' && s[7] == 'I' && s[8] == 'M' && s[9] == '_';
 }
 
-static void tshim_init_env_scan(void)
+/* Into the constructor's own frame, not our data: a page of it would be one more
+ * page fault at every start. */
+static void tshim_init_env_scan(struct tshim_init_env *env)
 {
-    tshim_init_env.count = 0;
-    tshim_init_env.shim = 0;
-    tshim_init_env.overflow = 0;
+    env->count = 0;
+    env->shim = 0;
+    env->overflow = 0;
     for (char **e = environ; e && *e; e++) {
         if (!tshim_init_env_prefixed(*e))
             continue;
-        if (tshim_init_env.count == TSHIM_INIT_ENV_MAX) {
-            tshim_init_env.overflow = 1;
+        if (env->count == TSHIM_INIT_ENV_MAX) {
+            env->overflow = 1;
             return;
         }
-        tshim_init_env.entry[tshim_init_env.count++] = *e;
-        tshim_init_env.shim += tshim_init_env_shim(*e);
+        env->entry[env->count++] = *e;
+        env->shim += tshim_init_env_shim(*e);
     }
 }
 
@@ -67,14 +71,14 @@ static void tshim_init_env_scan(void)
  * entry of that name. */
 static const char *tshim_init_getenv(void *ctx, const char *name)
 {
-    (void)ctx;
-    if (tshim_init_env.overflow)
+    const struct tshim_init_env *env = ctx;
+    if (env->overflow)
         return getenv(name);
     /* The configuration asks for some thirty TOKI_SHIM_ names, usually unset. */
-    if (tshim_init_env.shim == 0 && tshim_init_env_shim(name))
+    if (env->shim == 0 && tshim_init_env_shim(name))
         return NULL;
-    for (int i = 0; i < tshim_init_env.count; i++) {
-        const char *e = tshim_init_env.entry[i], *n = name;
+    for (int i = 0; i < env->count; i++) {
+        const char *e = env->entry[i], *n = name;
         while (*n && *e == *n)
             e++, n++;
         if (*n == '\0' && *e == '=')
@@ -86,21 +90,21 @@ static const char *tshim_init_getenv(void *ctx, const char *name)
 /* A program that the service started, under the default scope: inert, decided
  * from three variables before the configuration is parsed, so that the children
  * of a service pay next to nothing (and do not repeat its configuration errors). */
-static int tshim_init_started_by_service(void)
+static int tshim_init_started_by_service(struct tshim_init_env *env)
 {
-    const char *token = tshim_init_getenv(NULL, "TOKI_TOKEN");
-    const char *inherit = tshim_init_getenv(NULL, "TOKI_SHIM_INHERIT");
+    const char *token = tshim_init_getenv(env, "TOKI_TOKEN");
+    const char *inherit = tshim_init_getenv(env, "TOKI_SHIM_INHERIT");
     return token && *token && (!inherit || strcmp(inherit, "1") == 0) &&
-           tshim_role_started_by_holder(tshim_init_getenv(NULL, TSHIM_ROLE_VAR));
+           tshim_role_started_by_holder(tshim_init_getenv(env, TSHIM_ROLE_VAR));
 }
 
 /* Whether this process listens: TOKI_SHIM_ONLY/SKIP select it, and under the
  * default TOKI_SHIM_INHERIT=1 it takes the role of its tree (see role.h). The
  * program's names cost a readlink of /proc: only for a process that may listen. */
-static int tshim_init_listens(const struct tshim_config *c)
+static int tshim_init_listens(const struct tshim_config *c, struct tshim_init_env *env)
 {
     int scoped = c->inherit == TSHIM_CONFIG_INHERIT_SERVICE;
-    if (scoped && !tshim_role_eligible(c, tshim_init_getenv(NULL, TSHIM_ROLE_VAR))) {
+    if (scoped && !tshim_role_eligible(c, tshim_init_getenv(env, TSHIM_ROLE_VAR))) {
         tshim_log(TSHIM_LOG_DEBUG, "another process of this tree listens; inert");
         return 0;
     }
@@ -163,6 +167,7 @@ __attribute__((constructor)) static void tshim_init(void)
 {
     int saved_errno = errno, listens = 0;
     char err[512];
+    struct tshim_init_env env;
     /* The overrides of close() and friends work even when the shim is inert. */
     tshim_real_init();
     tshim_fdguard_use_close(tshim_real.close);
@@ -174,11 +179,11 @@ __attribute__((constructor)) static void tshim_init(void)
      * read; the loader strips LD_PRELOAD there for the same reason. */
     if (getauxval(AT_SECURE) != 0)
         goto out;
-    tshim_init_env_scan();
-    if (tshim_init_started_by_service())
+    tshim_init_env_scan(&env);
+    if (tshim_init_started_by_service(&env))
         goto out;
     struct tshim_config *c = &tshim_init_config;
-    enum tshim_config_result r = tshim_config_load(c, tshim_init_getenv, NULL, err, sizeof err);
+    enum tshim_config_result r = tshim_config_load(c, tshim_init_getenv, &env, err, sizeof err);
     /* Inert: nothing of ours was touched but this stack frame. */
     if (r == TSHIM_CONFIG_INERT)
         goto out;
@@ -186,7 +191,7 @@ __attribute__((constructor)) static void tshim_init(void)
     if (r == TSHIM_CONFIG_ERROR) {
         /* Said once per tree: by the first process to load the shim, which then
          * keeps what it starts inert and silent. */
-        if (tshim_role_recorded_by_another(tshim_init_getenv(NULL, TSHIM_ROLE_VAR)))
+        if (tshim_role_recorded_by_another(tshim_init_getenv(&env, TSHIM_ROLE_VAR)))
             goto out;
         if (c->strict) {
             /* The user asked to fail fast. _exit: the host's main has not run, so
@@ -199,7 +204,7 @@ __attribute__((constructor)) static void tshim_init(void)
         tshim_role_refuse();
         goto out;
     }
-    listens = tshim_init_listens(c) && tshim_init_activate(c);
+    listens = tshim_init_listens(c, &env) && tshim_init_activate(c);
 out:
     /* Inert, a process keeps no descriptor of ours: the log file a line of the
      * constructor opened goes, as no other line will follow. (Nor are there fork

@@ -477,7 +477,7 @@ static tshim_real_main_fn tshim_overrides_main_fn;
 static int tshim_overrides_main(int argc, char **argv, char **envp)
 {
     extern char **environ;
-    if (tshim_role_publish())
+    if (tshim_role_republish())
         envp = environ; /* main sees the role too, whichever array it reads */
     int status = tshim_overrides_main_fn(argc, argv, envp);
     tshim_guard_exiting();

@@ -180,6 +180,35 @@ static void tshim_role_record(char kind)
     tshim_role_publish();
 }
 
+/* Whether environ already says what this process recorded: "NAME=value", or for
+ * a launcher no NAME at all. */
+static int tshim_role_in_environ(void)
+{
+    extern char **environ;
+    static const char name[] = TSHIM_ROLE_VAR "=";
+    for (char **e = environ; e && *e; e++) {
+        size_t i = 0;
+        while (name[i] && (*e)[i] == name[i])
+            i++;
+        if (name[i])
+            continue;
+        if (tshim_role_done == 'l')
+            return 0;
+        const char *v = *e + i, *want = tshim_role_value;
+        while (*want && *v == *want)
+            v++, want++;
+        return *v == '\0' && *want == '\0';
+    }
+    return tshim_role_done == 'l';
+}
+
+int tshim_role_republish(void)
+{
+    if (!tshim_role_done || tshim_role_done == 'a' || tshim_role_in_environ())
+        return 0;
+    return tshim_role_publish();
+}
+
 int tshim_role_publish(void)
 {
     int saved = errno, r = 0;

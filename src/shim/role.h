@@ -39,13 +39,16 @@ int tshim_role_eligible(const struct tshim_config *c, const char *recorded);
  * and returns 0; any other program records its role and returns 1 (it listens). */
 int tshim_role_take(const struct tshim_config *c, const char *exe, const char *argv0);
 
-/* Writes the recorded role into the environment again, with libc's own setenv
- * (bash defines a setenv of its own that does nothing before its main runs).
- * glibc's __libc_start_main sets environ back to the array the kernel gave, after
- * the constructors and before main, so the wrapper of main calls this once more
- * and hands main the environment that holds it. Returns 1 if the environment
- * changed. */
+/* Writes the recorded role into the environment, with libc's own setenv (bash
+ * defines a setenv of its own that does nothing before its main runs). Returns 1
+ * if the environment changed. */
 int tshim_role_publish(void);
+
+/* As tshim_role_publish, for the wrapper of main: only if the environment does
+ * not say it already (glibc and musl keep it from the constructor to main; a
+ * libc that set environ back would lose it). Returns 1 if the environment
+ * changed. */
+int tshim_role_republish(void);
 
 /* TOKI_SHIM_INHERIT=all: every process listens, with no role recorded. */
 void tshim_role_assume(void);
