@@ -71,18 +71,27 @@ endif
 .PHONY: FORCE all bench deb demo soak examples format fuzz lint check check-man check-musl check-demo check-readme check-examples check-fuzz check-unit check-integration check-exports check-layout check-install check-completion check-deploy check-sanitize clean install uninstall
 all: $(LIB) $(CMD) $(B)/toki-shim.pc
 
-# The directories compiled into toki-shim (run's last place to look for the
-# library) and written into the .pc. The file changes only when they do, so that
-# `make && make install PREFIX=/opt/ts` rebuilds both for /opt/ts: what is
-# installed names where it is installed.
+# Values that reach the code or the link as flags, each set kept in a file that
+# changes only when one of them does: make compares timestamps, never flags, so an
+# object built with the old value would otherwise be taken as up to date.
+# install-dirs: the directories compiled into toki-shim (run's last place to look
+# for the library) and written into the .pc, so that `make && make install
+# PREFIX=/opt/ts` rebuilds both for /opt/ts: what is installed names where it is
+# installed. version-vars: the version every object is compiled with (BASEFLAGS'
+# TSHIM_VERSION, which `toki-shim -V` prints) and the soname that run looks for
+# and the library is linked with.
 INSTALL_DIRS := PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR) MULTIARCH=$(MULTIARCH)
+VERSION_VARS := VERSION=$(VERSION) SOVERSION=$(SOVERSION) SONAME=$(SONAME)
+# Each is rewritten only when its line differs from the one it holds.
+record = @mkdir -p $(@D) && echo '$(1)' | cmp -s - $@ || echo '$(1)' > $@
 $(B)/install-dirs: FORCE
-	@mkdir -p $(B)
-	@echo '$(INSTALL_DIRS)' | cmp -s - $@ || echo '$(INSTALL_DIRS)' > $@
+	$(call record,$(INSTALL_DIRS))
+$(B)/version-vars: FORCE
+	$(call record,$(VERSION_VARS))
 
 # Directories under the prefix are written as ${prefix}/..., as pkg-config's users expect.
 pcdir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
-$(B)/toki-shim.pc: toki-shim.pc.in Makefile $(B)/install-dirs
+$(B)/toki-shim.pc: toki-shim.pc.in Makefile $(B)/install-dirs $(B)/version-vars
 	$(call say,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pcdir,$(LIBDIR))|' \
 	    -e 's|@INCLUDEDIR@|$(call pcdir,$(INCLUDEDIR))|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
@@ -96,7 +105,7 @@ $(B)/obj/cli/run.o: CODEFLAGS += -DTSHIM_LIBDIR='"$(LIBDIR)"' -DTSHIM_SONAME='"$
                                  -DTSHIM_MULTIARCH='"$(MULTIARCH)"'
 
 # -MMD -MP: each object depends on exactly the headers it includes.
-$(B)/obj/%.o: src/%.c
+$(B)/obj/%.o: src/%.c $(B)/version-vars
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(CODEFLAGS) -Isrc -MMD -MP -c $< -o $@
 -include $(wildcard $(B)/obj/*/*.d)
@@ -107,7 +116,7 @@ $(B)/tests $(B)/tests/hosts:
 $(COMMON_LIB): $(COMMON_OBJS)
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
-$(LIBFILE): $(SHIM_OBJS) $(COMMON_LIB) $(MAP)
+$(LIBFILE): $(SHIM_OBJS) $(COMMON_LIB) $(MAP) $(B)/version-vars
 	$(call say,LD,$@)$(CC) $(CODEFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(MAP) \
 	    -Wl,-z,relro -Wl,-z,nodelete -o $@ $(SHIM_OBJS) $(COMMON_LIB) -ldl $(LDFLAGS)
 $(B)/$(SONAME): $(LIBFILE)
@@ -437,5 +446,5 @@ deb:
 clean:
 	$(call say,CLEAN,$(B))rm -rf $(B)/obj $(B)/tests $(B)/bench $(B)/examples $(B)/fuzz $(B)/gocache \
 	    $(B)/asan $(B)/tsan $(B)/tsan-unit $(LIB) $(B)/$(SONAME) $(LIBFILE) $(CMD) $(B)/toki-shim.pc \
-	    $(B)/install-dirs $(B)/demo.out $(B)/check-install $(B)/deb $(B)/toki-shim_*
+	    $(B)/install-dirs $(B)/version-vars $(B)/demo.out $(B)/check-install $(B)/deb $(B)/toki-shim_*
 	@rmdir $(B) 2>/dev/null || true
