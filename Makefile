@@ -82,12 +82,18 @@ all: $(LIB) $(CMD) $(B)/toki-shim.pc
 # and the library is linked with.
 INSTALL_DIRS := PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR) MULTIARCH=$(MULTIARCH)
 VERSION_VARS := VERSION=$(VERSION) SOVERSION=$(SOVERSION) SONAME=$(SONAME)
-# Each is rewritten only when its line differs from the one it holds.
-record = @mkdir -p $(@D) && echo '$(1)' | cmp -s - $@ || echo '$(1)' > $@
+$(B)/install-dirs:
+	@mkdir -p $(@D) && echo '$(INSTALL_DIRS)' > $@
+$(B)/version-vars:
+	@mkdir -p $(@D) && echo '$(VERSION_VARS)' > $@
+# Each is remade only when it holds another line, not on every run through a
+# FORCE: make -n takes a remade file as changed, and would list every object.
+ifneq ($(file <$(B)/install-dirs),$(INSTALL_DIRS))
 $(B)/install-dirs: FORCE
-	$(call record,$(INSTALL_DIRS))
+endif
+ifneq ($(file <$(B)/version-vars),$(VERSION_VARS))
 $(B)/version-vars: FORCE
-	$(call record,$(VERSION_VARS))
+endif
 
 # Directories under the prefix are written as ${prefix}/..., as pkg-config's users expect.
 pcdir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
