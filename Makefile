@@ -110,11 +110,16 @@ $(B)/obj/cli/run.o: $(B)/install-dirs
 $(B)/obj/cli/run.o: CODEFLAGS += -DTSHIM_LIBDIR='"$(LIBDIR)"' -DTSHIM_SONAME='"$(SONAME)"' \
                                  -DTSHIM_MULTIARCH='"$(MULTIARCH)"'
 
-# -MMD -MP: each object depends on exactly the headers it includes.
+# -MMD -MP: each object depends on exactly the headers it includes, and so does
+# each program beside the code (tests, hosts, bench, examples), so that no list of
+# headers is kept by hand. One C file a compiler command: gcc names the .d after
+# the output, and a second source in the same command overwrites the first's.
+DEPFLAGS := -MMD -MP
 $(B)/obj/%.o: src/%.c $(B)/version-vars
 	@mkdir -p $(@D)
-	$(call say,CC,$<)$(CC) $(CODEFLAGS) -Isrc -MMD -MP -c $< -o $@
--include $(wildcard $(B)/obj/*/*.d)
+	$(call say,CC,$<)$(CC) $(CODEFLAGS) -Isrc $(DEPFLAGS) -c $< -o $@
+-include $(wildcard $(B)/obj/*/*.d $(B)/tests/*.d $(B)/tests/obj/*.d $(B)/tests/obj/*/*.d \
+    $(B)/tests/hosts/*.d $(B)/bench/*.d $(B)/examples/*.d)
 
 $(B)/tests $(B)/tests/hosts:
 	@mkdir -p $@
@@ -139,14 +144,14 @@ examples: $(EXAMPLES)
 $(B)/examples:
 	@mkdir -p $@
 $(B)/examples/reload_service: examples/reload_service.c | $(B)/examples
-	$(call say,CC,$@)$(CC) $(ALLFLAGS) -o $@ $< $(LDFLAGS)
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) $(DEPFLAGS) -o $@ $< $(LDFLAGS)
 # -rdynamic exports toki_on_refresh, so that the shim can find it.
-$(B)/examples/hook_service: examples/hook_service.c src/toki_shim.h | $(B)/examples
-	$(call say,CC,$@)$(CC) $(ALLFLAGS) -Isrc -rdynamic -o $@ $< $(LDFLAGS)
+$(B)/examples/hook_service: examples/hook_service.c | $(B)/examples
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) $(DEPFLAGS) -Isrc -rdynamic -o $@ $< $(LDFLAGS)
 
 # Not linked with the library: it reaches it through the header's weak references.
-$(B)/examples/epoll_service: examples/epoll_service.c src/toki_shim.h | $(B)/examples
-	$(call say,CC,$@)$(CC) $(ALLFLAGS) -Isrc -o $@ $< $(LDFLAGS)
+$(B)/examples/epoll_service: examples/epoll_service.c | $(B)/examples
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) $(DEPFLAGS) -Isrc -o $@ $< $(LDFLAGS)
 
 demo: all examples
 	B=$(B) bash scripts/demo.sh
@@ -160,18 +165,18 @@ BENCH := $(addprefix $(B)/bench/,bench bench_host bench_floor bench_ops bench_pe
 $(B)/bench:
 	@mkdir -p $@
 $(B)/bench/bench: tests/bench/bench.c | $(B)/bench
-	$(call say,CC,$@)$(CC) $(ALLFLAGS) -DBUILD_DIR='"$(abspath $(B))"' -o $@ $< $(LDFLAGS)
-$(B)/bench/bench_host: tests/bench/bench_host.c src/toki_shim.h | $(B)/bench
-	$(call say,CC,$@)$(CC) $(ALLFLAGS) -Isrc -rdynamic -o $@ $< $(LDFLAGS)
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) $(DEPFLAGS) -DBUILD_DIR='"$(abspath $(B))"' -o $@ $< $(LDFLAGS)
+$(B)/bench/bench_host: tests/bench/bench_host.c | $(B)/bench
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) $(DEPFLAGS) -Isrc -rdynamic -o $@ $< $(LDFLAGS)
 $(B)/bench/empty.so: tests/bench/empty.c | $(B)/bench
-	$(call say,CC,$@)$(CC) $(ALLFLAGS) -shared -o $@ $<
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) $(DEPFLAGS) -shared -o $@ $<
 $(B)/bench/thread_floor.so: tests/bench/thread_floor.c | $(B)/bench
-	$(call say,CC,$@)$(CC) $(ALLFLAGS) -shared -pthread -o $@ $<
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) $(DEPFLAGS) -shared -pthread -o $@ $<
 # The peer check, called directly: it links the common archive.
 $(B)/bench/bench_peer: tests/bench/bench_peer.c $(COMMON_LIB) | $(B)/bench
-	$(call say,CC,$@)$(CC) $(ALLFLAGS) -Isrc -o $@ $< $(COMMON_LIB) $(LDFLAGS)
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) $(DEPFLAGS) -Isrc -o $@ $< $(COMMON_LIB) $(LDFLAGS)
 $(B)/bench/%: tests/bench/%.c | $(B)/bench
-	$(call say,CC,$@)$(CC) $(ALLFLAGS) -o $@ $< $(LDFLAGS)
+	$(call say,CC,$@)$(CC) $(ALLFLAGS) $(DEPFLAGS) -o $@ $< $(LDFLAGS)
 
 bench: all $(BENCH)
 	$(B)/bench/bench
@@ -212,8 +217,8 @@ fuzz:
 	done
 
 # Every seed and every crash input ever found, replayed by the plain build.
-$(B)/tests/replay_%: tests/fuzz/replay.c tests/fuzz/fuzz_%.c $(COMMON_LIB) | $(B)/tests
-	$(call say,CC,$@)$(CC) $(TESTFLAGS) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_$*.c $(COMMON_LIB) $(LDFLAGS)
+$(FUZZ_TARGETS:%=$(B)/tests/replay_%): $(B)/tests/replay_%: $(B)/tests/obj/fuzz/replay.o $(B)/tests/obj/fuzz/fuzz_%.o $(COMMON_LIB)
+	$(call say,LD,$@)$(CC) $(TESTFLAGS) -o $@ $^ $(LDFLAGS)
 
 check-fuzz: $(FUZZ_TARGETS:%=$(B)/tests/replay_%)
 	@for t in $(FUZZ_TARGETS); do $(B)/tests/replay_$$t tests/fuzz/corpus/$$t/* || exit 1; done
@@ -235,46 +240,51 @@ HOSTS    += $(if $(shell command -v go),$(B)/tests/hosts/host_go $(B)/tests/host
 HOSTS    += $(if $(shell command -v $(MUSL_CC)),$(B)/tests/hosts/host_musl)
 TESTFLAGS = $(ALLFLAGS) -Isrc -Itests -DBUILD_DIR='"$(abspath $(B))"' -DSRC_DIR='"$(abspath .)"'
 
+# The sources that test programs share (the harness, the fuzz replayer), compiled once.
+$(B)/tests/obj/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(TESTFLAGS) $(DEPFLAGS) -c $< -o $@
+
 # UNIT_EXTRA: more sources for the unit test programs (check-sanitize's TSan run).
 UNIT_EXTRA ?=
-$(T_UNIT): $(B)/tests/test_%: tests/test_%.c tests/lsan.c $(SHIM_NOINIT) $(COMMON_LIB) $(wildcard tests/*.h) $(UNIT_EXTRA) | $(B)/tests
-	$(call say,CC,$@)$(CC) $(TESTFLAGS) -rdynamic -o $@ $< tests/lsan.c $(UNIT_EXTRA) $(SHIM_NOINIT) $(COMMON_LIB) -ldl -lcriterion $(LDFLAGS)
+UNIT_LINK  = $(B)/tests/obj/lsan.o $(UNIT_EXTRA:tests/%.c=$(B)/tests/obj/%.o)
+$(T_UNIT): $(B)/tests/test_%: tests/test_%.c $(UNIT_LINK) $(SHIM_NOINIT) $(COMMON_LIB) | $(B)/tests
+	$(call say,CC,$@)$(CC) $(TESTFLAGS) $(DEPFLAGS) -rdynamic -o $@ $< $(UNIT_LINK) $(SHIM_NOINIT) $(COMMON_LIB) -ldl -lcriterion $(LDFLAGS)
 # The dispatch test loads a library named libjvm.so after start.
 $(B)/tests/test_dispatch: $(B)/tests/hosts/libplugin.so
 # It reads the libc of the command, the library and a static and a musl program.
 $(B)/tests/test_elf: $(LIB) $(CMD) $(filter %/host_static %/host_musl,$(HOSTS))
-# These install seccomp filters as the hosts do.
-$(B)/tests/test_seccomp $(B)/tests/test_events: tests/hosts/seccomp_filter.h
 
-$(T_INTEG): $(B)/tests/test_%: tests/test_%.c tests/harness.c tests/harness.h tests/lsan.c $(COMMON_LIB) $(LIB) $(CMD) $(HOSTS) $(EXAMPLES) | $(B)/tests
-	$(call say,CC,$@)$(CC) $(TESTFLAGS) -Wl,--export-dynamic-symbol=__lsan_default_suppressions -o $@ $< tests/harness.c tests/lsan.c $(COMMON_LIB) -lcriterion $(LDFLAGS)
+INTEG_LINK := $(B)/tests/obj/harness.o $(B)/tests/obj/lsan.o
+$(T_INTEG): $(B)/tests/test_%: tests/test_%.c $(INTEG_LINK) $(COMMON_LIB) $(LIB) $(CMD) $(HOSTS) $(EXAMPLES) | $(B)/tests
+	$(call say,CC,$@)$(CC) $(TESTFLAGS) $(DEPFLAGS) -Wl,--export-dynamic-symbol=__lsan_default_suppressions -o $@ $< $(INTEG_LINK) $(COMMON_LIB) -lcriterion $(LDFLAGS)
 
 # Hosts are the programs the shim is preloaded into; -rdynamic exports their hooks.
 HOSTFLAGS = $(CODEFLAGS) -Isrc -Itests/hosts -rdynamic
-$(B)/tests/hosts/libplugin.so: tests/hosts/plugin.c src/toki_shim.h | $(B)/tests/hosts
-	$(call say,CC,$@)$(CC) $(CODEFLAGS) -Isrc -shared -o $@ $< $(LDFLAGS)
+$(B)/tests/hosts/libplugin.so: tests/hosts/plugin.c | $(B)/tests/hosts
+	$(call say,CC,$@)$(CC) $(CODEFLAGS) $(DEPFLAGS) -Isrc -shared -o $@ $< $(LDFLAGS)
 # A static program, which no dynamic loader (and so no LD_PRELOAD) ever touches;
 # without sanitizers, which cannot link statically.
-$(B)/tests/hosts/host_static: tests/hosts/host_probe.c tests/hosts/proc_count.h | $(B)/tests/hosts
-	$(call say,CC,$@)$(CC) $(BASEFLAGS) -O2 -static -Itests/hosts -o $@ $<
+$(B)/tests/hosts/host_static: tests/hosts/host_probe.c | $(B)/tests/hosts
+	$(call say,CC,$@)$(CC) $(BASEFLAGS) $(DEPFLAGS) -O2 -static -Itests/hosts -o $@ $<
 # The same, with a SIGHUP handler: what toki-shim run supervises from outside.
 $(B)/tests/hosts/host_signal_static: tests/hosts/host_signal.c | $(B)/tests/hosts
-	$(call say,CC,$@)$(CC) $(BASEFLAGS) -O2 -static -o $@ $<
+	$(call say,CC,$@)$(CC) $(BASEFLAGS) $(DEPFLAGS) -O2 -static -o $@ $<
 # Linked with the library, as a program that calls its functions directly is.
-$(B)/tests/hosts/host_counter: tests/hosts/host_counter.c src/toki_shim.h $(LIB) | $(B)/tests/hosts
-	$(call say,CC,$@)$(CC) $(HOSTFLAGS) -o $@ $< -L$(B) -ltoki_shim -Wl,-rpath,$(abspath $(B)) $(LDFLAGS)
-$(B)/tests/hosts/%: tests/hosts/%.c src/toki_shim.h tests/hosts/proc_count.h tests/hosts/seccomp_filter.h | $(B)/tests/hosts
-	$(call say,CC,$@)$(CC) $(HOSTFLAGS) -o $@ $< -ldl $(LDFLAGS)
+$(B)/tests/hosts/host_counter: tests/hosts/host_counter.c $(LIB) | $(B)/tests/hosts
+	$(call say,CC,$@)$(CC) $(HOSTFLAGS) $(DEPFLAGS) -o $@ $< -L$(B) -ltoki_shim -Wl,-rpath,$(abspath $(B)) $(LDFLAGS)
+$(B)/tests/hosts/%: tests/hosts/%.c | $(B)/tests/hosts
+	$(call say,CC,$@)$(CC) $(HOSTFLAGS) $(DEPFLAGS) -o $@ $< -ldl $(LDFLAGS)
 # The C++ host takes only the optimisation and sanitizer flags of the C build.
 CXXHOSTFLAGS = -std=gnu++17 -Wall -Wextra -fPIC -pthread -Isrc -rdynamic \
                $(filter -O% -g -fsanitize% -fno-sanitize% -fno-omit-frame-pointer -Werror,$(CFLAGS) $(SAN_CFLAGS))
-$(B)/tests/hosts/%: tests/hosts/%.cpp src/toki_shim.h | $(B)/tests/hosts
-	$(call say,CXX,$@)$(CXX) $(CXXHOSTFLAGS) -o $@ $< $(LDFLAGS)
+$(B)/tests/hosts/%: tests/hosts/%.cpp | $(B)/tests/hosts
+	$(call say,CXX,$@)$(CXX) $(CXXHOSTFLAGS) $(DEPFLAGS) -o $@ $< $(LDFLAGS)
 
 # A program linked with musl, which toki-shim run refuses to give a glibc build of
 # the library; without sanitizers, which musl-gcc cannot link.
-$(B)/tests/hosts/host_musl: tests/hosts/host_hook.c src/toki_shim.h | $(B)/tests/hosts
-	$(call say,MUSLCC,$@)$(MUSL_CC) $(BASEFLAGS) -O2 -Isrc -rdynamic -o $@ $<
+$(B)/tests/hosts/host_musl: tests/hosts/host_hook.c | $(B)/tests/hosts
+	$(call say,MUSLCC,$@)$(MUSL_CC) $(BASEFLAGS) $(DEPFLAGS) -O2 -Isrc -rdynamic -o $@ $<
 
 $(B)/tests/hosts/Sleeper.class: tests/hosts/Sleeper.java | $(B)/tests/hosts
 	$(call say,JAVAC,$@)javac -d $(B)/tests/hosts $<
