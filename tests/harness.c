@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
+#include "common/clock.h"
 
-static long h_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
+extern char **environ;
 
 static void h_pipe(int fds[2])
 {
@@ -177,14 +173,14 @@ static size_t h_find(const struct h_stream *s, size_t from, const char *needle)
 
 int h_expect(struct h_proc *p, struct h_stream *s, const char *needle, int timeout_ms)
 {
-    long deadline = h_now_ms() + timeout_ms;
+    long deadline = tshim_clock_now_ms() + timeout_ms;
     for (;;) {
         size_t at = h_find(s, s->cursor, needle);
         if (at) {
             s->cursor = at;
             return 0;
         }
-        long left = deadline - h_now_ms();
+        long left = deadline - tshim_clock_now_ms();
         if (left <= 0 || (s->eof && p->out.eof && p->err.eof))
             return -1;
         if (s->eof) /* nothing more can come on this stream */
@@ -195,10 +191,10 @@ int h_expect(struct h_proc *p, struct h_stream *s, const char *needle, int timeo
 
 int h_count(struct h_proc *p, struct h_stream *s, const char *needle, int timeout_ms)
 {
-    long deadline = h_now_ms() + timeout_ms;
+    long deadline = tshim_clock_now_ms() + timeout_ms;
     long left;
     do {
-        left = deadline - h_now_ms();
+        left = deadline - tshim_clock_now_ms();
         h_pump(p, left > 0 ? (int)left : 0);
     } while (left > 0 && !(p->out.eof && p->err.eof));
     int n = 0;
@@ -210,13 +206,13 @@ int h_count(struct h_proc *p, struct h_stream *s, const char *needle, int timeou
 
 int h_wait_count(struct h_proc *p, struct h_stream *s, const char *needle, int n, int timeout_ms)
 {
-    long deadline = h_now_ms() + timeout_ms;
+    long deadline = tshim_clock_now_ms() + timeout_ms;
     for (;;) {
         int have = 0;
         size_t at = 0;
         while ((at = h_find(s, at, needle)) != 0)
             have++;
-        long left = deadline - h_now_ms();
+        long left = deadline - tshim_clock_now_ms();
         if (have >= n || left <= 0 || s->eof)
             return have;
         h_pump(p, (int)left);
@@ -226,11 +222,11 @@ int h_wait_count(struct h_proc *p, struct h_stream *s, const char *needle, int n
 void h_write(struct h_proc *p, const char *text)
 {
     size_t len = strlen(text);
-    long deadline = h_now_ms() + H_WAIT_MS;
+    long deadline = tshim_clock_now_ms() + H_WAIT_MS;
     /* The child's output is drained meanwhile: a child blocked on a full stdout or
      * stderr pipe would never read the rest of its stdin. */
     while (len > 0) {
-        cr_assert_lt(h_now_ms(), deadline, "the child stopped reading its stdin");
+        cr_assert_lt(tshim_clock_now_ms(), deadline, "the child stopped reading its stdin");
         struct pollfd fd = {.fd = p->in, .events = POLLOUT};
         if (poll(&fd, 1, 1) == 1) {
             ssize_t w = write(p->in, text, len);
@@ -253,9 +249,9 @@ void h_close_stdin(struct h_proc *p)
 
 int h_wait(struct h_proc *p, int timeout_ms)
 {
-    long deadline = h_now_ms() + timeout_ms;
+    long deadline = tshim_clock_now_ms() + timeout_ms;
     while (!p->exited) {
-        long left = deadline - h_now_ms();
+        long left = deadline - tshim_clock_now_ms();
         if (left <= 0)
             return -1;
         struct pollfd fds[3] = {{.fd = p->pidfd, .events = POLLIN},
@@ -401,8 +397,8 @@ int h_raw_listen(int *port)
 
 int h_raw_accept(int listener, int timeout_ms)
 {
-    long deadline = h_now_ms() + timeout_ms;
-    for (long left; (left = deadline - h_now_ms()) > 0;) {
+    long deadline = tshim_clock_now_ms() + timeout_ms;
+    for (long left; (left = deadline - tshim_clock_now_ms()) > 0;) {
         struct pollfd p = {.fd = listener, .events = POLLIN};
         if (poll(&p, 1, (int)left) != 1)
             return -1;
@@ -495,18 +491,63 @@ void h_start_server(const char *const extra[])
     h_server_env(&h_srv, h_env_port, h_env_token);
 }
 
+int h_authenticated(int n, int timeout_ms)
+{
+    int i = 0;
+    while (i < n && h_expect(&h_srv.p, &h_srv.p.err, "authenticated", timeout_ms) == 0)
+        i++;
+    return i;
+}
+
+void h_expect_authenticated_within(int n, int timeout_ms)
+{
+    int have = h_authenticated(n, timeout_ms);
+    if (have == n)
+        return;
+    /* What the host said meanwhile, for the message. */
+    if (h_host.pid > 0)
+        h_count(&h_host, &h_host.err, "", 500);
+    cr_assert_fail("%d of %d clients authenticated; host %s; its stderr: %s", have, n,
+                   h_host.pid <= 0 ? "not started" : h_alive(&h_host) ? "still running" : "exited",
+                   h_host.err.data ? h_host.err.data : "");
+}
+
 void h_expect_authenticated(int n)
 {
-    for (int i = 0; i < n; i++)
-        cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0,
-                     "%d of %d clients authenticated; host said: %s", i, n,
-                     h_host.err.data ? h_host.err.data : "");
+    h_expect_authenticated_within(n, H_WAIT_MS);
 }
 
 void h_start_host(const char *const argv[], const char *const env[], int preload, int clients)
 {
     h_spawn(&h_host, (char *const *)argv, env, preload);
     h_expect_authenticated(clients);
+}
+
+void h_start_host_ready(const char *const argv[], int preload, int clients, const char *ready, ...)
+{
+    const char *env[16] = {h_env_port, h_env_token};
+    size_t n = 2;
+    va_list more;
+    va_start(more, ready);
+    for (const char *v; (v = va_arg(more, const char *)) != NULL;) {
+        cr_assert_lt(n, sizeof env / sizeof *env - 1, "h_start_host_ready: too many variables");
+        env[n++] = v;
+    }
+    va_end(more);
+    env[n] = NULL;
+    h_start_host(argv, env, preload, clients);
+    if (ready)
+        cr_assert_eq(h_expect(&h_host, &h_host.out, ready, H_WAIT_MS), 0, "no \"%s\" from the host: %s / %s",
+                     ready, h_host.out.data ? h_host.out.data : "", h_host.err.data ? h_host.err.data : "");
+}
+
+void h_send_each(int n, struct h_stream *s, const char *seen)
+{
+    for (int i = 1; i <= n; i++) {
+        h_send_events(1);
+        cr_assert_eq(h_wait_count(&h_host, s, seen, i, H_WAIT_MS), i, "%d of %d: out: %s err: %s", i - 1, n,
+                     h_host.out.data, h_host.err.data);
+    }
 }
 
 void h_burst(char *buf, size_t size, int n)

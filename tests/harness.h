@@ -126,8 +126,28 @@ void h_start_server(const char *const extra[]);
  * them. env should hold h_env_port and h_env_token. */
 void h_start_host(const char *const argv[], const char *const env[], int preload, int clients);
 
-/* Waits until h_srv has authenticated n more clients; fails the test if not. */
+/* Waits until h_srv has authenticated n more clients: each wait, of up to
+ * timeout_ms, moves past the next "authenticated" line on the server's stderr.
+ * Returns how many came (n, or fewer on timeout or the server's end). */
+int h_authenticated(int n, int timeout_ms);
+
+/* h_authenticated, and fails the test if fewer than n came, saying whether the
+ * host still runs and what it said on stderr. */
+void h_expect_authenticated_within(int n, int timeout_ms);
+
+/* h_expect_authenticated_within(n, H_WAIT_MS). */
 void h_expect_authenticated(int n);
+
+/* h_start_host with h_srv's address (h_env_port, h_env_token) and the "K=V"
+ * variables that follow as the environment: the list ends at the first NULL, so a
+ * NULL variable ends it early. Then, unless ready is NULL, waits for a line of the
+ * host's stdout that contains ready (its handlers are in place) and moves past it. */
+void h_start_host_ready(const char *const argv[], int preload, int clients, const char *ready, ...)
+    __attribute__((sentinel));
+
+/* Sends n events one at a time, each once the stream s of h_host shows seen one
+ * more time (counted in all that the stream said). */
+void h_send_each(int n, struct h_stream *s, const char *seen);
 
 /* n lines of AUTH_REFRESHED into buf (as many as fit), NUL-terminated. */
 void h_burst(char *buf, size_t size, int n);

@@ -152,14 +152,9 @@ Test(cli, run_supervises_static_and_setuid_programs_without_a_warning)
 
 Test(cli, run_under_a_server_reloads_the_program)
 {
-    char port[32], token[96];
-    h_server_start(&h_srv, 0, NULL);
-    h_server_env(&h_srv, port, token);
+    h_start_server(NULL);
     const char *argv[] = {CMD, "run", "--signal", "USR1", "--", H_HOST("host_signal"), "USR1", NULL};
-    const char *env[] = {port, token, h_preload_first(), NULL};
-    h_spawn(&h_host, (char *const *)argv, env, 0);
-    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0, "%s", h_host.err.data);
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
+    h_start_host_ready(argv, 0, 1, "ready", h_preload_first(), NULL);
     h_server_send(&h_srv, "AUTH_REFRESHED\n");
     cr_assert_eq(h_expect(&h_host, &h_host.out, "signal 1", H_WAIT_MS), 0);
 }
@@ -251,14 +246,9 @@ static void check_pid(pid_t pid)
 
 Test(cli, check_pid_of_a_shimmed_and_an_unshimmed_process)
 {
-    char port[32], token[96];
-    h_server_start(&h_srv, 0, NULL);
-    h_server_env(&h_srv, port, token);
-    const char *env[] = {port, token, NULL};
+    h_start_server(NULL);
     const char *argv[] = {H_HOST("host_signal"), "HUP", NULL};
-    h_spawn(&h_host, (char *const *)argv, env, 1);
-    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
+    h_start_host_ready(argv, 1, 1, "ready", NULL);
     check_pid(h_host.pid);
     cr_assert_eq(cmd.status, 0, "%s", out());
     cr_assert_not_null(strstr(out(), "shim loaded: yes ("), "%s", out());
@@ -270,16 +260,14 @@ Test(cli, check_pid_of_a_shimmed_and_an_unshimmed_process)
     h_stop(&h_host);
 
     const char *hook[] = {H_HOST("host_hook"), NULL};
-    h_spawn(&h_host, (char *const *)hook, env, 1);
-    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
+    h_start_host_ready(hook, 1, 1, NULL, NULL);
     check_pid(h_host.pid);
     cr_assert_not_null(strstr(out(), "hook: toki_on_refresh is exported\n"), "%s", out());
     cr_assert_not_null(strstr(out(), "calls toki_on_refresh\n"), "%s", out());
     h_stop(&cmd);
     h_stop(&h_host);
 
-    h_spawn(&h_host, (char *const *)argv, env, 0);
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
+    h_start_host_ready(argv, 0, 0, "ready", NULL);
     check_pid(h_host.pid);
     cr_assert_eq(cmd.status >> 8, 1);
     cr_assert_not_null(strstr(out(), "shim loaded: no;"), "%s", out());
@@ -287,13 +275,9 @@ Test(cli, check_pid_of_a_shimmed_and_an_unshimmed_process)
 
 Test(cli, check_pid_explains_why_nothing_happens)
 {
-    char port[32], token[96];
-    h_server_start(&h_srv, 0, NULL);
-    h_server_env(&h_srv, port, token);
-    const char *env[] = {port, token, NULL};
+    h_start_server(NULL);
     const char *argv[] = {H_HOST("host_probe"), NULL};
-    h_spawn(&h_host, (char *const *)argv, env, 1);
-    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
+    h_start_host_ready(argv, 1, 1, NULL, NULL);
     check_pid(h_host.pid);
     cr_assert_eq(cmd.status >> 8, 1);
     cr_assert_not_null(strstr(out(), "nothing: it has no SIGHUP handler and would die of one"), "%s", out());
@@ -319,17 +303,16 @@ Test(cli, help_for_every_command)
  * each one's mode, action, connection and the counters read from its memory. */
 Test(cli, check_several_pids_and_json)
 {
-    char port[32], token[96], p1[16], p2[16];
+    char p1[16], p2[16];
     static struct h_proc other;
-    h_server_start(&h_srv, 0, NULL);
-    h_server_env(&h_srv, port, token);
-    const char *env[] = {port, token, NULL};
+    h_start_server(NULL);
+    const char *env[] = {h_env_port, h_env_token, NULL};
     const char *hook[] = {H_HOST("host_hook"), NULL};
     const char *sig[] = {H_HOST("host_signal"), "HUP", NULL};
-    h_spawn(&h_host, (char *const *)hook, env, 1);
+    h_start_host_ready(hook, 1, 0, NULL, NULL);
     h_spawn(&other, (char *const *)sig, env, 1);
     cr_assert_eq(h_expect(&other, &other.out, "ready", H_WAIT_MS), 0);
-    cr_assert_eq(h_wait_count(&h_srv.p, &h_srv.p.err, "authenticated", 2, H_WAIT_MS), 2);
+    h_expect_authenticated(2);
     h_server_send(&h_srv, "AUTH_REFRESHED\n");
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0);
     cr_assert_eq(h_expect(&other, &other.out, "signal 1", H_WAIT_MS), 0);
@@ -372,14 +355,9 @@ Test(cli, check_several_pids_and_json)
 /* host under the shim, connected to a server of its own; its pid into pid. */
 static void connected_host(const char *host, char pid[16])
 {
-    char port[32], token[96];
-    h_server_start(&h_srv, 0, NULL);
-    h_server_env(&h_srv, port, token);
-    const char *env[] = {port, token, "TOKI_SHIM_SETTLE_MS=0", NULL};
+    h_start_server(NULL);
     const char *argv[] = {host, NULL};
-    h_spawn(&h_host, (char *const *)argv, env, 1);
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
-    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
+    h_start_host_ready(argv, 1, 1, "ready", "TOKI_SHIM_SETTLE_MS=0", NULL);
     snprintf(pid, 16, "%d", (int)h_host.pid);
 }
 
@@ -438,12 +416,9 @@ Test(cli, check_usage_errors_point_to_help)
 /* Starts a server and host_hook, preloaded, with its variables and one more. */
 static void start_hook_under_server(const char *extra)
 {
-    char port[32], token[96];
-    h_server_start(&h_srv, 0, NULL);
-    h_server_env(&h_srv, port, token);
-    const char *env[] = {port, token, extra, NULL};
+    h_start_server(NULL);
     const char *hook[] = {H_HOST("host_hook"), NULL};
-    h_spawn(&h_host, (char *const *)hook, env, 1);
+    h_start_host_ready(hook, 1, 0, NULL, extra, NULL);
 }
 
 /* A log file alone, no level: connections and events are in it. */
@@ -454,7 +429,7 @@ Test(cli, a_log_file_gets_info_by_default)
     snprintf(file, sizeof file, "%s/shim.log", dir);
     snprintf(opt, sizeof opt, "TOKI_SHIM_LOG_FILE=%s", file);
     start_hook_under_server(opt);
-    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
+    h_expect_authenticated(1);
     h_server_send(&h_srv, "AUTH_REFRESHED\n");
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1", H_WAIT_MS), 0);
     cr_assert_eq(h_wait_file(file, "connected to Toki at 127.0.0.1:", H_WAIT_MS), 0);

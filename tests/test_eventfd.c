@@ -9,20 +9,11 @@
 
 TestSuite(eventfd, .fini = h_fini, .timeout = 120);
 
-/* Starts argv under the shim (or linked with it: preload 0) with h_srv's address
- * and one extra variable, waits for `clients` handshakes and for the host's "ready". */
-static void start_host(const char *const argv[], const char *extra, int preload, int clients)
-{
-    const char *env[] = {h_env_port, h_env_token, extra, NULL};
-    h_start_host(argv, env, preload, clients);
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0, "%s", h_host.err.data);
-}
-
 Test(eventfd, an_epoll_program_reads_exactly_n_from_the_event_fd_and_gets_no_signal)
 {
     h_start_server(NULL);
     const char *argv[] = {h_host_path("host_epoll"), NULL};
-    start_host(argv, "TOKI_SHIM_RETRY_MAX_MS=400", 1, 1);
+    h_start_host_ready(argv, 1, 1, "ready", "TOKI_SHIM_RETRY_MAX_MS=400", NULL);
     char want[64];
     for (int i = 1; i <= 5; i++) {
         h_send_events(1);
@@ -37,7 +28,7 @@ Test(eventfd, an_epoll_program_reads_exactly_n_from_the_event_fd_and_gets_no_sig
     int port = h_srv.port;
     h_stop(&h_srv.p);
     h_server_start(&h_srv, port, NULL);
-    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0, "%s", h_host.err.data);
+    h_expect_authenticated(1);
     h_send_events(1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "host refreshes 106\n", H_WAIT_MS), 0, "%s",
                  h_host.out.data);
@@ -52,7 +43,7 @@ Test(eventfd, a_linked_program_polls_the_counter_and_reads_the_status)
 {
     h_start_server(NULL);
     const char *argv[] = {h_host_path("host_counter"), NULL};
-    start_host(argv, NULL, 0, 1); /* no LD_PRELOAD: the library is its DT_NEEDED */
+    h_start_host_ready(argv, 0, 1, "ready", NULL); /* no LD_PRELOAD: the library is its DT_NEEDED */
     h_send_events(1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "generation 1\n", H_WAIT_MS), 0, "%s", h_host.out.data);
     h_send_events(100);
@@ -100,7 +91,7 @@ Test(eventfd, action_fd_calls_no_hook)
 {
     h_start_server(NULL);
     const char *argv[] = {h_host_path("host_hook"), NULL};
-    start_host(argv, "TOKI_SHIM_ACTION=fd", 1, 1);
+    h_start_host_ready(argv, 1, 1, "ready", "TOKI_SHIM_ACTION=fd", NULL);
     h_send_events(3);
     h_server_send(&h_srv, "FINISHED\n");
     cr_assert_eq(h_wait_count(&h_host, &h_host.out, "event ", 4, H_WAIT_MS), 4, "%s", h_host.out.data);
@@ -115,7 +106,7 @@ static void fork_case(int follow)
     h_skip_fork_under_sanitizers();
     h_start_server(NULL);
     const char *argv[] = {h_host_path("host_epoll"), "fork", NULL};
-    start_host(argv, follow ? "TOKI_SHIM_FOLLOW_FORK=1" : NULL, 1, 1 + follow);
+    h_start_host_ready(argv, 1, 1 + follow, "ready", follow ? "TOKI_SHIM_FOLLOW_FORK=1" : NULL, NULL);
     /* Parent and child print in any order: count lines rather than follow a cursor. */
     cr_assert_eq(h_wait_count(&h_host, &h_host.out, "child ready", 1, H_WAIT_MS), 1, "%s", h_host.out.data);
     cr_assert_eq(h_wait_count(&h_host, &h_host.out, "parent ready", 1, H_WAIT_MS), 1, "%s", h_host.out.data);
@@ -251,11 +242,7 @@ Test(eventfd, the_epoll_example_reloads_once_per_refresh)
 {
     h_start_server(NULL);
     const char *argv[] = {h_built("examples/epoll_service"), NULL};
-    const char *env[] = {h_env_port, h_env_token, NULL};
-    h_spawn(&h_host, (char *const *)argv, env, 1);
-    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "watching Toki's refreshes", H_WAIT_MS), 0, "%s",
-                 h_host.out.data);
+    h_start_host_ready(argv, 1, 1, "watching Toki's refreshes", NULL);
     char want[96];
     for (int i = 1; i <= 3; i++) {
         h_send_events(1);

@@ -17,10 +17,8 @@ TestSuite(harm, .fini = h_fini, .timeout = 120);
 static void start(const char *mode, const char *arg, const char *extra)
 {
     h_start_server(NULL);
-    const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_LOG=info", extra, NULL};
     const char *argv[] = {HOST, mode, arg, NULL};
-    h_start_host(argv, env, 1, 1);
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0, "%s", h_host.err.data);
+    h_start_host_ready(argv, 1, 1, "ready", "TOKI_SHIM_LOG=info", extra, NULL);
 }
 
 static void exits_with(int status)

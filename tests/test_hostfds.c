@@ -15,9 +15,7 @@ static void start(const char *mode, const char *extra_env, const char *more_env)
 {
     h_start_server(NULL);
     const char *argv[] = {H_HOST("host_fdops"), mode, NULL};
-    const char *env[] = {h_env_port, h_env_token, extra_env, more_env, NULL};
-    h_start_host(argv, env, 1, 1);
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0, "%s", h_host.err.data);
+    h_start_host_ready(argv, 1, 1, "ready", extra_env, more_env, NULL);
 }
 
 /* The shim still delivers: one more event runs the hook the nth time. */

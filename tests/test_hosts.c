@@ -18,26 +18,8 @@ TestSuite(hosts, .fini = h_fini, .timeout = 120);
  * host's own "ready" line (when it prints one), so that handlers are in place. */
 static void start(const char *const argv[], const char *extra_env, int clients, const char *ready)
 {
-    h_server_start(&h_srv, 0, NULL);
-    h_server_env(&h_srv, h_env_port, h_env_token);
-    const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_LOG=info", extra_env, NULL};
-    h_spawn(&h_host, (char *const *)argv, env, 1);
-    for (int i = 0; i < clients; i++)
-        if (h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS) != 0) {
-            h_count(&h_host, &h_host.err, "", 500); /* what the host said, for the message */
-            cr_assert_fail("%d clients of %d; host %s; its stderr: %s", i, clients,
-                           h_alive(&h_host) ? "still running" : "exited",
-                           h_host.err.data ? h_host.err.data : "");
-        }
-    if (ready)
-        cr_assert_eq(h_wait_count(&h_host, &h_host.out, ready, 1, H_WAIT_MS), 1, "%s / %s",
-                     h_host.out.data ? h_host.out.data : "", h_host.err.data ? h_host.err.data : "");
-}
-
-static void refresh(int n)
-{
-    for (int i = 0; i < n; i++)
-        h_server_send(&h_srv, "AUTH_REFRESHED\n");
+    h_start_server(NULL);
+    h_start_host_ready(argv, 1, clients, ready, "TOKI_SHIM_LOG=info", extra_env, NULL);
 }
 
 /* Refreshes five times, one at a time, expecting "hup N" from the host each time. */
@@ -45,7 +27,7 @@ static void counts_each_refresh(void)
 {
     for (int i = 1; i <= 5; i++) {
         char want[32];
-        refresh(1);
+        h_send_events(1);
         snprintf(want, sizeof want, "hup %d\n", i);
         cr_assert_eq(h_expect(&h_host, &h_host.out, want, H_WAIT_MS), 0, "host said: %s; %s; %s",
                      h_host.out.data, h_host.err.data, h_signals(&h_host));
@@ -56,7 +38,7 @@ static void counts_each_refresh(void)
  * there, that the shim said why once, and that it ends normally. */
 static void survives(int n, int shims, const char *why)
 {
-    refresh(n);
+    h_send_events(n);
     cr_assert_eq(h_wait_count(&h_host, &h_host.err, "event AUTH_REFRESHED: nothing to do", n * shims, H_WAIT_MS),
                  n * shims, "%s", h_host.err.data);
     cr_assert(h_alive(&h_host), "the host died");
@@ -109,7 +91,7 @@ static void python_example_reloads(const char *script, const char *started, cons
     start(argv, NULL, 1, started);
     for (int i = 1; i <= 3; i++) {
         char want[96];
-        refresh(1);
+        h_send_events(1);
         snprintf(want, sizeof want, reloaded, i);
         cr_assert_eq(h_expect(&h_host, &h_host.out, want, H_WAIT_MS), 0, "%s / %s", h_host.out.data,
                      h_host.err.data);
@@ -157,7 +139,7 @@ Test(hosts, bash_trap_counts_every_refresh)
     start(argv, "TOKI_SHIM_SKIP=sleep", 1, "ready");
     for (int i = 1; i <= 5; i++) {
         char want[32];
-        refresh(1);
+        h_send_events(1);
         snprintf(want, sizeof want, "idle %d\n", i);
         cr_assert_eq(h_expect(&h_host, &h_host.out, want, H_WAIT_MS), 0, "bash said: %s; the shim: %s; %s",
                      h_host.out.data, h_host.err.data, h_signals(&h_host));
@@ -170,7 +152,7 @@ static void wrapper_survives_and_child_reloads(const char *shell)
     /* The shell waits for its child, which has a hook; "; :" keeps it from exec'ing. */
     const char *argv[] = {shell, "-c", H_HOST("host_hook") "; :", NULL};
     start(argv, NULL, 2, "ready");
-    refresh(3);
+    h_send_events(3);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 3", H_WAIT_MS), 0, "%s", h_host.err.data);
     cr_assert_eq(h_wait_count(&h_host, &h_host.err, "nothing to do", 3, H_WAIT_MS), 3, "%s", h_host.err.data);
     cr_assert(h_alive(&h_host), "the shell died");
@@ -194,7 +176,7 @@ Test(hosts, the_one_thread_that_does_not_block_sighup_handles_it)
     start(argv, NULL, 1, "ready");
     /* One at a time: a standard signal that is still pending is not queued twice. */
     for (int i = 1; i <= 3; i++) {
-        refresh(1);
+        h_send_events(1);
         cr_assert_eq(h_wait_count(&h_host, &h_host.out, "signal in the open thread", i, H_WAIT_MS), i,
                      "%s", h_host.out.data);
     }
@@ -253,7 +235,7 @@ Test(hosts, nginx_reloads_on_refresh)
     const char *argv[] = {"/usr/sbin/nginx", "-c", conf, "-p", dir, NULL};
     start(argv, NULL, 1, NULL);
     cr_assert_eq(h_wait_count(&h_host, &h_host.err, "start worker process ", 2, H_WAIT_MS), 2, "%s", h_host.err.data);
-    refresh(1);
+    h_send_events(1);
     char want[96];
     snprintf(want, sizeof want, "signal 1 (SIGHUP) received from %d, reconfiguring", (int)h_host.pid);
     cr_assert_eq(h_expect(&h_host, &h_host.err, want, H_WAIT_MS), 0, "%s", h_host.err.data);
@@ -283,7 +265,7 @@ Test(hosts, dnsmasq_rereads_its_hosts_file_on_refresh)
     cr_assert_eq(h_wait_count(&h_host, &h_host.err, "read /", 1, H_WAIT_MS), 1, "dnsmasq %s: %s; %s",
                  h_alive(&h_host) ? "runs" : "exited", h_host.err.data, h_signals(&h_host));
     for (int i = 2; i <= 3; i++) {
-        refresh(1);
+        h_send_events(1);
         cr_assert_eq(h_wait_count(&h_host, &h_host.err, "read /", i, H_WAIT_MS), i, "%s", h_host.err.data);
     }
     cr_assert(h_alive(&h_host));

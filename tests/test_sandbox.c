@@ -221,7 +221,7 @@ static int secure_run(struct secure_dir *d, const char *const env[], int await_c
     if (h_expect(&h_host, &h_host.out, "at_secure ", H_WAIT_MS) == 0) {
         /* The event is read after the shim logged its connection. No assertion
          * here: the caller's, after the scratch folder is gone, say what failed. */
-        if (await_client && h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS) == 0) {
+        if (await_client && h_authenticated(1, H_WAIT_MS) == 1) {
             h_send_events(1);
             h_expect(&h_host, &h_host.out, "host refreshes 1", H_WAIT_MS);
         }

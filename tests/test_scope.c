@@ -17,18 +17,7 @@ TestSuite(scope, .fini = h_fini, .timeout = 120);
 static void start(const char *const argv[], const char *extra, int clients)
 {
     h_start_server(NULL);
-    const char *env[] = {h_env_port, h_env_token, "TOKI_SHIM_LOG=info", extra, NULL};
-    h_start_host(argv, env, 1, clients);
-}
-
-/* Sends n events one at a time, each once the host's stream shows `seen` for it. */
-static void refresh(int n, struct h_stream *s, const char *seen)
-{
-    for (int i = 1; i <= n; i++) {
-        h_send_events(1);
-        cr_assert_eq(h_wait_count(&h_host, s, seen, i, H_WAIT_MS), i, "%d of %d: out: %s err: %s",
-                     i - 1, n, h_host.out.data, h_host.err.data);
-    }
+    h_start_host_ready(argv, 1, clients, NULL, "TOKI_SHIM_LOG=info", extra, NULL);
 }
 
 /* The number of connections the server has seen, once a connection made later
@@ -50,7 +39,7 @@ Test(scope, timeout_and_the_shell_it_runs_survive_three_refreshes)
 {
     const char *argv[] = {"/usr/bin/timeout", "30", "/bin/sh", "-c", "read x; echo survived", NULL};
     start(argv, NULL, 1); /* the shell; timeout is a launcher */
-    refresh(3, &h_host.err, "event AUTH_REFRESHED: nothing to do");
+    h_send_each(3, &h_host.err, "event AUTH_REFRESHED: nothing to do");
     h_write(&h_host, "go\n");
     cr_assert_eq(h_expect(&h_host, &h_host.out, "survived", H_WAIT_MS), 0, "%s", h_host.err.data);
     exits_with(0);
@@ -70,7 +59,7 @@ Test(scope, make_survives_three_refreshes)
     const char *argv[] = {"/usr/bin/make", "-s", "-f", mk, NULL};
     /* make is a launcher: the recipe's shell listens, and make is never signalled. */
     start(argv, NULL, 1);
-    refresh(3, &h_host.err, "event AUTH_REFRESHED: nothing to do");
+    h_send_each(3, &h_host.err, "event AUTH_REFRESHED: nothing to do");
     h_write(&h_host, "go\n");
     cr_assert_eq(h_expect(&h_host, &h_host.out, "made", H_WAIT_MS), 0, "%s", h_host.err.data);
     exits_with(0);
@@ -105,7 +94,7 @@ Test(scope, the_entrypoint_pattern_gets_every_refresh)
 {
     const char *argv[] = {"/bin/sh", "-c", "echo starting; exec \"$0\"", H_HOST("host_hook"), NULL};
     start(argv, NULL, 1);
-    refresh(3, &h_host.out, "refresh ");
+    h_send_each(3, &h_host.out, "refresh ");
     cr_assert_eq(connections(), 1);
 }
 
@@ -130,7 +119,7 @@ Test(scope, a_service_that_daemonizes_gets_every_refresh)
     h_skip_fork_under_sanitizers();
     const char *argv[] = {H_HOST("host_daemon"), NULL};
     start(argv, NULL, 1); /* the daemon; its parent exits inside daemon() */
-    refresh(3, &h_host.out, " refresh ");
+    h_send_each(3, &h_host.out, " refresh ");
     cr_assert_eq(connections(), 1);
 }
 
@@ -138,7 +127,7 @@ Test(scope, a_signalfd_daemon_is_sent_the_signal_it_blocks)
 {
     const char *argv[] = {H_HOST("host_signalfd"), NULL};
     start(argv, NULL, 1);
-    refresh(3, &h_host.out, "reload ");
+    h_send_each(3, &h_host.out, "reload ");
     h_close_stdin(&h_host);
     exits_with(0);
 }
@@ -161,7 +150,7 @@ Test(scope, a_program_added_to_the_launchers_passes_the_role_on)
 {
     const char *argv[] = {H_HOST("host_spawn"), H_HOST("host_hook"), NULL};
     start(argv, "TOKI_SHIM_LAUNCHERS=+host_spawn", 1);
-    refresh(2, &h_host.out, "refresh ");
+    h_send_each(2, &h_host.out, "refresh ");
     cr_assert_eq(connections(), 1, "only the program it started: %s", h_srv.p.err.data);
 }
 
@@ -173,14 +162,14 @@ Test(scope, bash_passes_the_role_to_the_programs_it_starts)
     const char *argv[] = {"/usr/bin/timeout", "30", "/bin/bash", "-c", "\"$0\"; true",
                           H_HOST("host_hook"), NULL};
     start(argv, NULL, 2); /* bash, and the service it runs */
-    refresh(2, &h_host.out, "refresh ");
+    h_send_each(2, &h_host.out, "refresh ");
 }
 
 Test(scope, a_service_in_a_subshell_gets_every_refresh)
 {
     const char *argv[] = {"/bin/sh", "-c", "( \"$0\"; true )", H_HOST("host_hook"), NULL};
     start(argv, NULL, 2); /* the shell, and the service; the subshell is a fork */
-    refresh(2, &h_host.out, "refresh ");
+    h_send_each(2, &h_host.out, "refresh ");
     cr_assert_eq(connections(), 2);
 }
 
@@ -189,7 +178,7 @@ Test(scope, a_launcher_whose_child_outlives_it_passes_the_role_on)
     /* setsid -f forks and exits: the service's parent is gone when it starts. */
     const char *argv[] = {"/bin/sh", "-c", "setsid -f \"$0\"; read x", H_HOST("host_hook"), NULL};
     start(argv, NULL, 2);
-    refresh(2, &h_host.out, "refresh ");
+    h_send_each(2, &h_host.out, "refresh ");
 }
 
 Test(scope, a_daemon_with_follow_fork_still_listens)
@@ -197,7 +186,7 @@ Test(scope, a_daemon_with_follow_fork_still_listens)
     h_skip_fork_under_sanitizers();
     const char *argv[] = {H_HOST("host_daemon"), NULL};
     start(argv, "TOKI_SHIM_FOLLOW_FORK=1", 1);
-    refresh(3, &h_host.out, " refresh ");
+    h_send_each(3, &h_host.out, " refresh ");
 }
 
 Test(scope, a_signal_blocked_but_waited_for_by_no_one_is_never_sent)
@@ -205,7 +194,7 @@ Test(scope, a_signal_blocked_but_waited_for_by_no_one_is_never_sent)
     const char *argv[] = {H_HOST("host_sigwait"), NULL};
     start(argv, NULL, 1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
-    refresh(2, &h_host.err, "event AUTH_REFRESHED: nothing to do");
+    h_send_each(2, &h_host.err, "event AUTH_REFRESHED: nothing to do");
     h_close_stdin(&h_host);
     exits_with(0);
 }
@@ -215,7 +204,7 @@ Test(scope, a_program_known_to_exit_on_the_signal_is_never_sent_it)
     /* host_signal has a SIGHUP handler; named in TOKI_SHIM_NO_SIGNAL it gets none. */
     const char *argv[] = {H_HOST("host_signal"), "HUP", NULL};
     start(argv, "TOKI_SHIM_NO_SIGNAL=+host_signal", 1);
-    refresh(2, &h_host.err, "event AUTH_REFRESHED: nothing to do");
+    h_send_each(2, &h_host.err, "event AUTH_REFRESHED: nothing to do");
     cr_assert_eq(h_count(&h_host, &h_host.err, "exits on it even with a handler", 0), 1, "%s",
                  h_host.err.data);
     cr_assert_eq(h_count(&h_host, &h_host.out, "signal ", 0), 0, "%s", h_host.out.data);

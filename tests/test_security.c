@@ -90,19 +90,15 @@ Test(security, peer_check_0_sends_it_anyway)
 
 Test(security, scrub_token_hides_it_from_proc_environ_and_descendants)
 {
-    char port[32], token[96];
-    h_server_start(&h_srv, 0, NULL);
-    h_server_env(&h_srv, port, token);
-    const char *env[] = {port, token, "TOKI_SHIM_SCRUB_TOKEN=1", NULL};
+    h_start_server(NULL);
     /* The shell is the shimmed process: its own /proc environ, its own variable,
      * and what a child inherits. */
     const char *argv[] = {"/bin/sh", "-c",
                           "tr '\\0' '\\n' < /proc/$$/environ | grep -c " H_TOKEN "; "
                           "echo \"var [$TOKI_TOKEN]\"; env | grep -c TOKI_TOKEN; sleep 60",
                           NULL};
-    h_spawn(&h_host, (char *const *)argv, env, 1);
-    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0,
-                 "the shim kept its own copy and still connects");
+    /* The shim kept its own copy and still connects. */
+    h_start_host_ready(argv, 1, 1, NULL, "TOKI_SHIM_SCRUB_TOKEN=1", NULL);
     cr_assert_eq(h_wait_count(&h_host, &h_host.out, "var", 1, H_WAIT_MS), 1);
     cr_assert_eq(strncmp(h_host.out.data, "0\nvar []\n", 9), 0, "%s", h_host.out.data);
     cr_assert_eq(h_wait_count(&h_host, &h_host.out, "0", 2, H_WAIT_MS), 2, "a child inherited it: %s",
@@ -111,12 +107,9 @@ Test(security, scrub_token_hides_it_from_proc_environ_and_descendants)
 
 Test(security, without_scrubbing_the_token_stays_for_the_program)
 {
-    char port[32], token[96];
-    h_server_start(&h_srv, 0, NULL);
-    h_server_env(&h_srv, port, token);
-    const char *env[] = {port, token, NULL};
+    h_start_server(NULL);
     const char *argv[] = {"/bin/sh", "-c", "echo \"var [$TOKI_TOKEN]\"", NULL};
-    h_spawn(&h_host, (char *const *)argv, env, 1);
+    h_start_host_ready(argv, 1, 0, NULL, NULL);
     cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0);
     cr_assert_str_eq(h_host.out.data, "var [" H_TOKEN "]\n");
 }

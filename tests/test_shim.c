@@ -14,9 +14,8 @@
 static void start_hook_host(const char *extra_env)
 {
     h_start_server(NULL);
-    const char *env[] = {h_env_port, h_env_token, extra_env, NULL};
     const char *argv[] = {h_host_path("host_hook"), NULL};
-    h_start_host(argv, env, 1, 1);
+    h_start_host_ready(argv, 1, 1, NULL, extra_env, NULL);
 }
 
 TestSuite(shim, .fini = h_fini, .timeout = 120);
@@ -42,12 +41,10 @@ Test(shim, hook_runs_once_per_event_and_for_every_event_of_a_burst)
 static void signal_host_counts(const char *signame, const char *shim_signal)
 {
     h_start_server(NULL);
-    const char *env[] = {h_env_port, h_env_token, shim_signal, NULL};
     const char *argv[] = {h_host_path("host_signal"), signame, NULL};
-    h_start_host(argv, env, 1, 1);
     /* The shim may connect before main has installed the handler; an event then
      * would rightly get no signal (the safety rule). */
-    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
+    h_start_host_ready(argv, 1, 1, "ready", shim_signal, NULL);
     char want[32];
     for (int i = 1; i <= 5; i++) {
         h_send_events(1);
@@ -117,7 +114,7 @@ Test(shim, server_that_starts_later_is_found)
     cr_assert_eq(h_expect(&h_host, &h_host.err, "no connection to Toki", H_WAIT_MS), 0);
     h_release_port(port);
     h_server_start(&h_srv, port, NULL);
-    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
+    h_expect_authenticated(1);
     h_send_events(1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 1\n", H_WAIT_MS), 0);
 }
@@ -130,7 +127,7 @@ Test(shim, events_after_a_server_restart_are_received)
     int port = h_srv.port;
     h_stop(&h_srv.p);
     h_server_start(&h_srv, port, NULL);
-    cr_assert_eq(h_expect(&h_srv.p, &h_srv.p.err, "authenticated", H_WAIT_MS), 0);
+    h_expect_authenticated(1);
     h_send_events(2);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "refresh 3\n", H_WAIT_MS), 0);
 }

@@ -2,11 +2,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -302,39 +304,79 @@ Test(supervise, signals_the_caller_ignored_stay_ignored_in_the_child)
     cr_assert_eq(ign & (1ull << (SIGTERM - 1)), 0, "TERM is ignored: %llx", ign);
 }
 
+/* 1 if process name (a directory of /proc) is a zombie whose parent is parent. */
+static int zombie_child(const char *name, long parent)
+{
+    char path[300], buf[1024];
+    snprintf(path, sizeof path, "/proc/%s/status", name);
+    FILE *f = name[0] >= '1' && name[0] <= '9' ? fopen(path, "re") : NULL;
+    if (!f)
+        return 0;
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    const char *pp = strstr(buf, "\nPPid:");
+    return pp && strtol(pp + 6, NULL, 10) == parent && strstr(buf, "\nState:\tZ");
+}
+
 /* The number of zombies whose parent is pid. */
 static int zombies_of(long pid)
 {
     int n = 0;
     DIR *d = opendir("/proc");
     cr_assert_not_null(d);
-    for (struct dirent *e; (e = readdir(d));) {
-        char path[300], buf[1024];
-        snprintf(path, sizeof path, "/proc/%s/status", e->d_name);
-        FILE *f = e->d_name[0] >= '1' && e->d_name[0] <= '9' ? fopen(path, "re") : NULL;
-        if (!f)
-            continue;
-        size_t len = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[len] = '\0';
-        const char *pp = strstr(buf, "\nPPid:");
-        n += pp && strtol(pp + 6, NULL, 10) == pid && strstr(buf, "\nState:\tZ");
-    }
+    for (struct dirent *e; (e = readdir(d));)
+        n += zombie_child(e->d_name, pid);
     closedir(d);
     return n;
+}
+
+/* Waits until the process pid has exited: its pidfd turns readable then, whether
+ * it is a zombie or reaped already (pidfd_open then fails: it is gone). */
+static void wait_exited(pid_t pid)
+{
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd < 0)
+        return;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    cr_assert_eq(poll(&p, 1, H_WAIT_MS), 1, "process %d did not exit", (int)pid);
+    close(fd);
+}
+
+/* 1 once run (cmd) has reaped its exited child pid, within H_WAIT_MS; 0 if the
+ * child stays a zombie, or run ends, meanwhile. Nothing announces a reaping:
+ * this looks again whenever 10 ms have passed without run ending. */
+static int reaped_by_run(pid_t pid)
+{
+    char name[16];
+    snprintf(name, sizeof name, "%d", (int)pid);
+    for (int waited = 0; waited < H_WAIT_MS; waited += 10) {
+        if (!zombie_child(name, cmd.pid))
+            return 1;
+        struct pollfd p = {.fd = cmd.pidfd, .events = POLLIN};
+        if (poll(&p, 1, 10) != 0)
+            return 0;
+    }
+    return 0;
 }
 
 Test(supervise, run_reaps_children_that_are_not_the_program)
 {
     /* The shell's `sleep` is run's child once the shell execs run, as the orphans
      * of the program's tree are run's when it is a container's PID 1: it must not
-     * stay a zombie while the program runs. */
+     * stay a zombie while the program runs. The shell says its pid first. */
     char line[512];
-    snprintf(line, sizeof line, "sleep 0.1 & exec %s run --supervise -- /bin/sleep 3", CMD);
+    snprintf(line, sizeof line, "sleep 0.1 & echo \"orphan $!\"; exec %s run --supervise -- /bin/sleep 3",
+             CMD);
     const char *argv[] = {"/bin/sh", "-c", line, NULL};
     const char *env[] = {h_preload_first(), NULL};
     h_spawn(&cmd, (char *const *)argv, env, 0);
-    usleep(1000 * 1000);
+    cr_assert_eq(h_expect(&cmd, &cmd.out, "orphan ", H_WAIT_MS), 0, "%s", cmd.err.data);
+    pid_t orphan = (pid_t)atoi(strstr(cmd.out.data, "orphan ") + 7);
+    cr_assert_gt(orphan, 0, "%s", cmd.out.data);
+    wait_exited(orphan);
+    cr_assert(reaped_by_run(orphan), "run left its child %d a zombie (run %s): %s", (int)orphan,
+              h_alive(&cmd) ? "still runs" : "ended", cmd.err.data);
     cr_assert(h_alive(&cmd), "run ended early: %s", cmd.err.data);
     cr_assert_eq(zombies_of(cmd.pid), 0, "run left a zombie child");
     int st = h_wait(&cmd, H_WAIT_MS);

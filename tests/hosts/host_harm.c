@@ -24,7 +24,7 @@
 #define CLOSE_RANGE_UNSHARE 2
 #endif
 
-static const char *mode = "";
+static const char *mode = "", *mode_arg; /* argv[1], argv[2] */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int to_main[2], to_hook[2]; /* the hook and main tell each other where they are */
 
@@ -142,154 +142,242 @@ static void *forking_worker(void *arg)
     return NULL;
 }
 
-static int main_mode(int argc, char **argv)
+/* Each mode's part of main: it returns an exit status, or GO_ON for main's usual
+ * end (read stdin to its end, say bye); those that end the program say so
+ * (_Noreturn), which gcc needs for term-mutex: its pause() loop never ends. */
+enum { GO_ON = -1 };
+
+/* Waits for the child and prints its exit status after label. */
+static void print_child_status(const char *label, pid_t pid)
+{
+    int st = 0;
+    waitpid(pid, &st, 0);
+    printf("%s %d\n", label, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    fflush(stdout);
+}
+
+_Noreturn static int mode_exit_mutex(void)
 {
     char c;
-    if (strcmp(mode, "exit-mutex") == 0) {
-        pthread_mutex_lock(&lock);
-        say("ready\n");
-        read(to_main[0], &c, 1);
-        exit(3);
+    pthread_mutex_lock(&lock);
+    say("ready\n");
+    read(to_main[0], &c, 1);
+    exit(3);
+}
+
+_Noreturn static int mode_term_mutex(void)
+{
+    signal(SIGTERM, term_exits);
+    pthread_mutex_lock(&lock);
+    say("ready\n");
+    for (;;)
+        pause();
+}
+
+static int mode_fork_during_hook(void)
+{
+    char c;
+    say("ready\n");
+    read(to_main[0], &c, 1);
+    /* vfork's child must not return from the function that called it. */
+    pid_t pid = strcmp(mode_arg, "vfork") == 0 ? vfork() : fork_kind(mode_arg);
+    if (pid == 0)
+        exit(7);
+    print_child_status("child status", pid);
+    write(to_hook[1], &c, 1);
+    return GO_ON;
+}
+
+static int mode_dlopen_after_fork(void)
+{
+    char c;
+    armed = 1;
+    say("ready\n");
+    read(to_main[0], &c, 1); /* the listener is inside dl_iterate_phdr */
+    pid_t pid = fork();
+    if (pid == 0) {
+        void *h = dlopen(mode_arg, RTLD_NOW);
+        _exit(h ? 0 : 8);
     }
-    if (strcmp(mode, "term-mutex") == 0) {
-        signal(SIGTERM, term_exits);
-        pthread_mutex_lock(&lock);
-        say("ready\n");
-        for (;;)
-            pause();
+    write(to_hook[1], &c, 1);
+    print_child_status("child status", pid);
+    return GO_ON;
+}
+
+/* The standard clean shutdown: SIGTERM blocked, taken from a signalfd. */
+static int mode_signalfd_term(void)
+{
+    sigset_t term;
+    struct signalfd_siginfo si;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, NULL);
+    int sfd = signalfd(-1, &term, SFD_CLOEXEC);
+    say("ready\n");
+    if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+        say("clean shutdown\n");
+    return 0;
+}
+
+/* A worker that outlives the hook's thread; the reaper must wait for it. */
+_Noreturn static int mode_hook_pthread_exit(void)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, worker, NULL);
+    say("ready\n");
+    pthread_exit(NULL);
+}
+
+/* A child of a raw fork made while the listener is inside the fork window (stalled
+ * in dl_iterate_phdr) closes its descriptors. */
+static int mode_fork_in_window(void)
+{
+    char c;
+    armed = 1;
+    say("ready\n");
+    read(to_main[0], &c, 1);
+    pid_t pid = (pid_t)syscall(SYS_fork);
+    if (pid == 0) {
+        closefrom(3);
+        close_range(3, ~0U, 0);
+        _exit(0);
     }
-    if (strcmp(mode, "fork-during-hook") == 0) {
-        say("ready\n");
-        read(to_main[0], &c, 1);
-        /* vfork's child must not return from the function that called it. */
-        pid_t pid = strcmp(argv[2], "vfork") == 0 ? vfork() : fork_kind(argv[2]);
-        if (pid == 0)
-            exit(7);
-        int st = 0;
-        waitpid(pid, &st, 0);
-        printf("child status %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-        fflush(stdout);
-        write(to_hook[1], &c, 1);
-    } else if (strcmp(mode, "dlopen-after-fork") == 0) {
-        armed = 1;
-        say("ready\n");
-        read(to_main[0], &c, 1); /* the listener is inside dl_iterate_phdr */
-        pid_t pid = fork();
-        if (pid == 0) {
-            void *h = dlopen(argv[2], RTLD_NOW);
-            _exit(h ? 0 : 8);
-        }
-        write(to_hook[1], &c, 1);
-        int st = 0;
-        waitpid(pid, &st, 0);
-        printf("child status %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-        fflush(stdout);
-    } else if (strcmp(mode, "signalfd-term") == 0) {
-        /* The standard clean shutdown: SIGTERM blocked, taken from a signalfd. */
-        sigset_t term;
-        struct signalfd_siginfo si;
-        sigemptyset(&term);
-        sigaddset(&term, SIGTERM);
-        sigprocmask(SIG_BLOCK, &term, NULL);
-        int sfd = signalfd(-1, &term, SFD_CLOEXEC);
-        say("ready\n");
-        if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
-            say("clean shutdown\n");
-        return 0;
-    } else if (strcmp(mode, "hook-pthread-exit") == 0) {
-        /* A worker that outlives the hook's thread; the reaper must wait for it. */
-        pthread_t t;
+    write(to_hook[1], &c, 1);
+    print_child_status("child status", pid);
+    return GO_ON;
+}
+
+/* A clone(CLONE_FILES) child shares our table and unshares it to close its copy:
+ * ours must stay open. */
+static int mode_clone_files(void)
+{
+    char c;
+    int fds[2];
+    say("ready\n");
+    read(0, &c, 1);
+    if (pipe(fds) != 0)
+        return 1;
+    pid_t pid = (pid_t)syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, NULL, NULL, 0);
+    if (pid == 0) {
+        close_range(3, ~0U, CLOSE_RANGE_UNSHARE);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    printf("pipe %s\n", fcntl(fds[1], F_GETFD) >= 0 ? "intact" : "closed");
+    fflush(stdout);
+    return GO_ON;
+}
+
+/* Bad flags on a range that is all the shim's: the kernel's EINVAL. */
+static int mode_close_range_flags(void)
+{
+    char c;
+    struct stat st;
+    int ours = -1;
+    say("ready\n");
+    read(0, &c, 1);
+    for (int fd = 1023; fd > 2 && ours < 0; fd--)
+        if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
+            ours = fd;
+    errno = 0;
+    int r = close_range((unsigned)ours, (unsigned)ours, 0x80);
+    printf("close_range on %d: %d %s\n", ours, r, strerror(errno));
+    fflush(stdout);
+    return GO_ON;
+}
+
+/* A worker forks; in the child, that thread's end is the process's end. */
+static int mode_thread_forks(void)
+{
+    pthread_t t;
+    say("ready\n");
+    pthread_create(&t, NULL, forking_worker, NULL);
+    pthread_join(t, NULL);
+    return GO_ON;
+}
+
+/* The child exits through exit(), not _exit(), in memory it shares with us. */
+static int mode_vfork_exit(void)
+{
+    pid_t pid = vfork();
+    if (pid == 0)
+        exit(0);
+    waitpid(pid, NULL, 0);
+    say("vforked\n");
+    return GO_ON;
+}
+
+/* A range the shim's numbers are not in, closed inside its window, until stdin ends. */
+static int mode_mask_race(void)
+{
+    struct pollfd p = {.fd = 0, .events = POLLIN};
+    say("ready\n");
+    for (long i = 0;; i++)
+        if (close_range(500, 600, 0) != 0 || (i % 64 == 0 && poll(&p, 1, 0) == 1))
+            break;
+    say("done\n");
+    return GO_ON;
+}
+
+_Noreturn static int mode_pthread_exit(void)
+{
+    pthread_t t;
+    if (mode_arg && strcmp(mode_arg, "worker") == 0)
         pthread_create(&t, NULL, worker, NULL);
+    /* A program that deletes keys it did not create: every one there can be. */
+    if (mode_arg && strcmp(mode_arg, "keys") == 0)
+        for (unsigned k = 0; k < PTHREAD_KEYS_MAX; k++)
+            pthread_key_delete((pthread_key_t)k);
+    say("ready\n");
+    pthread_exit(NULL);
+}
+
+static int mode_setuid(void)
+{
+    say("ready\n");
+    char line[16] = "";
+    read(0, line, sizeof line - 1);
+    if (setuid(65534) != 0)
+        return 9;
+    say("dropped\n");
+    return GO_ON;
+}
+
+static const struct {
+    const char *name;
+    int (*run)(void);
+} modes[] = {
+    {"exit-mutex", mode_exit_mutex},
+    {"term-mutex", mode_term_mutex},
+    {"fork-during-hook", mode_fork_during_hook},
+    {"dlopen-after-fork", mode_dlopen_after_fork},
+    {"signalfd-term", mode_signalfd_term},
+    {"hook-pthread-exit", mode_hook_pthread_exit},
+    {"fork-in-window", mode_fork_in_window},
+    {"clone-files", mode_clone_files},
+    {"close-range-flags", mode_close_range_flags},
+    {"thread-forks", mode_thread_forks},
+    {"vfork-exit", mode_vfork_exit},
+    {"mask-race", mode_mask_race},
+    {"pthread-exit", mode_pthread_exit},
+    {"setuid", mode_setuid},
+};
+
+/* The mode's part, or just "ready" for a mode with none; then, unless the mode
+ * has ended the program, read stdin to its end. */
+static int main_mode(void)
+{
+    int status = GO_ON;
+    size_t i = 0;
+    while (i < sizeof modes / sizeof *modes && strcmp(mode, modes[i].name) != 0)
+        i++;
+    if (i < sizeof modes / sizeof *modes)
+        status = modes[i].run();
+    else
         say("ready\n");
-        pthread_exit(NULL);
-    } else if (strcmp(mode, "fork-in-window") == 0) {
-        /* A child of a raw fork made while the listener is inside the fork window
-         * (stalled in dl_iterate_phdr) closes its descriptors. */
-        armed = 1;
-        say("ready\n");
-        read(to_main[0], &c, 1);
-        pid_t pid = (pid_t)syscall(SYS_fork);
-        if (pid == 0) {
-            closefrom(3);
-            close_range(3, ~0U, 0);
-            _exit(0);
-        }
-        write(to_hook[1], &c, 1);
-        int st = 0;
-        waitpid(pid, &st, 0);
-        printf("child status %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-        fflush(stdout);
-    } else if (strcmp(mode, "clone-files") == 0) {
-        /* A clone(CLONE_FILES) child shares our table and unshares it to close its
-         * copy: ours must stay open. */
-        int fds[2];
-        say("ready\n");
-        read(0, &c, 1);
-        if (pipe(fds) != 0)
-            return 1;
-        pid_t pid = (pid_t)syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, NULL, NULL, 0);
-        if (pid == 0) {
-            close_range(3, ~0U, CLOSE_RANGE_UNSHARE);
-            _exit(0);
-        }
-        waitpid(pid, NULL, 0);
-        printf("pipe %s\n", fcntl(fds[1], F_GETFD) >= 0 ? "intact" : "closed");
-        fflush(stdout);
-    } else if (strcmp(mode, "close-range-flags") == 0) {
-        /* Bad flags on a range that is all the shim's: the kernel's EINVAL. */
-        struct stat st;
-        int ours = -1;
-        say("ready\n");
-        read(0, &c, 1);
-        for (int fd = 1023; fd > 2 && ours < 0; fd--)
-            if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
-                ours = fd;
-        errno = 0;
-        int r = close_range((unsigned)ours, (unsigned)ours, 0x80);
-        printf("close_range on %d: %d %s\n", ours, r, strerror(errno));
-        fflush(stdout);
-    } else if (strcmp(mode, "thread-forks") == 0) {
-        /* A worker forks; in the child, that thread's end is the process's end. */
-        pthread_t t;
-        say("ready\n");
-        pthread_create(&t, NULL, forking_worker, NULL);
-        pthread_join(t, NULL);
-    } else if (strcmp(mode, "vfork-exit") == 0) {
-        /* The child exits through exit(), not _exit(), in memory it shares with us. */
-        pid_t pid = vfork();
-        if (pid == 0)
-            exit(0);
-        waitpid(pid, NULL, 0);
-        say("vforked\n");
-    } else if (strcmp(mode, "mask-race") == 0) {
-        /* A range the shim's numbers are not in, closed inside its window, until
-         * stdin ends. */
-        struct pollfd p = {.fd = 0, .events = POLLIN};
-        say("ready\n");
-        for (long i = 0;; i++)
-            if (close_range(500, 600, 0) != 0 || (i % 64 == 0 && poll(&p, 1, 0) == 1))
-                break;
-        say("done\n");
-    } else if (strcmp(mode, "pthread-exit") == 0) {
-        pthread_t t;
-        if (argc > 2 && strcmp(argv[2], "worker") == 0)
-            pthread_create(&t, NULL, worker, NULL);
-        /* A program that deletes keys it did not create: every one there can be. */
-        if (argc > 2 && strcmp(argv[2], "keys") == 0)
-            for (unsigned k = 0; k < PTHREAD_KEYS_MAX; k++)
-                pthread_key_delete((pthread_key_t)k);
-        say("ready\n");
-        pthread_exit(NULL);
-    } else if (strcmp(mode, "setuid") == 0) {
-        say("ready\n");
-        char line[16] = "";
-        read(0, line, sizeof line - 1);
-        if (setuid(65534) != 0)
-            return 9;
-        say("dropped\n");
-    } else {
-        say("ready\n");
-    }
+    if (status != GO_ON)
+        return status;
+    char c;
     while (read(0, &c, 1) > 0)
         ;
     say("bye\n");
@@ -300,7 +388,10 @@ int main(int argc, char **argv)
 {
     if (argc > 1)
         mode = argv[1];
+    /* argv[2] when there is an argv[1]: NULL, argv's end, when there is no more. */
+    if (argc > 1)
+        mode_arg = argv[2];
     if (pipe(to_main) != 0 || pipe(to_hook) != 0)
         return 1;
-    return main_mode(argc, argv);
+    return main_mode();
 }
