@@ -218,7 +218,7 @@ static void sigwaiter_gets_every_refresh(const char *where)
     const char *argv[] = {H_HOST("host_sigwaiter"), where, NULL};
     start(argv, NULL, 1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
-    refresh(5, &h_host.out, "reload ");
+    h_send_each(5, &h_host.out, "reload ");
     h_close_stdin(&h_host);
     exits_with(0);
 }
@@ -248,7 +248,7 @@ Test(scope, a_service_in_a_subshell_of_a_script_run_by_path_gets_every_refresh)
     chmod(script, 0755);
     const char *argv[] = {script, H_HOST("host_hook"), NULL};
     start(argv, NULL, 2); /* the script's shell, and the service */
-    refresh(2, &h_host.out, "refresh ");
+    h_send_each(2, &h_host.out, "refresh ");
     h_close_stdin(&h_host);
     exits_with(0);
     unlink(script);
@@ -261,7 +261,7 @@ Test(scope, a_background_service_that_outlives_its_shell_gets_every_refresh)
 {
     const char *argv[] = {"/bin/sh", "-c", "exec 3<&0; \"$0\" <&3 &", H_HOST("host_hook"), NULL};
     start(argv, NULL, 1); /* the service (the shell ends before its settle delay) */
-    refresh(2, &h_host.out, "refresh ");
+    h_send_each(2, &h_host.out, "refresh ");
     h_close_stdin(&h_host);
 }
 
@@ -272,7 +272,7 @@ Test(scope, a_launcher_is_never_a_client_when_every_descendant_is)
     const char *argv[] = {"/usr/bin/timeout", "60", H_HOST("host_signal"), "HUP", NULL};
     start(argv, "TOKI_SHIM_INHERIT=all", 1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
-    refresh(2, &h_host.out, "signal ");
+    h_send_each(2, &h_host.out, "signal ");
     cr_assert_eq(connections(), 1, "%s", h_srv.p.err.data);
     h_close_stdin(&h_host);
     exits_with(0);
@@ -282,7 +282,7 @@ Test(scope, without_inheritance_the_program_a_launcher_starts_is_the_first)
 {
     const char *argv[] = {"/usr/bin/timeout", "60", H_HOST("host_hook"), NULL};
     start(argv, "TOKI_SHIM_INHERIT=0", 1);
-    refresh(2, &h_host.out, "refresh ");
+    h_send_each(2, &h_host.out, "refresh ");
     cr_assert_eq(connections(), 1, "%s", h_srv.p.err.data);
 }
 
@@ -294,7 +294,7 @@ Test(scope, a_busybox_applet_is_known_by_its_name)
         cr_skip_test("busybox is not installed");
     const char *argv[] = {"/bin/busybox", "time", H_HOST("host_hook"), NULL};
     start(argv, NULL, 1);
-    refresh(2, &h_host.out, "refresh ");
+    h_send_each(2, &h_host.out, "refresh ");
     cr_assert_eq(connections(), 1, "busybox time listened too: %s", h_srv.p.err.data);
 }
 
