@@ -26,7 +26,7 @@ MUSL_CC  ?= musl-gcc
 # Our flags first, then the user's CPPFLAGS and CFLAGS, so that the user has the
 # last word (a package build's -D_FORTIFY_SOURCE comes in CPPFLAGS).
 WARN      := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings -Wshadow
-BASEFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -pthread $(WARN) \
+BASEFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -fdata-sections -pthread $(WARN) \
              -DTSHIM_VERSION='"$(VERSION)"'
 ALLFLAGS  := $(BASEFLAGS) $(CPPFLAGS) $(CFLAGS)
 # Sanitizer flags for the code under test only (library, command, hosts), not for
@@ -129,7 +129,7 @@ $(COMMON_LIB): $(COMMON_OBJS)
 
 $(LIBFILE): $(SHIM_OBJS) $(COMMON_LIB) $(MAP) $(B)/version-vars
 	$(call say,LD,$@)$(CC) $(CODEFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(MAP) \
-	    -Wl,-z,relro -Wl,-z,nodelete -o $@ $(SHIM_OBJS) $(COMMON_LIB) -ldl $(LDFLAGS)
+	    -Wl,-z,relro -Wl,-z,nodelete -Wl,--sort-section=alignment -o $@ $(SHIM_OBJS) $(COMMON_LIB) -ldl $(LDFLAGS)
 $(B)/$(SONAME): $(LIBFILE)
 	$(Q)ln -sfn $(notdir $<) $@
 $(LIB): $(B)/$(SONAME)

@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 long tshim_clock_now_ms(void)
 {
@@ -16,12 +18,25 @@ long tshim_clock_now_ms(void)
 void tshim_clock_sleep_ms(long ms)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    /* The system calls themselves where the kernel's timespec is libc's (64-bit
+     * systems): the listener's first sleep is on every start, and the first call of
+     * a libc function costs a lazy binding (and often a page of libc). */
+    int raw = sizeof t == 2 * sizeof(long) && sizeof t.tv_sec == sizeof(long);
+    if (raw)
+        syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &t);
+    else
+        clock_gettime(CLOCK_MONOTONIC, &t);
     t.tv_sec += ms / 1000;
     t.tv_nsec += (ms % 1000) * 1000000L;
     if (t.tv_nsec >= 1000000000L) {
         t.tv_sec++;
         t.tv_nsec -= 1000000000L;
+    }
+    if (raw) {
+        while (syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) != 0 &&
+               errno == EINTR)
+            ;
+        return;
     }
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
         ;

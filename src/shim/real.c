@@ -258,7 +258,7 @@ size_t tshim_real_min_stack(const pthread_attr_t *attr)
 struct tshim_real tshim_real = {TSHIM_REAL_TABLE(TSHIM_REAL_STUB)};
 
 /* A field of real.h's table with no line in the list would stay NULL: refused here. */
-#define TSHIM_REAL_ONE(field, name, fallback) +1
+#define TSHIM_REAL_ONE(field, name, fallback) +1 /* NOLINT(bugprone-macro-parentheses): a sum */
 _Static_assert(sizeof(struct tshim_real) == (0 TSHIM_REAL_TABLE(TSHIM_REAL_ONE)) * sizeof(void *),
                "every field of struct tshim_real has its line in TSHIM_REAL_TABLE");
 
@@ -277,7 +277,7 @@ struct tshim_real_entry {
  * a static array, so that their addresses cost no relocation at load. */
 static void tshim_real_resolve_all(int fast)
 {
-#define TSHIM_REAL_ENTRY(field, name, fallback) {&tshim_real.field, name, (void *)fallback},
+#define TSHIM_REAL_ENTRY(field, name, fallback) {&tshim_real.field, name, (void *)(fallback)},
     const struct tshim_real_entry e[] = {
         TSHIM_REAL_TABLE(TSHIM_REAL_ENTRY)
         /* Resolved with the table, called through functions of their own. */

@@ -16,7 +16,10 @@
 /* What this process did with the role: 0 nothing, 'h' or 's' took it, 'l' removed
  * it as a launcher, 'n' stays inert and keeps its tree so (a configuration error). */
 static char tshim_role_done;
-static char tshim_role_value[48]; /* "PID:K", or "PID:s:START" for a shell, as recorded */
+/* "PID:K", or "PID:s:START" for a shell, as recorded: at most 7 + 3 + 20 digits and
+ * a NUL. Under 32 bytes, so that it keeps to the small variables' page (the
+ * library is linked with its data sorted by alignment). */
+static char tshim_role_value[31];
 
 struct tshim_role_record {
     long pid;

@@ -212,7 +212,11 @@ static double ratio(const double *a, const double *b, int rounds)
 
 static void bench_start(void)
 {
-    enum { ROUNDS = 20, PER = 100, K = 6 };
+    /* BENCH_OTHER_SHIM=path adds another build of the library, active, to the
+     * rounds: two builds compared in one run, against the same floor. */
+    const char *other = getenv("BENCH_OTHER_SHIM");
+    enum { ROUNDS = 20, PER = 100, KMAX = 7 };
+    const int K = other ? 7 : 6;
     int port;
     accept_all_listener = listen_on(0, &port);
     pthread_t t;
@@ -223,23 +227,24 @@ static void bench_start(void)
     char role[48];
     snprintf(role, sizeof role, "TOKI_SHIM_ROLE=%ld:h", (long)getpid());
     const char *const child_env[] = {role, NULL};
-    const char *pre[K] = {NULL, DIR_ "empty.so", SHIM, SHIM, SHIM, DIR_ "thread_floor.so"};
-    const int tok[K] = {0, 0, 0, 1, 1, 0};
-    const char *const *extra[K] = {NULL, NULL, NULL, NULL, child_env, NULL};
-    static double v[K][ROUNDS], cpu[K][ROUNDS];
+    const char *pre[KMAX] = {NULL, DIR_ "empty.so", SHIM, SHIM, SHIM, DIR_ "thread_floor.so", other};
+    const int tok[KMAX] = {0, 0, 0, 1, 1, 0, 1};
+    const char *const *extra[KMAX] = {NULL, NULL, NULL, NULL, child_env, NULL, NULL};
+    static double v[KMAX][ROUNDS], cpu[KMAX][ROUNDS];
     /* Interleaved start by start: the machine's noise, even a burst shorter than a
      * round, falls on every configuration alike. */
     for (int r = 0; r < ROUNDS; r++)
         for (int i = 0; i < PER; i++)
             for (int k = 0; k < K; k++)
                 v[k][r] += start_once(pre[k], port, tok[k], extra[k], &cpu[k][r]) / PER;
-    double m[K], c[K], rw[K], rc[K];
+    double m[KMAX], c[KMAX], rw[KMAX], rc[KMAX];
     for (int k = 0; k < K; k++)
         for (int r = 0; r < ROUNDS; r++)
             cpu[k][r] /= PER;
     for (int k = 0; k < K; k++) {
-        rw[k] = ratio(v[k], v[k == 3 ? 5 : 1], ROUNDS);
-        rc[k] = ratio(cpu[k], cpu[k == 3 ? 5 : 1], ROUNDS);
+        int floor = k == 3 || k == 6 ? 5 : 1;
+        rw[k] = ratio(v[k], v[floor], ROUNDS);
+        rc[k] = ratio(cpu[k], cpu[floor], ROUNDS);
     }
     for (int k = 0; k < K; k++) {
         m[k] = median(v[k], ROUNDS); /* sorts: after the ratios */
@@ -262,6 +267,11 @@ static void bench_start(void)
     figure("start.cpu.ratio_inert_to_empty", rc[2], "x", NULL);
     figure("start.cpu.ratio_active_to_thread_floor", rc[3], "x", NULL);
     figure("start.cpu.ratio_service_child_to_empty", rc[4], "x", NULL);
+    if (other) {
+        figure("start.other_active_us", m[6], "us", other);
+        figure("start.other.ratio_active_to_thread_floor", rw[6], "x", NULL);
+        figure("start.other.cpu.ratio_active_to_thread_floor", rc[6], "x", NULL);
+    }
 }
 
 /* ---- 8. a script of short commands ---------------------------------------- */
