@@ -213,11 +213,17 @@ Test(scope, a_program_known_to_exit_on_the_signal_is_never_sent_it)
 /* sigwait: while a thread waits, the kernel shows the signal unblocked in that
  * thread; and between two waits it is blocked everywhere with no one waiting. The
  * shim must send it each time (it stays pending until the next wait). */
-static void sigwaiter_gets_every_refresh(const char *where)
+/* host_sigwaiter in a mode, under the shim, its waiter asleep in sigwait. */
+static void start_sigwaiter(const char *mode)
 {
-    const char *argv[] = {H_HOST("host_sigwaiter"), where, NULL};
+    const char *argv[] = {H_HOST("host_sigwaiter"), mode, NULL};
     start(argv, NULL, 1);
     cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0);
+}
+
+static void sigwaiter_gets_every_refresh(const char *where)
+{
+    start_sigwaiter(where);
     h_send_each(5, &h_host.out, "reload ");
     h_close_stdin(&h_host);
     exits_with(0);
@@ -300,12 +306,89 @@ Test(scope, a_busybox_applet_is_known_by_its_name)
 
 /* A bad value is reported by the first process to read it, not again by each
  * program it starts (their stderr may be data the service reads). */
-Test(scope, a_configuration_error_is_reported_once_per_tree)
+static void says_a_bad_value_once(const char *const argv[])
 {
-    const char *argv[] = {"/bin/sh", "-c", "/bin/true; /bin/sh -c /bin/true; /bin/true", NULL};
     const char *env[] = {"TOKI_TOKEN=" H_TOKEN, "TOKI_SHIM_SETTLE_MS=5s", NULL};
     h_spawn(&h_host, (char *const *)argv, env, 1);
     exits_with(0);
     cr_assert_eq(h_count(&h_host, &h_host.err, "toki-shim: ", 0), 1, "%s", h_host.err.data);
     cr_assert_eq(h_count(&h_host, &h_host.err, "TOKI_SHIM_SETTLE_MS=\"5s\"", 0), 1);
+}
+
+Test(scope, a_configuration_error_is_reported_once_along_a_chain_of_execs)
+{
+    const char *argv[] = {"/usr/bin/env", "nice", "/bin/sh", "-c", "exec /bin/true", NULL};
+    says_a_bad_value_once(argv);
+}
+
+Test(scope, a_configuration_error_is_reported_once_per_tree)
+{
+    const char *argv[] = {"/bin/sh", "-c", "/bin/true; /bin/sh -c /bin/true; /bin/true", NULL};
+    says_a_bad_value_once(argv);
+}
+
+/* A sigwait for a signal the program never blocked: between two waits the signal
+ * would kill it, so the shim must not send it, waiting or not. */
+Test(scope, a_sigwait_for_an_unblocked_signal_is_never_sent_it)
+{
+    start_sigwaiter("unblocked");
+    h_send_each(2, &h_host.err, "event AUTH_REFRESHED: nothing to do");
+    h_close_stdin(&h_host);
+    exits_with(0);
+    cr_assert_eq(h_count(&h_host, &h_host.out, "reload", 0), 0);
+}
+
+/* The shim remembers nothing of a sigwait: once the program stops waiting, the
+ * signal is not sent (pending, it would kill the program when unblocked). */
+Test(scope, a_program_that_stopped_waiting_is_not_sent_the_signal_again)
+{
+    start_sigwaiter("once");
+    h_send_each(1, &h_host.out, "reload 1");
+    h_send_each(1, &h_host.err, "event AUTH_REFRESHED: nothing to do");
+    h_write(&h_host, "unblock\n");
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "unblocked", H_WAIT_MS), 0);
+    h_send_each(2, &h_host.err, "event AUTH_REFRESHED: nothing to do");
+    h_close_stdin(&h_host);
+    exits_with(0);
+}
+
+/* A program a listening shell starts reads its own configuration: its error is
+ * said, and strict mode ends it. */
+Test(scope, a_configuration_error_below_a_listening_shell_is_reported)
+{
+    const char *argv[] = {"/bin/sh", "-c",
+                          "TOKI_SHIM_SIGNAL=BOGUS /bin/true; TOKI_SHIM_STRICT=1 "
+                          "TOKI_SHIM_SIGNAL=BOGUS /bin/true; echo rc=$?",
+                          NULL};
+    start(argv, NULL, 0);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "rc=2", H_WAIT_MS), 0, "%s", h_host.err.data);
+    exits_with(0);
+    cr_assert_eq(h_count(&h_host, &h_host.err, "TOKI_SHIM_SIGNAL=\"BOGUS\"", 0), 2, "%s",
+                 h_host.err.data);
+}
+
+/* busybox sh: its subshells are named busybox, as the shell itself is. */
+Test(scope, a_service_in_a_busybox_subshell_gets_every_refresh)
+{
+    if (access("/bin/busybox", X_OK) != 0)
+        cr_skip_test("busybox is not installed");
+    const char *argv[] = {"/bin/busybox", "sh", "-c", "( \"$0\"; true ); true", H_HOST("host_hook"),
+                          NULL};
+    start(argv, NULL, 2);
+    h_send_each(2, &h_host.out, "refresh ");
+}
+
+/* A program that may not listen in a shell's tree (here, one the shell started
+ * through a skipped program) keeps what it starts inert, even once it has exited:
+ * its orphaned background job is not the shell's. */
+Test(scope, the_orphans_of_a_program_that_may_not_listen_stay_inert)
+{
+    const char *argv[] = {"/bin/sh", "-c", "\"$0\" /bin/sh -c \"(sleep 1; exec $1) &\"; read x",
+                          H_HOST("host_spawn"), H_HOST("host_hook"), NULL};
+    start(argv, "TOKI_SHIM_SKIP=host_spawn", 1); /* the outer shell */
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "child ended", H_WAIT_MS), 0);
+    /* host_hook says ready after a second; then it would connect within the settle delay. */
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0, "%s", h_host.err.data);
+    cr_assert_eq(connections(), 1, "%s", h_srv.p.err.data);
+    h_write(&h_host, "x\n");
 }

@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/elf.h"
 #include "common/fdguard.h"
 #include "common/log.h"
@@ -253,48 +254,67 @@ static int tshim_dispatch_waits_for(const char *line, int signo)
     return (set >> (signo - 1)) & 1;
 }
 
+/* One look at the program's threads (ids, all but the listener): -1 if one of them
+ * may take signo with its default action, 1 if all block it and one waits for it
+ * in sigwait, 0 if all block it and none waits. While a thread waits in sigwait the
+ * kernel shows the waited signals unblocked in it, and whether they were blocked
+ * before cannot be read: the mask the main thread set through libc (which the
+ * program's threads inherit) stands for it. A wait for a signal that is not
+ * blocked is a race that the program loses when the signal comes between two
+ * waits: it dies of it, so that does not count. */
+static int tshim_dispatch_threads_take(int signo, const long *ids, int n, char *text, size_t size)
+{
+    char path[64];
+    unsigned long long main_mask = atomic_load_explicit(&tshim_dispatch_main_mask,
+                                                        memory_order_relaxed);
+    int main_blocks = (int)((main_mask >> (signo - 1)) & 1), waits = 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "/proc/self/task/%ld/status", ids[i]);
+        tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, size);
+        int blocked = tshim_dispatch_mask_has(text, "\nSigBlk:", signo);
+        snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", ids[i]);
+        tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, size);
+        int waiting = main_blocks && tshim_dispatch_waits_for(text, signo);
+        if (!blocked && !waiting)
+            return -1;
+        waits |= waiting;
+    }
+    return waits;
+}
+
 /* A program that blocks the signal in every thread of its own, and takes it with
  * a signalfd or a thread waiting in sigwait: the signal is safe to send. Blocked
  * alone is not enough: shells block every signal for a moment around a fork, and
- * die of it once they unblock. While a thread waits in sigwait the kernel shows
- * the signal unblocked in that thread: a thread that waits for it counts as
- * blocking it. */
+ * die of it once they unblock. */
 static int tshim_dispatch_takes_blocked(int signo)
 {
     /* Static: read on the listener thread only, and only its pages that are used
      * count in memory (a thread or descriptor each). */
     static long ids[65536];
     static char text[4096];
-    /* Seen waiting for signo once: a sigwait loop, which between two waits blocks
-     * the signal everywhere with no one waiting (the signal stays pending for the
-     * next wait). */
-    static char sigwaited[65];
     char path[64];
-    int n = tshim_dispatch_list("/proc/self/task", syscall(SYS_gettid), ids, 65536);
-    int waits = 0;
-    for (int i = 0; i < n; i++) {
-        snprintf(path, sizeof path, "/proc/self/task/%ld/status", ids[i]);
-        tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, sizeof text);
-        int blocked = tshim_dispatch_mask_has(text, "\nSigBlk:", signo);
-        snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", ids[i]);
-        tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, sizeof text);
-        int waiting = tshim_dispatch_waits_for(text, signo);
-        if (!blocked && !waiting)
+    /* A sigwait loop is, between two waits, blocked everywhere with no one waiting
+     * (the signal would stay pending for the next wait): looked at again, every
+     * 10 ms for at most 100 ms, before the signal is given up. Nothing is
+     * remembered from one event to the next: the program may have changed. */
+    for (int look = 0; look < 10; look++) {
+        int n = tshim_dispatch_list("/proc/self/task", syscall(SYS_gettid), ids, 65536);
+        if (n <= 0)
             return 0;
-        waits |= waiting;
-    }
-    if (n <= 0)
-        return 0;
-    if (waits)
-        sigwaited[signo] = 1;
-    if (sigwaited[signo])
-        return 1;
-    n = tshim_dispatch_list("/proc/self/fdinfo", -1, ids, 65536);
-    for (int i = 0; i < n; i++) {
-        snprintf(path, sizeof path, "/proc/self/fdinfo/%ld", ids[i]);
-        tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, sizeof text);
-        if (tshim_dispatch_mask_has(text, "\nsigmask:", signo))
-            return 1;
+        int r = tshim_dispatch_threads_take(signo, ids, n, text, sizeof text);
+        if (r != 0)
+            return r > 0;
+        if (look > 0) {
+            tshim_clock_sleep_ms(10);
+            continue;
+        }
+        n = tshim_dispatch_list("/proc/self/fdinfo", -1, ids, 65536);
+        for (int i = 0; i < n; i++) {
+            snprintf(path, sizeof path, "/proc/self/fdinfo/%ld", ids[i]);
+            tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, sizeof text);
+            if (tshim_dispatch_mask_has(text, "\nsigmask:", signo))
+                return 1;
+        }
     }
     return 0;
 }

@@ -104,8 +104,10 @@ static int tshim_init_started_by_service(struct tshim_init_env *env)
 static int tshim_init_listens(const struct tshim_config *c, struct tshim_init_env *env)
 {
     int scoped = c->inherit == TSHIM_CONFIG_INHERIT_SERVICE;
-    if (scoped && !tshim_role_eligible(c, tshim_init_getenv(env, TSHIM_ROLE_VAR))) {
+    const char *recorded = tshim_init_getenv(env, TSHIM_ROLE_VAR);
+    if (scoped && !tshim_role_eligible(c, recorded)) {
         tshim_log(TSHIM_LOG_DEBUG, "another process of this tree listens; inert");
+        tshim_role_decline(recorded);
         return 0;
     }
     char exe[256];
@@ -190,8 +192,8 @@ __attribute__((constructor)) static void tshim_init(void)
     tshim_log_setup(c->log_level, c->log_file[0] ? c->log_file : NULL);
     if (r == TSHIM_CONFIG_ERROR) {
         /* Said once per tree: by the first process to load the shim, which then
-         * keeps what it starts inert and silent. */
-        if (tshim_role_recorded_by_another(tshim_init_getenv(&env, TSHIM_ROLE_VAR)))
+         * keeps what it starts (and execs into) inert and silent. */
+        if (tshim_role_refused(tshim_init_getenv(&env, TSHIM_ROLE_VAR)))
             goto out;
         if (c->strict) {
             /* The user asked to fail fast. _exit: the host's main has not run, so

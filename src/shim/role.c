@@ -63,13 +63,10 @@ int tshim_role_started_by_holder(const char *recorded)
     return yes;
 }
 
-int tshim_role_recorded_by_another(const char *recorded)
+int tshim_role_refused(const char *recorded)
 {
-    int saved = errno;
     struct tshim_role_record r;
-    int yes = tshim_role_recorded(recorded, &r) && r.pid != syscall(SYS_getpid);
-    errno = saved;
-    return yes;
+    return tshim_role_recorded(recorded, &r) && r.kind == 'n';
 }
 
 /* What /proc/PID/stat says of process pid: its name (comm), parent and start time.
@@ -127,12 +124,12 @@ int tshim_role_eligible(const struct tshim_config *c, const char *recorded)
 {
     int saved = errno, yes = 0;
     struct tshim_role_record r;
-    if (!tshim_role_recorded(recorded, &r) || r.pid == syscall(SYS_getpid)) {
+    if (!tshim_role_recorded(recorded, &r) || (r.kind != 'n' && r.pid == syscall(SYS_getpid))) {
         errno = saved;
         return 1;
     }
     /* Only a shell's tree gives roles: what a listening service or an inert
-     * program starts stays inert. */
+     * program starts (or execs into, for 'n') stays inert. */
     if (r.kind != 's') {
         errno = saved;
         return 0;
@@ -142,7 +139,10 @@ int tshim_role_eligible(const struct tshim_config *c, const char *recorded)
      * process left its tree: a background job whose shell (or subshell) has exited
      * was given to init or a subreaper, and is the shell's all the same. */
     long at = syscall(SYS_getppid);
-    struct tshim_role_proc p;
+    struct tshim_role_proc p, shell;
+    /* Subshells carry the shell's own name: a script's, or busybox's. */
+    if (tshim_role_stat(r.pid, &shell) != 0 || (r.start && shell.start != r.start))
+        shell.comm[0] = '\0';
     for (int depth = 0; depth < 16; depth++) {
         if (at == r.pid || at <= 1) {
             yes = 1;
@@ -154,7 +154,8 @@ int tshim_role_eligible(const struct tshim_config *c, const char *recorded)
             yes = 1;
             break;
         }
-        if (!tshim_role_is_shell(c, at, p.comm))
+        if (!(shell.comm[0] && strcmp(p.comm, shell.comm) == 0) &&
+            !tshim_role_is_shell(c, at, p.comm))
             break;
         at = p.parent;
     }
@@ -236,6 +237,13 @@ int tshim_role_take(const struct tshim_config *c, const char *exe, const char *a
 void tshim_role_refuse(void)
 {
     tshim_role_record('n');
+}
+
+void tshim_role_decline(const char *recorded)
+{
+    struct tshim_role_record r;
+    if (tshim_role_recorded(recorded, &r) && r.kind == 's')
+        tshim_role_record('n');
 }
 
 void tshim_role_assume(void)

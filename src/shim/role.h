@@ -8,8 +8,9 @@
 /* The variable in which a process records its role for the programs it starts and
  * the images it execs: "PID:h" (it listens; what it starts stays inert), "PID:s:START"
  * (a shell, started at START clock ticks after boot: it listens, and each program
- * it or its subshells start takes a role of its own) or "PID:n" (inert, after
- * reporting a configuration error: what it starts stays inert and silent). A
+ * it or its subshells start takes a role of its own) or "PID:n" (inert: it
+ * reported a configuration error, or may not listen in a shell's tree; what it
+ * starts or execs into stays inert, and silent about the configuration). A
  * launcher removes it: the program it starts or execs is then the first to load
  * the shim, as if the launcher were not there. */
 #define TSHIM_ROLE_VAR "TOKI_SHIM_ROLE"
@@ -20,13 +21,18 @@
  * TSHIM_ROLE_VAR, or NULL. */
 int tshim_role_started_by_holder(const char *recorded);
 
-/* Whether another process (not this one before an exec) recorded a role: it read
- * the same configuration first, and has reported any error in it. */
-int tshim_role_recorded_by_another(const char *recorded);
+/* Whether the recorded role is 'n': a process above this one (or this one before
+ * an exec) reported a configuration error, or did not listen in a shell's tree. */
+int tshim_role_refused(const char *recorded);
 
 /* After a configuration error: records 'n', so that what this process starts
  * stays inert and does not report the error again. */
 void tshim_role_refuse(void);
+
+/* A process of a shell's tree that may not listen (tshim_role_eligible said no):
+ * records 'n', so that what it starts stays inert even once it is orphaned (an
+ * orphan of the shell's own would take a role). Nothing in other trees. */
+void tshim_role_decline(const char *recorded);
 
 /* Whether this process may take a role: none recorded, or one this very process
  * recorded before an exec, or one that a shell recorded, reached through the

@@ -1,4 +1,4 @@
-/* host_sigwaiter.c: SIGHUP blocked in every thread and taken with sigwait, by a thread ("thread") or by main ("main"); says "ready" once the waiter sleeps in it. */
+/* host_sigwaiter.c: SIGHUP taken with sigwait by a thread ("thread"), by main ("main"), once and then unblocked on request ("once"), or by a main that never blocked it ("unblocked"); says "ready" once the waiter sleeps in it. */
 /* SPDX-License-Identifier: MIT */
 #include <pthread.h>
 #include <signal.h>
@@ -11,12 +11,13 @@
 
 static sigset_t hup;
 static volatile pid_t waiter_tid;
+static int once, unblocked;
 
-/* Takes SIGHUP for ever, one "reload N" line each. */
+/* Takes SIGHUP for ever (or once), one "reload N" line each. */
 static void waits(void)
 {
     waiter_tid = (pid_t)syscall(SYS_gettid);
-    for (int n = 1;; n++) {
+    for (int n = 1; !once || n == 1; n++) {
         int sig;
         if (sigwait(&hup, &sig) != 0)
             exit(3);
@@ -29,6 +30,7 @@ static void *waiter(void *arg)
 {
     (void)arg;
     waits();
+    waiter_tid = 0;
     return NULL;
 }
 
@@ -53,16 +55,24 @@ static void until_waiting(void)
     }
 }
 
-/* Says ready, then ends the process at the end of stdin. */
+/* Says ready, then ends the process at the end of stdin; "once": a line
+ * "unblock" unblocks SIGHUP, whose default action then ends the process if one is
+ * pending (the shim must have sent none since the wait ended). */
 static void *reader(void *arg)
 {
     (void)arg;
+    if (unblocked) /* this thread only: main waits with it unblocked */
+        pthread_sigmask(SIG_BLOCK, &hup, NULL);
     until_waiting();
     printf("ready\n");
     fflush(stdout);
-    char c;
-    while (read(0, &c, 1) > 0)
-        ;
+    char line[64];
+    while (fgets(line, sizeof line, stdin))
+        if (once && strcmp(line, "unblock\n") == 0) {
+            pthread_sigmask(SIG_UNBLOCK, &hup, NULL);
+            printf("unblocked\n");
+            fflush(stdout);
+        }
     printf("bye\n");
     fflush(stdout);
     exit(0);
@@ -70,10 +80,14 @@ static void *reader(void *arg)
 
 int main(int argc, char **argv)
 {
-    int in_main = argc > 1 && strcmp(argv[1], "main") == 0;
+    const char *mode = argc > 1 ? argv[1] : "thread";
+    int in_main = strcmp(mode, "main") == 0 || strcmp(mode, "unblocked") == 0;
+    once = strcmp(mode, "once") == 0;
+    unblocked = strcmp(mode, "unblocked") == 0;
     sigemptyset(&hup);
     sigaddset(&hup, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &hup, NULL); /* before any thread: every thread blocks it */
+    if (!unblocked) /* before any thread: every thread blocks it */
+        pthread_sigmask(SIG_BLOCK, &hup, NULL);
     pthread_t t;
     pthread_create(&t, NULL, in_main ? reader : waiter, NULL);
     if (in_main)
