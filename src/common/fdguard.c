@@ -351,12 +351,16 @@ static void tshim_fdguard_wait_dups(void)
 /* The low number the shim's last descriptor was made at: the host's dup2 that met
  * it in flight may look only after the shim has moved it and left the window. */
 static _Atomic int tshim_fdguard_last_low = -1;
+/* last_low after an open or socket of ours that failed: the kernel held a number
+ * for it (which one cannot be known) until it returned. */
+#define TSHIM_FDGUARD_FAILED (-2)
 
 int tshim_fdguard_wait_making(int newfd)
 {
-    int pid = tshim_fdguard_pid(), saved = errno, expect = newfd;
+    int pid = tshim_fdguard_pid(), saved = errno, expect = newfd, failed = TSHIM_FDGUARD_FAILED;
     if (atomic_load(&tshim_fdguard_busy) != pid)
-        return atomic_compare_exchange_strong(&tshim_fdguard_last_low, &expect, -1);
+        return atomic_compare_exchange_strong(&tshim_fdguard_last_low, &expect, -1) ||
+               atomic_compare_exchange_strong(&tshim_fdguard_last_low, &failed, -1);
     tshim_fdguard_wait_window();
     errno = saved;
     return 1;
@@ -461,6 +465,8 @@ int tshim_fdguard_socket(int slot, int domain, int type, int protocol)
     sigset_t old;
     tshim_fdguard_enter_settled(&old);
     int fd = socket(domain, type, protocol);
+    if (fd < 0)
+        atomic_store(&tshim_fdguard_last_low, TSHIM_FDGUARD_FAILED);
     if (fd < 0 || (fd = tshim_fdguard_move_high(slot, fd, tshim_fdguard_fresh_socket, asked)) < 0)
         e = errno;
     tshim_fdguard_window_leave(&old);
@@ -494,6 +500,8 @@ int tshim_fdguard_open(int slot, const char *path, int flags, mode_t mode)
     int fd = atomic_load(&tshim_fdguard_fds[slot]);
     if (fd < 0) {
         fd = open(path, flags | O_CLOEXEC, mode);
+        if (fd < 0) /* a file of /proc gone between the stat and the open */
+            atomic_store(&tshim_fdguard_last_low, TSHIM_FDGUARD_FAILED);
         if (fd < 0 || (fd = tshim_fdguard_move_high(slot, fd, tshim_fdguard_same_file, &want)) < 0)
             e = errno;
     }

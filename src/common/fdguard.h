@@ -65,7 +65,8 @@ void tshim_fdguard_dup_end(void);
 /* A host's dup2 or dup3 onto newfd said EBUSY: the kernel had given newfd to an
  * open() or socket() that had not yet returned, which may be the shim's. If a
  * descriptor of ours is being made, waits until that is over and returns 1 (try
- * again); 1 too, once, if the shim's last one was made at newfd; else 0. */
+ * again); 1 too, once, if the shim's last one was made at newfd or failed to be
+ * made (its number is unknown); else 0. */
 int tshim_fdguard_wait_making(int newfd);
 
 /* socket(2) into slot (the shim's connection: TSHIM_FDGUARD_SOCKET; the peer check's
