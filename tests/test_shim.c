@@ -223,7 +223,7 @@ Test(shim, bad_configuration_prints_one_line_and_the_program_runs)
  * as getenv(3) does (the first entry of the name). */
 static void bad_port_is_reported_among(int fillers)
 {
-    static char fill[80][24];
+    static char fill[80][32];
     const char *env[90];
     int n = 0;
     for (int i = 0; i < fillers; i++) {
