@@ -258,9 +258,14 @@ $(B)/tests/test_dispatch: $(B)/tests/hosts/libplugin.so
 # It reads the libc of the command, the library and a static and a musl program.
 $(B)/tests/test_elf: $(LIB) $(CMD) $(filter %/host_static %/host_musl,$(HOSTS))
 
-INTEG_LINK := $(B)/tests/obj/harness.o $(B)/tests/obj/lsan.o
-$(T_INTEG): $(B)/tests/test_%: tests/test_%.c $(INTEG_LINK) $(COMMON_LIB) $(LIB) $(CMD) $(HOSTS) $(EXAMPLES) | $(B)/tests
-	$(call say,CC,$@)$(CC) $(TESTFLAGS) $(DEPFLAGS) -Wl,--export-dynamic-symbol=__lsan_default_suppressions -o $@ $< $(INTEG_LINK) $(COMMON_LIB) -lcriterion $(LDFLAGS)
+# The harness takes its clock from src/common, compiled as a test object: the common
+# archive of a TSan build is instrumented, and the test programs are not.
+$(B)/tests/obj/clock.o: src/common/clock.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(TESTFLAGS) $(DEPFLAGS) -c $< -o $@
+INTEG_LINK := $(B)/tests/obj/harness.o $(B)/tests/obj/lsan.o $(B)/tests/obj/clock.o
+$(T_INTEG): $(B)/tests/test_%: tests/test_%.c $(INTEG_LINK) $(LIB) $(CMD) $(HOSTS) $(EXAMPLES) | $(B)/tests
+	$(call say,CC,$@)$(CC) $(TESTFLAGS) $(DEPFLAGS) -Wl,--export-dynamic-symbol=__lsan_default_suppressions -o $@ $< $(INTEG_LINK) -lcriterion $(LDFLAGS)
 
 # Hosts are the programs the shim is preloaded into; -rdynamic exports their hooks.
 HOSTFLAGS = $(CODEFLAGS) -Isrc -Itests/hosts -rdynamic
