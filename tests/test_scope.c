@@ -397,3 +397,50 @@ Test(scope, the_orphans_of_a_program_that_may_not_listen_stay_inert)
     cr_assert_eq(connections(), 1, "%s", h_srv.p.err.data);
     h_write(&h_host, "x\n");
 }
+
+/* A sigwait loop busy with a reload when the next event comes: the shim waits for
+ * it to wait again (the signal would stay pending meanwhile) and sends it then. */
+Test(scope, a_sigwait_loop_busy_between_two_waits_gets_every_refresh)
+{
+    start_sigwaiter("busy");
+    h_send_each(1, &h_host.out, "reload 1");
+    h_send_each(2, &h_host.out, "reload "); /* the first of these while it works */
+    h_close_stdin(&h_host);
+    exits_with(0);
+}
+
+/* After main's pthread_exit the process's own id names a zombie: the waiting
+ * thread's wait is read through its own id. */
+Test(scope, a_sigwait_thread_after_main_has_exited_gets_every_refresh)
+{
+    start_sigwaiter("zombie");
+    h_send_each(3, &h_host.out, "reload ");
+    h_close_stdin(&h_host);
+    exits_with(0);
+}
+
+/* Below a listening service every program is inert: a configuration error there
+ * is not said again, and strict mode does not end a program for it. */
+Test(scope, a_configuration_error_below_a_listening_service_is_silent)
+{
+    const char *argv[] = {H_HOST("host_spawn"), "/bin/sh", "-c",
+                          "TOKI_SHIM_STRICT=1 TOKI_SHIM_ACTION=bogus /bin/true; echo rc=$?", NULL};
+    start(argv, NULL, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "rc=0", H_WAIT_MS), 0, "%s", h_host.out.data);
+    cr_assert_eq(h_count(&h_host, &h_host.err, "bogus", 0), 0, "%s", h_host.err.data);
+}
+
+/* busybox find is not a shell because busybox sh is one (both are named busybox):
+ * what a skipped find runs stays inert. */
+Test(scope, a_busybox_applet_below_busybox_sh_is_not_its_subshell)
+{
+    if (access("/bin/busybox", X_OK) != 0)
+        cr_skip_test("busybox is not installed");
+    const char *argv[] = {"/bin/busybox", "sh", "-c",
+                          "/bin/busybox find /dev/null -maxdepth 0 -exec \"$0\" ';'; true",
+                          H_HOST("host_hook"), NULL};
+    start(argv, "TOKI_SHIM_SKIP=find", 1); /* the shell */
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "ready", H_WAIT_MS), 0, "%s", h_host.err.data);
+    cr_assert_eq(connections(), 1, "%s", h_srv.p.err.data);
+    h_close_stdin(&h_host);
+}

@@ -99,30 +99,42 @@ size_t tshim_proc_decimal(char *out, unsigned long v)
     return at;
 }
 
-/* "busybox less": the program is its first argument (/proc/self/cmdline holds
- * the arguments, each ended by a NUL). Both names become the applet's, so that
- * the lists match what runs (less, sh, xargs), never the multi-call binary. */
-static void tshim_proc_applet(char *exe, size_t exe_size, const char **argv0)
+int tshim_proc_applet_of(const char *cmdline, const char *multi, char *out, size_t size)
 {
-    static char applet[64];
     char buf[512];
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    int fd = open(cmdline, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return;
+        return -1;
     ssize_t n = read(fd, buf, sizeof buf - 1);
     syscall(SYS_close, fd); /* the library's close() would go through its override */
     if (n <= 0)
-        return;
+        return -1;
     buf[n] = '\0';
-    size_t first = strlen(buf) + 1;
-    if ((ssize_t)first >= n)
-        return;
-    const char *name = tshim_proc_basename(buf + first);
+    /* The arguments, each ended by a NUL: run by another name (a link named sh),
+     * that name; run by its own (busybox sh), the first argument. */
+    const char *name = tshim_proc_basename(buf);
+    if (strcmp(name, multi) == 0) {
+        size_t first = strlen(buf) + 1;
+        if ((ssize_t)first >= n)
+            return -1;
+        name = tshim_proc_basename(buf + first);
+    }
     size_t len = strlen(name);
-    if (len == 0 || len >= sizeof applet || len >= exe_size)
+    if (len == 0 || len >= size)
+        return -1;
+    memcpy(out, name, len + 1);
+    return 0;
+}
+
+/* "busybox less": both names become the applet's, so that the lists match what
+ * runs (less, sh, xargs), never the multi-call binary. */
+static void tshim_proc_applet(char *exe, size_t exe_size, const char **argv0)
+{
+    static char applet[64];
+    if (tshim_proc_applet_of("/proc/self/cmdline", exe, applet, sizeof applet) != 0 ||
+        strlen(applet) >= exe_size)
         return;
-    memcpy(applet, name, len + 1);
-    memcpy(exe, name, len + 1);
+    memcpy(exe, applet, strlen(applet) + 1);
     *argv0 = applet;
 }
 

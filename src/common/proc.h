@@ -27,6 +27,11 @@ int tshim_proc_strip_preload(const char *value, const char *self_name, char *out
  * Async-signal-safe, and no formatting of libc's on the start path. */
 size_t tshim_proc_decimal(char *out, unsigned long v);
 
+/* The applet that a multi-call program (multi: "busybox", "toybox") runs, from its
+ * /proc/PID/cmdline file: argv[0]'s name, or argv[1]'s when argv[0] is multi itself.
+ * Returns 0, or -1 if it cannot be read. */
+int tshim_proc_applet_of(const char *cmdline, const char *multi, char *out, size_t size);
+
 /* This process's names, for tshim_proc_selected: the executable's and argv[0]'s;
  * for a multi-call program run by its own name (busybox less), the applet's, twice. */
 void tshim_proc_names(char *exe, size_t exe_size, const char **argv0);

@@ -242,27 +242,39 @@ static int tshim_dispatch_mask_has(const char *text, const char *field, int sign
  * for a set that holds signo. The set is in this process's memory, at the
  * address of the call's first argument; process_vm_readv reads it without
  * faulting if the thread has returned and the address is gone. */
-static int tshim_dispatch_waits_for(const char *line, int signo)
+static int tshim_dispatch_waits_for(long tid, const char *line, int signo)
 {
     char *end;
     if (strtol(line, &end, 10) != SYS_rt_sigtimedwait || *end != ' ')
         return 0;
     unsigned long long set = 0, at = strtoull(end + 1, NULL, 16);
     struct iovec mine = {&set, sizeof set}, theirs = {(void *)(uintptr_t)at, sizeof set};
-    if (at == 0 || process_vm_readv(getpid(), &mine, 1, &theirs, 1, 0) != (ssize_t)sizeof set)
+    /* By the thread's id: after main's pthread_exit the process's own id names a
+     * zombie without memory. */
+    if (at == 0 || process_vm_readv((pid_t)tid, &mine, 1, &theirs, 1, 0) != (ssize_t)sizeof set)
         return 0;
     return (set >> (signo - 1)) & 1;
 }
 
+/* Whether thread tid sleeps in sigwait for signo (its /proc syscall line). */
+static int tshim_dispatch_thread_waits(long tid, int signo, char *text, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", tid);
+    return tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, size) > 0 &&
+           tshim_dispatch_waits_for(tid, text, signo);
+}
+
 /* One look at the program's threads (ids, all but the listener): -1 if one of them
  * may take signo with its default action, 1 if all block it and one waits for it
- * in sigwait, 0 if all block it and none waits. While a thread waits in sigwait the
- * kernel shows the waited signals unblocked in it, and whether they were blocked
- * before cannot be read: the mask the main thread set through libc (which the
- * program's threads inherit) stands for it. A wait for a signal that is not
- * blocked is a race that the program loses when the signal comes between two
- * waits: it dies of it, so that does not count. */
-static int tshim_dispatch_threads_take(int signo, const long *ids, int n, char *text, size_t size)
+ * in sigwait (its id into *waiter), 0 if all block it and none waits. While a
+ * thread waits in sigwait the kernel shows the waited signals unblocked in it, and
+ * whether they were blocked before cannot be read: the mask the main thread set
+ * through libc (which the program's threads inherit) stands for it. A wait for a
+ * signal that is not blocked is a race that the program loses when the signal
+ * comes between two waits: it dies of it, so that does not count. */
+static int tshim_dispatch_threads_take(int signo, const long *ids, int n, char *text, size_t size,
+                                       long *waiter)
 {
     char path[64];
     unsigned long long main_mask = atomic_load_explicit(&tshim_dispatch_main_mask,
@@ -272,14 +284,43 @@ static int tshim_dispatch_threads_take(int signo, const long *ids, int n, char *
         snprintf(path, sizeof path, "/proc/self/task/%ld/status", ids[i]);
         tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, size);
         int blocked = tshim_dispatch_mask_has(text, "\nSigBlk:", signo);
-        snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", ids[i]);
-        tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, size);
-        int waiting = main_blocks && tshim_dispatch_waits_for(text, signo);
+        int waiting = main_blocks && tshim_dispatch_thread_waits(ids[i], signo, text, size);
         if (!blocked && !waiting)
             return -1;
+        if (waiting && !waits)
+            *waiter = ids[i];
         waits |= waiting;
     }
     return waits;
+}
+
+/* The thread last seen in sigwait for a signal, in this process (a forked child's
+ * threads are others): a sigwait loop, which between two waits does its work with
+ * the signal blocked everywhere and no one waiting. */
+static struct {
+    long pid, tid;
+    int signo;
+} tshim_dispatch_waiter;
+
+/* Waits, for at most 10 s, until the remembered waiter sleeps in sigwait for signo
+ * again; 0 if it is gone or did not. Its work between two waits may be long; an
+ * event is not lost for it, and the listener has nothing else to do meanwhile. */
+static int tshim_dispatch_waiter_back(int signo, char *text, size_t size)
+{
+    long pid = syscall(SYS_getpid);
+    if (tshim_dispatch_waiter.pid != pid || tshim_dispatch_waiter.signo != signo)
+        return 0;
+    for (int tries = 0; tries < 1000; tries++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", tshim_dispatch_waiter.tid);
+        if (tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, size) <= 0)
+            break; /* the thread has ended */
+        if (tshim_dispatch_waits_for(tshim_dispatch_waiter.tid, text, signo))
+            return 1;
+        tshim_clock_sleep_ms(10);
+    }
+    tshim_dispatch_waiter.pid = 0;
+    return 0;
 }
 
 /* A program that blocks the signal in every thread of its own, and takes it with
@@ -293,28 +334,37 @@ static int tshim_dispatch_takes_blocked(int signo)
     static long ids[65536];
     static char text[4096];
     char path[64];
-    /* A sigwait loop is, between two waits, blocked everywhere with no one waiting
-     * (the signal would stay pending for the next wait): looked at again, every
-     * 10 ms for at most 100 ms, before the signal is given up. Nothing is
-     * remembered from one event to the next: the program may have changed. */
-    for (int look = 0; look < 10; look++) {
+    long waiter = 0;
+    /* Looked at up to three times (now, after 30 ms, after 100 ms) when no one
+     * waits: a sigwait loop not seen before may be between two waits; and once a
+     * remembered waiter is back in its wait. Each look is a full one: the program
+     * may have changed meanwhile. */
+    for (int look = 0; look < 3; look++) {
         int n = tshim_dispatch_list("/proc/self/task", syscall(SYS_gettid), ids, 65536);
         if (n <= 0)
             return 0;
-        int r = tshim_dispatch_threads_take(signo, ids, n, text, sizeof text);
-        if (r != 0)
-            return r > 0;
-        if (look > 0) {
-            tshim_clock_sleep_ms(10);
+        int r = tshim_dispatch_threads_take(signo, ids, n, text, sizeof text, &waiter);
+        if (r < 0)
+            return 0;
+        if (r > 0) {
+            tshim_dispatch_waiter.pid = syscall(SYS_getpid);
+            tshim_dispatch_waiter.tid = waiter;
+            tshim_dispatch_waiter.signo = signo;
+            return 1;
+        }
+        if (look == 0) {
+            n = tshim_dispatch_list("/proc/self/fdinfo", -1, ids, 65536);
+            for (int i = 0; i < n; i++) {
+                snprintf(path, sizeof path, "/proc/self/fdinfo/%ld", ids[i]);
+                tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, sizeof text);
+                if (tshim_dispatch_mask_has(text, "\nsigmask:", signo))
+                    return 1;
+            }
+        }
+        if (tshim_dispatch_waiter_back(signo, text, sizeof text))
             continue;
-        }
-        n = tshim_dispatch_list("/proc/self/fdinfo", -1, ids, 65536);
-        for (int i = 0; i < n; i++) {
-            snprintf(path, sizeof path, "/proc/self/fdinfo/%ld", ids[i]);
-            tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, sizeof text);
-            if (tshim_dispatch_mask_has(text, "\nsigmask:", signo))
-                return 1;
-        }
+        if (look < 2)
+            tshim_clock_sleep_ms(look == 0 ? 30 : 70);
     }
     return 0;
 }

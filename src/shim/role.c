@@ -65,8 +65,12 @@ int tshim_role_started_by_holder(const char *recorded)
 
 int tshim_role_refused(const char *recorded)
 {
+    int saved = errno;
     struct tshim_role_record r;
-    return tshim_role_recorded(recorded, &r) && r.kind == 'n';
+    int yes = tshim_role_recorded(recorded, &r) &&
+              (r.kind == 'n' || (r.kind == 'h' && r.pid != syscall(SYS_getpid)));
+    errno = saved;
+    return yes;
 }
 
 /* What /proc/PID/stat says of process pid: its name (comm), parent and start time.
@@ -106,7 +110,8 @@ static int tshim_role_stat(long pid, struct tshim_role_proc *out)
 }
 
 /* Whether process pid runs a shell: its name, or its executable's (a script run
- * by its path carries the script's name, as do its subshells). */
+ * by its path carries the script's name, as do its subshells), or for busybox or
+ * toybox its applet's (busybox sh and its subshells, not busybox find). */
 static int tshim_role_is_shell(const struct tshim_config *c, long pid, const char *comm)
 {
     char path[48], exe[256];
@@ -117,7 +122,13 @@ static int tshim_role_is_shell(const struct tshim_config *c, long pid, const cha
     if (n <= 0)
         return 0;
     exe[n] = '\0';
-    return tshim_proc_named(c->shells, tshim_proc_basename(exe), NULL);
+    const char *base = tshim_proc_basename(exe);
+    if (strcmp(base, "busybox") != 0 && strcmp(base, "toybox") != 0)
+        return tshim_proc_named(c->shells, base, NULL);
+    char applet[64];
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+    return tshim_proc_applet_of(path, base, applet, sizeof applet) == 0 &&
+           tshim_proc_named(c->shells, applet, NULL);
 }
 
 int tshim_role_eligible(const struct tshim_config *c, const char *recorded)
@@ -139,10 +150,7 @@ int tshim_role_eligible(const struct tshim_config *c, const char *recorded)
      * process left its tree: a background job whose shell (or subshell) has exited
      * was given to init or a subreaper, and is the shell's all the same. */
     long at = syscall(SYS_getppid);
-    struct tshim_role_proc p, shell;
-    /* Subshells carry the shell's own name: a script's, or busybox's. */
-    if (tshim_role_stat(r.pid, &shell) != 0 || (r.start && shell.start != r.start))
-        shell.comm[0] = '\0';
+    struct tshim_role_proc p;
     for (int depth = 0; depth < 16; depth++) {
         if (at == r.pid || at <= 1) {
             yes = 1;
@@ -154,8 +162,7 @@ int tshim_role_eligible(const struct tshim_config *c, const char *recorded)
             yes = 1;
             break;
         }
-        if (!(shell.comm[0] && strcmp(p.comm, shell.comm) == 0) &&
-            !tshim_role_is_shell(c, at, p.comm))
+        if (!tshim_role_is_shell(c, at, p.comm))
             break;
         at = p.parent;
     }

@@ -1,4 +1,4 @@
-/* host_sigwaiter.c: SIGHUP taken with sigwait by a thread ("thread"), by main ("main"), once and then unblocked on request ("once"), or by a main that never blocked it ("unblocked"); says "ready" once the waiter sleeps in it. */
+/* host_sigwaiter.c: SIGHUP taken with sigwait by a thread ("thread"), by main ("main"), once and then unblocked on request ("once"), by a main that never blocked it ("unblocked"), by a thread that works 400 ms after each ("busy"), or after main's pthread_exit ("zombie"); says "ready" once the waiter sleeps in it. */
 /* SPDX-License-Identifier: MIT */
 #include <pthread.h>
 #include <signal.h>
@@ -11,7 +11,7 @@
 
 static sigset_t hup;
 static volatile pid_t waiter_tid;
-static int once, unblocked;
+static int once, unblocked, busy;
 
 /* Takes SIGHUP for ever (or once), one "reload N" line each. */
 static void waits(void)
@@ -23,6 +23,10 @@ static void waits(void)
             exit(3);
         printf("reload %d\n", n);
         fflush(stdout);
+        if (busy) { /* the reload's work, with SIGHUP blocked and no one waiting */
+            struct timespec work = {0, 400000000L};
+            nanosleep(&work, NULL);
+        }
     }
 }
 
@@ -84,6 +88,7 @@ int main(int argc, char **argv)
     int in_main = strcmp(mode, "main") == 0 || strcmp(mode, "unblocked") == 0;
     once = strcmp(mode, "once") == 0;
     unblocked = strcmp(mode, "unblocked") == 0;
+    busy = strcmp(mode, "busy") == 0;
     sigemptyset(&hup);
     sigaddset(&hup, SIGHUP);
     if (!unblocked) /* before any thread: every thread blocks it */
@@ -92,6 +97,10 @@ int main(int argc, char **argv)
     pthread_create(&t, NULL, in_main ? reader : waiter, NULL);
     if (in_main)
         waits();
+    if (strcmp(mode, "zombie") == 0) { /* the process ends at stdin's end (reader's exit) */
+        pthread_create(&t, NULL, reader, NULL);
+        pthread_exit(NULL);
+    }
     reader(NULL);
     return 0;
 }
