@@ -444,3 +444,17 @@ Test(scope, a_busybox_applet_below_busybox_sh_is_not_its_subshell)
     cr_assert_eq(connections(), 1, "%s", h_srv.p.err.data);
     h_close_stdin(&h_host);
 }
+
+/* Under TOKI_SHIM_INHERIT=all a program below a listening service would listen:
+ * its configuration error is its own to say, and strict mode ends it. */
+Test(scope, a_configuration_error_of_a_program_that_would_listen_below_a_service_is_said)
+{
+    const char *argv[] = {H_HOST("host_spawn"), "/bin/sh", "-c",
+                          "TOKI_SHIM_INHERIT=all TOKI_SHIM_STRICT=1 TOKI_SHIM_SIGNAL=USR3 /bin/true; "
+                          "echo rc=$?",
+                          NULL};
+    start(argv, NULL, 1);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, "rc=2", H_WAIT_MS), 0, "%s", h_host.out.data);
+    cr_assert_eq(h_count(&h_host, &h_host.err, "TOKI_SHIM_SIGNAL=\"USR3\"", 0), 1, "%s",
+                 h_host.err.data);
+}

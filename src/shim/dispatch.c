@@ -335,6 +335,12 @@ static int tshim_dispatch_takes_blocked(int signo)
     static char text[4096];
     char path[64];
     long waiter = 0;
+    /* Pending already for the process (sent before and not yet taken by the loop):
+     * another adds nothing, and the reload that one starts comes after this event,
+     * so it covers it. A burst of events costs a reload or two, not one each. */
+    if (tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, "/proc/self/status", text, sizeof text) > 0 &&
+        tshim_dispatch_mask_has(text, "\nShdPnd:", signo))
+        return 1;
     /* Looked at up to three times (now, after 30 ms, after 100 ms) when no one
      * waits: a sigwait loop not seen before may be between two waits; and once a
      * remembered waiter is back in its wait. Each look is a full one: the program

@@ -193,7 +193,9 @@ __attribute__((constructor)) static void tshim_init(void)
     if (r == TSHIM_CONFIG_ERROR) {
         /* Said once per tree: by the first process to load the shim, which then
          * keeps what it starts (and execs into) inert and silent. */
-        if (tshim_role_refused(tshim_init_getenv(&env, TSHIM_ROLE_VAR)))
+        const char *inherit = tshim_init_getenv(&env, "TOKI_SHIM_INHERIT");
+        if (tshim_role_refused(tshim_init_getenv(&env, TSHIM_ROLE_VAR),
+                               !inherit || strcmp(inherit, "1") == 0))
             goto out;
         if (c->strict) {
             /* The user asked to fail fast. _exit: the host's main has not run, so

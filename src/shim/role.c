@@ -63,11 +63,11 @@ int tshim_role_started_by_holder(const char *recorded)
     return yes;
 }
 
-int tshim_role_refused(const char *recorded)
+int tshim_role_refused(const char *recorded, int scoped)
 {
     int saved = errno;
     struct tshim_role_record r;
-    int yes = tshim_role_recorded(recorded, &r) &&
+    int yes = scoped && tshim_role_recorded(recorded, &r) &&
               (r.kind == 'n' || (r.kind == 'h' && r.pid != syscall(SYS_getpid)));
     errno = saved;
     return yes;

@@ -21,9 +21,12 @@
  * TSHIM_ROLE_VAR, or NULL. */
 int tshim_role_started_by_holder(const char *recorded);
 
-/* Whether the recorded role is 'n': a process above this one (or this one before
- * an exec) reported a configuration error, or did not listen in a shell's tree. */
-int tshim_role_refused(const char *recorded);
+/* Whether this process, under the default scope (scoped: TOKI_SHIM_INHERIT unset
+ * or 1), may not listen whatever its configuration says, so that an error in it is
+ * not said: the recorded role is 'n' (a process above it, or it before an exec,
+ * said the error or may not listen in a shell's tree) or another's 'h' (it is below
+ * a listening service). Under INHERIT=all or 0 the role does not decide: 0. */
+int tshim_role_refused(const char *recorded, int scoped);
 
 /* After a configuration error: records 'n', so that what this process starts
  * stays inert and does not report the error again. */
