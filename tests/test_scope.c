@@ -28,6 +28,15 @@ static int connections(void)
     return h_count(&h_srv.p, &h_srv.p.err, " connected", 0);
 }
 
+/* argv under the shim: the one client of the tree gets two refreshes (the program
+ * that listens is host_hook, whatever starts it). */
+static void only_the_service_listens(const char *const argv[], const char *extra)
+{
+    start(argv, extra, 1);
+    h_send_each(2, &h_host.out, "refresh ");
+    cr_assert_eq(connections(), 1, "%s", h_srv.p.err.data);
+}
+
 static void exits_with(int status)
 {
     int st = h_wait(&h_host, H_WAIT_MS);
@@ -149,9 +158,7 @@ Test(scope, inherit_all_makes_every_descendant_a_client)
 Test(scope, a_program_added_to_the_launchers_passes_the_role_on)
 {
     const char *argv[] = {H_HOST("host_spawn"), H_HOST("host_hook"), NULL};
-    start(argv, "TOKI_SHIM_LAUNCHERS=+host_spawn", 1);
-    h_send_each(2, &h_host.out, "refresh ");
-    cr_assert_eq(connections(), 1, "only the program it started: %s", h_srv.p.err.data);
+    only_the_service_listens(argv, "TOKI_SHIM_LAUNCHERS=+host_spawn");
 }
 
 Test(scope, bash_passes_the_role_to_the_programs_it_starts)
@@ -287,9 +294,7 @@ Test(scope, a_launcher_is_never_a_client_when_every_descendant_is)
 Test(scope, without_inheritance_the_program_a_launcher_starts_is_the_first)
 {
     const char *argv[] = {"/usr/bin/timeout", "60", H_HOST("host_hook"), NULL};
-    start(argv, "TOKI_SHIM_INHERIT=0", 1);
-    h_send_each(2, &h_host.out, "refresh ");
-    cr_assert_eq(connections(), 1, "%s", h_srv.p.err.data);
+    only_the_service_listens(argv, "TOKI_SHIM_INHERIT=0");
 }
 
 /* busybox APPLET is known by the applet: busybox time is a launcher (as busybox,
@@ -299,9 +304,7 @@ Test(scope, a_busybox_applet_is_known_by_its_name)
     if (access("/bin/busybox", X_OK) != 0)
         cr_skip_test("busybox is not installed");
     const char *argv[] = {"/bin/busybox", "time", H_HOST("host_hook"), NULL};
-    start(argv, NULL, 1);
-    h_send_each(2, &h_host.out, "refresh ");
-    cr_assert_eq(connections(), 1, "busybox time listened too: %s", h_srv.p.err.data);
+    only_the_service_listens(argv, NULL);
 }
 
 /* A bad value is reported by the first process to read it, not again by each

@@ -256,13 +256,15 @@ static int tshim_dispatch_waits_for(long tid, const char *line, int signo)
     return (set >> (signo - 1)) & 1;
 }
 
-/* Whether thread tid sleeps in sigwait for signo (its /proc syscall line). */
+/* Whether thread tid sleeps in sigwait for signo (its /proc syscall line): 1 or 0,
+ * -1 if the line cannot be read (the thread has ended). */
 static int tshim_dispatch_thread_waits(long tid, int signo, char *text, size_t size)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", tid);
-    return tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, size) > 0 &&
-           tshim_dispatch_waits_for(tid, text, signo);
+    if (tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, size) <= 0)
+        return -1;
+    return tshim_dispatch_waits_for(tid, text, signo);
 }
 
 /* One look at the program's threads (ids, all but the listener): -1 if one of them
@@ -284,7 +286,7 @@ static int tshim_dispatch_threads_take(int signo, const long *ids, int n, char *
         snprintf(path, sizeof path, "/proc/self/task/%ld/status", ids[i]);
         tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, size);
         int blocked = tshim_dispatch_mask_has(text, "\nSigBlk:", signo);
-        int waiting = main_blocks && tshim_dispatch_thread_waits(ids[i], signo, text, size);
+        int waiting = main_blocks && tshim_dispatch_thread_waits(ids[i], signo, text, size) > 0;
         if (!blocked && !waiting)
             return -1;
         if (waiting && !waits)
@@ -311,12 +313,11 @@ static int tshim_dispatch_waiter_back(int signo, char *text, size_t size)
     if (tshim_dispatch_waiter.pid != pid || tshim_dispatch_waiter.signo != signo)
         return 0;
     for (int tries = 0; tries < 1000; tries++) {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", tshim_dispatch_waiter.tid);
-        if (tshim_fdguard_read_file(TSHIM_FDGUARD_SCAN, path, text, size) <= 0)
-            break; /* the thread has ended */
-        if (tshim_dispatch_waits_for(tshim_dispatch_waiter.tid, text, signo))
+        int w = tshim_dispatch_thread_waits(tshim_dispatch_waiter.tid, signo, text, size);
+        if (w > 0)
             return 1;
+        if (w < 0)
+            break; /* the thread has ended */
         tshim_clock_sleep_ms(10);
     }
     tshim_dispatch_waiter.pid = 0;
@@ -335,6 +336,7 @@ static int tshim_dispatch_takes_blocked(int signo)
     static char text[4096];
     char path[64];
     long waiter = 0;
+    int looks = 3, waited = 0;
     /* Pending already for the process (sent before and not yet taken by the loop):
      * another adds nothing, and the reload that one starts comes after this event,
      * so it covers it. A burst of events costs a reload or two, not one each. */
@@ -343,9 +345,9 @@ static int tshim_dispatch_takes_blocked(int signo)
         return 1;
     /* Looked at up to three times (now, after 30 ms, after 100 ms) when no one
      * waits: a sigwait loop not seen before may be between two waits; and once a
-     * remembered waiter is back in its wait. Each look is a full one: the program
-     * may have changed meanwhile. */
-    for (int look = 0; look < 3; look++) {
+     * remembered waiter is back in its wait (once, then one more look). Each look
+     * is a full one: the program may have changed meanwhile. */
+    for (int look = 0; look < looks; look++) {
         int n = tshim_dispatch_list("/proc/self/task", syscall(SYS_gettid), ids, 65536);
         if (n <= 0)
             return 0;
@@ -367,9 +369,12 @@ static int tshim_dispatch_takes_blocked(int signo)
                     return 1;
             }
         }
-        if (tshim_dispatch_waiter_back(signo, text, sizeof text))
+        if (!waited && tshim_dispatch_waiter_back(signo, text, sizeof text)) {
+            waited = 1;
+            looks = look + 2;
             continue;
-        if (look < 2)
+        }
+        if (look < looks - 1)
             tshim_clock_sleep_ms(look == 0 ? 30 : 70);
     }
     return 0;

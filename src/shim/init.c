@@ -87,14 +87,20 @@ static const char *tshim_init_getenv(void *ctx, const char *name)
     return NULL;
 }
 
+/* The default scope (TOKI_SHIM_INHERIT unset or 1), where the role decides. */
+static int tshim_init_scoped(struct tshim_init_env *env)
+{
+    const char *inherit = tshim_init_getenv(env, "TOKI_SHIM_INHERIT");
+    return !inherit || strcmp(inherit, "1") == 0;
+}
+
 /* A program that the service started, under the default scope: inert, decided
  * from three variables before the configuration is parsed, so that the children
  * of a service pay next to nothing (and do not repeat its configuration errors). */
 static int tshim_init_started_by_service(struct tshim_init_env *env)
 {
     const char *token = tshim_init_getenv(env, "TOKI_TOKEN");
-    const char *inherit = tshim_init_getenv(env, "TOKI_SHIM_INHERIT");
-    return token && *token && (!inherit || strcmp(inherit, "1") == 0) &&
+    return token && *token && tshim_init_scoped(env) &&
            tshim_role_started_by_holder(tshim_init_getenv(env, TSHIM_ROLE_VAR));
 }
 
@@ -193,9 +199,7 @@ __attribute__((constructor)) static void tshim_init(void)
     if (r == TSHIM_CONFIG_ERROR) {
         /* Said once per tree: by the first process to load the shim, which then
          * keeps what it starts (and execs into) inert and silent. */
-        const char *inherit = tshim_init_getenv(&env, "TOKI_SHIM_INHERIT");
-        if (tshim_role_refused(tshim_init_getenv(&env, TSHIM_ROLE_VAR),
-                               !inherit || strcmp(inherit, "1") == 0))
+        if (tshim_role_refused(tshim_init_getenv(&env, TSHIM_ROLE_VAR), tshim_init_scoped(&env)))
             goto out;
         if (c->strict) {
             /* The user asked to fail fast. _exit: the host's main has not run, so
