@@ -4,6 +4,7 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -183,7 +184,8 @@ struct tshim_elf_next {
     int after; /* the object holding self has been passed */
     const char *const *names;
     void **out;
-    unsigned char *done;
+    uint64_t done; /* bit k: names[k] settled (a bit mask: an array would cost a memset call,
+                    * and the first one faults in a page of libc at every start) */
     int n;
 };
 
@@ -212,20 +214,19 @@ static int tshim_elf_next_object(struct dl_phdr_info *info, size_t size, void *a
         return 0;
     int left = 0;
     for (int k = 0; k < w->n; k++) {
-        if (w->done[k])
+        if (w->done >> k & 1)
             continue;
         void *p = tshim_elf_lookup(info, &d, w->names[k], tshim_elf_match_next);
-        w->done[k] = p != NULL;
+        w->done |= (uint64_t)(p != NULL) << k;
         w->out[k] = p == tshim_elf_odd ? NULL : p;
-        left += !w->done[k];
+        left += p == NULL;
     }
     return left == 0;
 }
 
 void tshim_elf_next_symbols(const void *self, const char *const *names, void **out, int n)
 {
-    unsigned char done[64] = {0};
-    struct tshim_elf_next w = {self, 0, names, out, done, n < 64 ? n : 64};
+    struct tshim_elf_next w = {self, 0, names, out, 0, n < 64 ? n : 64};
     for (int k = 0; k < n; k++)
         out[k] = NULL;
     dl_iterate_phdr(tshim_elf_next_object, &w);

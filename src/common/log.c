@@ -25,6 +25,9 @@ const char *const tshim_log_level_names[TSHIM_LOG_LEVELS] = {
  * so no lock is needed (and none may be: the host can fork at any moment). */
 static enum tshim_log_level tshim_log_threshold = TSHIM_LOG_WARN;
 static char tshim_log_pattern[PATH_MAX];
+/* Whether tshim_log_pattern holds a path: a start without a log file does not write
+ * the pattern's page (each page first written is a page fault, some 2.5 us). */
+static int tshim_log_has_pattern;
 /* What fd 2 was when the shim started. A daemon may close its stderr and reuse the
  * number for a file or a socket of its own; a log line must never land in that. */
 static dev_t tshim_log_err_dev;
@@ -52,9 +55,9 @@ void tshim_log_setup(enum tshim_log_level level, const char *path_pattern)
         tshim_log_err_known = 1;
     }
     tshim_log_threshold = level;
-    tshim_log_pattern[0] = '\0';
     size_t len = path_pattern ? strlen(path_pattern) : 0;
-    if (len < sizeof tshim_log_pattern && path_pattern)
+    tshim_log_has_pattern = path_pattern && len > 0 && len < sizeof tshim_log_pattern;
+    if (tshim_log_has_pattern)
         memcpy(tshim_log_pattern, path_pattern, len + 1);
 }
 
@@ -255,7 +258,7 @@ void tshim_log(enum tshim_log_level level, const char *fmt, ...)
     char line[1024];
     char path[PATH_MAX];
     int to_file =
-        tshim_log_pattern[0] != '\0' &&
+        tshim_log_has_pattern &&
         tshim_log_expand_path(path, sizeof path, tshim_log_pattern, (long)getpid()) == 0;
     if (to_file && !(to_file = tshim_log_file_ready(path)))
         tshim_log_unopened(path, errno);

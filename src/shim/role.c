@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,23 +33,22 @@ struct tshim_role_record {
  * without a listener). */
 static int tshim_role_recorded(const char *v, struct tshim_role_record *r)
 {
+    const char *end;
     if (!v || v[0] < '1' || v[0] > '9')
         return 0;
-    char *end;
-    errno = 0;
-    long p = strtol(v, &end, 10);
-    if (errno || p <= 0 || p > 4194304 || end[0] != ':' ||
-        (end[1] != 'h' && end[1] != 's' && end[1] != 'n'))
+    long long p = tshim_proc_read_decimal(v, 4194304, &end);
+    if (p < 0 || end[0] != ':' || (end[1] != 'h' && end[1] != 's' && end[1] != 'n'))
         return 0;
     r->pid = p;
     r->kind = end[1];
     r->start = 0;
     if (end[2] == '\0')
         return 1;
-    if (end[1] != 's' || end[2] != ':' || end[3] < '0' || end[3] > '9')
+    if (end[1] != 's' || end[2] != ':')
         return 0;
-    r->start = strtoull(end + 3, &end, 10);
-    return errno == 0 && *end == '\0';
+    long long start = tshim_proc_read_decimal(end + 3, LLONG_MAX, &end);
+    r->start = (unsigned long long)start;
+    return start >= 0 && *end == '\0';
 }
 
 /* getpid, getppid and the like go through syscall(2) on the start path: the first
