@@ -1,6 +1,7 @@
 /* test_config.c: every variable's good and bad values, table-driven, through tshim_config_load. */
 /* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,23 @@ static enum tshim_config_result load2(const char *a, const char *b)
 static enum tshim_config_result load(const char *a)
 {
     return load2(a, NULL);
+}
+
+Test(config, read_decimal_is_strict_and_bounded)
+{
+    const char *end = NULL;
+    cr_assert_eq(tshim_config_read_decimal("4194304:h", 4194304, &end), 4194304);
+    cr_assert_str_eq(end, ":h");
+    cr_assert_eq(tshim_config_read_decimal("4194305", 4194304, &end), -1, "above the bound");
+    cr_assert_eq(tshim_config_read_decimal("0", 10, &end), 0);
+    cr_assert_eq(tshim_config_read_decimal("9223372036854775807", LLONG_MAX, &end), LLONG_MAX);
+    cr_assert_str_eq(end, "");
+    cr_assert_eq(tshim_config_read_decimal("9223372036854775808", LLONG_MAX, &end), -1, "overflow");
+    cr_assert_eq(tshim_config_read_decimal("99999999999999999999999", LLONG_MAX, &end), -1);
+    cr_assert_eq(tshim_config_read_decimal("", 10, &end), -1, "no digit");
+    cr_assert_eq(tshim_config_read_decimal("-1", 10, &end), -1, "no sign");
+    cr_assert_eq(tshim_config_read_decimal(" 1", 10, &end), -1, "no space");
+    cr_assert_eq(tshim_config_read_decimal("+1", 10, &end), -1);
 }
 
 Test(config, defaults)

@@ -3,7 +3,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fnmatch.h>
-#include <limits.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,23 +14,6 @@ Test(proc, basename)
     cr_assert_str_eq(tshim_proc_basename("/usr/bin/nginx"), "nginx");
     cr_assert_str_eq(tshim_proc_basename("nginx"), "nginx");
     cr_assert_str_eq(tshim_proc_basename("/x/"), "");
-}
-
-Test(proc, read_decimal_is_strict_and_bounded)
-{
-    const char *end = NULL;
-    cr_assert_eq(tshim_proc_read_decimal("4194304:h", 4194304, &end), 4194304);
-    cr_assert_str_eq(end, ":h");
-    cr_assert_eq(tshim_proc_read_decimal("4194305", 4194304, &end), -1, "above the bound");
-    cr_assert_eq(tshim_proc_read_decimal("0", 10, &end), 0);
-    cr_assert_eq(tshim_proc_read_decimal("9223372036854775807", LLONG_MAX, &end), LLONG_MAX);
-    cr_assert_str_eq(end, "");
-    cr_assert_eq(tshim_proc_read_decimal("9223372036854775808", LLONG_MAX, &end), -1, "overflow");
-    cr_assert_eq(tshim_proc_read_decimal("99999999999999999999999", LLONG_MAX, &end), -1);
-    cr_assert_eq(tshim_proc_read_decimal("", 10, &end), -1, "no digit");
-    cr_assert_eq(tshim_proc_read_decimal("-1", 10, &end), -1, "no sign");
-    cr_assert_eq(tshim_proc_read_decimal(" 1", 10, &end), -1, "no space");
-    cr_assert_eq(tshim_proc_read_decimal("+1", 10, &end), -1);
 }
 
 Test(proc, selection)

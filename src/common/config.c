@@ -28,23 +28,32 @@ static const struct tshim_config_sig tshim_config_signals[] = {
     {"PWR", SIGPWR},   {"SYS", SIGSYS},
 };
 
-/* Digits only, with a range check as each is added: rejects " 3110", "+3110",
- * "3110x", "" and overflow alike. Not strtol, which brings one more page of libc's
- * to an active shim's start. max is never negative. */
+/* Digits only, with a range check as each is added: rejects " 3110", "+3110", "",
+ * and overflow alike. Not strtol(3): its first call in a process faults in its
+ * page of libc and the locale's character table (two page faults, some 5 us, at
+ * every start of a service's child, which reads TOKI_SHIM_ROLE's number). */
+long long tshim_config_read_decimal(const char *s, long long max, const char **end)
+{
+    long long v = 0;
+    const char *p = s;
+    *end = s;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (max - (*p - '0')) / 10)
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    *end = p;
+    return p == s ? -1 : v;
+}
+
+/* A whole value in [min, max] (max is never negative). */
 static int tshim_config_parse_long(const char *s, long min, long max, long *out)
 {
-    if (s[0] < '0' || s[0] > '9')
+    const char *end;
+    long long v = tshim_config_read_decimal(s, max, &end);
+    if (v < min || *end != '\0')
         return -1;
-    long v = 0;
-    for (; *s; s++) {
-        long d = *s - '0';
-        if (d < 0 || d > 9 || v > (max - d) / 10)
-            return -1;
-        v = v * 10 + d;
-    }
-    if (v < min)
-        return -1;
-    *out = v;
+    *out = (long)v;
     return 0;
 }
 

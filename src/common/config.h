@@ -82,6 +82,10 @@ enum tshim_config_result tshim_config_load(struct tshim_config *c, tshim_config_
 /* 1 if name is one of the trigger events. */
 int tshim_config_is_trigger(const struct tshim_config *c, const char *name);
 
+/* The number written in decimal digits at s, if there is one and it is at most
+ * max: returns it with *end after its last digit, or -1. No sign, no spaces. */
+long long tshim_config_read_decimal(const char *s, long long max, const char **end);
+
 /* Signal names as kill(1) takes them: HUP, SIGHUP, usr1, 10, RTMIN+3. -1 if unknown
  * or not catchable. */
 int tshim_config_parse_signal(const char *s);

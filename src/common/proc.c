@@ -99,22 +99,6 @@ size_t tshim_proc_decimal(char *out, unsigned long v)
     return at;
 }
 
-/* Not strtol(3): its first call in a process faults in its page of libc and the
- * locale's character table, two page faults (some 5 us) at every start of a
- * service's child, which reads its parent's number from TOKI_SHIM_ROLE. */
-long long tshim_proc_read_decimal(const char *s, long long max, const char **end)
-{
-    long long v = 0;
-    const char *p = s;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (v > (max - (*p - '0')) / 10)
-            return -1;
-        v = v * 10 + (*p - '0');
-    }
-    *end = p;
-    return p == s ? -1 : v;
-}
-
 int tshim_proc_applet_of(const char *cmdline, const char *multi, char *out, size_t size)
 {
     char buf[512];

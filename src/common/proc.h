@@ -27,10 +27,6 @@ int tshim_proc_strip_preload(const char *value, const char *self_name, char *out
  * Async-signal-safe, and no formatting of libc's on the start path. */
 size_t tshim_proc_decimal(char *out, unsigned long v);
 
-/* The number written in decimal digits at s, if there is one and it is at most
- * max: returns it with *end after its last digit, or -1. No sign, no spaces. */
-long long tshim_proc_read_decimal(const char *s, long long max, const char **end);
-
 /* The applet that a multi-call program (multi: "busybox", "toybox") runs, from its
  * /proc/PID/cmdline file: argv[0]'s name, or argv[1]'s when argv[0] is multi itself.
  * Returns 0, or -1 if it cannot be read. */

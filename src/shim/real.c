@@ -207,15 +207,21 @@ static int tshim_real_plain_unsetenv(const char *name)
     return unsetenv(name);
 }
 
+static int tshim_real_plain_putenv(char *entry)
+{
+    return putenv(entry);
+}
+
 static void tshim_real_plain_exit(int status)
 {
     _exit(status);
 }
 
-/* libc's own setenv and unsetenv: the host's may be another's (bash defines its
+/* libc's own setenv, unsetenv and putenv: the host's may be another's (bash defines its
  * own), and the role must reach the environment that exec passes on. */
 static int (*tshim_real_setenv)(const char *, const char *, int) = tshim_real_plain_setenv;
 static int (*tshim_real_unsetenv)(const char *) = tshim_real_plain_unsetenv;
+static int (*tshim_real_putenv)(char *) = tshim_real_plain_putenv;
 
 static size_t tshim_real_no_min_stack(const pthread_attr_t *attr)
 {
@@ -283,6 +289,7 @@ static void tshim_real_resolve_all(int fast)
         /* Resolved with the table, called through functions of their own. */
         {&tshim_real_setenv, "setenv", (void *)tshim_real_plain_setenv},
         {&tshim_real_unsetenv, "unsetenv", (void *)tshim_real_plain_unsetenv},
+        {&tshim_real_putenv, "putenv", (void *)tshim_real_plain_putenv},
         {&tshim_real_min_stack_fn, "__pthread_get_minstack", (void *)tshim_real_no_min_stack},
     };
 #undef TSHIM_REAL_ENTRY
@@ -314,4 +321,9 @@ int tshim_real_env_set(const char *name, const char *value)
 int tshim_real_env_unset(const char *name)
 {
     return tshim_real_unsetenv(name);
+}
+
+int tshim_real_env_put(char *entry)
+{
+    return tshim_real_putenv(entry);
 }

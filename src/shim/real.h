@@ -46,6 +46,8 @@ void tshim_real_init(void);
  * before its main has run. Resolved with the table. Return what libc returns. */
 int tshim_real_env_set(const char *name, const char *value);
 int tshim_real_env_unset(const char *name);
+/* libc's putenv: entry ("NAME=value") becomes part of the environment itself. */
+int tshim_real_env_put(char *entry);
 
 /* What glibc itself takes from a thread's stack (its static TLS, a guard), which a
  * requested stack size does not cover: glibc's private __pthread_get_minstack,

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/proc.h"
 #include "real.h"
 
@@ -36,7 +37,7 @@ static int tshim_role_recorded(const char *v, struct tshim_role_record *r)
     const char *end;
     if (!v || v[0] < '1' || v[0] > '9')
         return 0;
-    long long p = tshim_proc_read_decimal(v, 4194304, &end);
+    long long p = tshim_config_read_decimal(v, 4194304, &end);
     if (p < 0 || end[0] != ':' || (end[1] != 'h' && end[1] != 's' && end[1] != 'n'))
         return 0;
     r->pid = p;
@@ -46,7 +47,7 @@ static int tshim_role_recorded(const char *v, struct tshim_role_record *r)
         return 1;
     if (end[1] != 's' || end[2] != ':')
         return 0;
-    long long start = tshim_proc_read_decimal(end + 3, LLONG_MAX, &end);
+    long long start = tshim_config_read_decimal(end + 3, LLONG_MAX, &end);
     r->start = (unsigned long long)start;
     return start >= 0 && *end == '\0';
 }
@@ -220,11 +221,34 @@ int tshim_role_republish(void)
     return tshim_role_publish();
 }
 
+/* The first publication, in the constructor, is putenv(3) of an entry of ours:
+ * setenv(3) would allocate the entry and remember it in a search tree, a page of
+ * libc's code and a page fault more at every start of the service. The entry is
+ * never written again (a string the environment holds must not change under a
+ * reader): later publications, rare, are setenv's. */
+/* Aligned 16 by hand: an array of 32 bytes or more would be aligned 32 and linked
+ * among the big buffers, a page away from the small variables that every start
+ * writes (the library's data is sorted by alignment). */
+static char tshim_role_entry[sizeof TSHIM_ROLE_VAR "=" + sizeof tshim_role_value]
+    __attribute__((aligned(16)));
+
+static char *tshim_role_entry_make(void)
+{
+    char *d = tshim_role_entry;
+    for (const char *s = TSHIM_ROLE_VAR "="; *s;)
+        *d++ = *s++;
+    for (const char *v = tshim_role_value; (*d++ = *v++) != '\0';)
+        ;
+    return tshim_role_entry;
+}
+
 int tshim_role_publish(void)
 {
     int saved = errno, r = 0;
     if (tshim_role_done == 'l')
         r = tshim_real_env_unset(TSHIM_ROLE_VAR) == 0;
+    else if (tshim_role_value[0] && !tshim_role_entry[0])
+        r = tshim_real_env_put(tshim_role_entry_make()) == 0;
     else if (tshim_role_value[0])
         r = tshim_real_env_set(TSHIM_ROLE_VAR, tshim_role_value) == 0;
     errno = saved;
