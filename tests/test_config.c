@@ -42,6 +42,10 @@ Test(config, read_decimal_is_strict_and_bounded)
     cr_assert_str_eq(end, ":h");
     cr_assert_eq(tshim_config_read_decimal("4194305", 4194304, &end), -1, "above the bound");
     cr_assert_eq(tshim_config_read_decimal("0", 10, &end), 0);
+    cr_assert_eq(tshim_config_read_decimal("5", 3, &end), -1, "a digit above a small bound");
+    cr_assert_eq(tshim_config_read_decimal("4", 0, &end), -1);
+    cr_assert_eq(tshim_config_read_decimal("05", 3, &end), -1);
+    cr_assert_eq(tshim_config_read_decimal("03", 3, &end), 3);
     cr_assert_eq(tshim_config_read_decimal("9223372036854775807", LLONG_MAX, &end), LLONG_MAX);
     cr_assert_str_eq(end, "");
     cr_assert_eq(tshim_config_read_decimal("9223372036854775808", LLONG_MAX, &end), -1, "overflow");

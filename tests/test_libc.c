@@ -44,6 +44,22 @@ Test(libc, run_refuses_a_program_of_the_other_libc_with_one_line)
     cr_assert_eq(h_host.out.len, 0, "the program ran: %s", h_host.out.data);
 }
 
+/* musl passes main the array the kernel gave, which a role added to the
+ * environment by the constructor leaves behind: a child started with main's envp
+ * would not know the service's role, and listen too. */
+Test(libc, main_gets_the_environment_with_the_role)
+{
+    h_start_server(NULL);
+    const char *argv[] = {h_host_path("host_probe"), NULL};
+    h_start_host_ready(argv, 1, 1, "ready", NULL);
+    h_write(&h_host, "envp\n");
+    char want[64];
+    snprintf(want, sizeof want, "envp role %d:h pid %d\n", (int)h_host.pid, (int)h_host.pid);
+    cr_assert_eq(h_expect(&h_host, &h_host.out, want, H_WAIT_MS), 0, "%s", h_host.out.data);
+    h_close_stdin(&h_host);
+    cr_assert_eq(h_wait(&h_host, H_WAIT_MS), 0, "%s", h_host.err.data);
+}
+
 Test(libc, run_preloads_the_library_into_a_program_of_its_own_libc)
 {
     h_start_server(NULL);

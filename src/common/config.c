@@ -38,9 +38,10 @@ long long tshim_config_read_decimal(const char *s, long long max, const char **e
     const char *p = s;
     *end = s;
     for (; *p >= '0' && *p <= '9'; p++) {
-        if (v > (max - (*p - '0')) / 10)
+        int d = *p - '0';
+        if (d > max || v > (max - d) / 10)
             return -1;
-        v = v * 10 + (*p - '0');
+        v = v * 10 + d;
     }
     *end = p;
     return p == s ? -1 : v;

@@ -184,8 +184,7 @@ struct tshim_elf_next {
     int after; /* the object holding self has been passed */
     const char *const *names;
     void **out;
-    uint64_t done; /* bit k: names[k] settled (a bit mask: an array would cost a memset call,
-                    * and the first one faults in a page of libc at every start) */
+    uint64_t done; /* bit k: names[k] settled */
     int n;
 };
 
@@ -227,8 +226,6 @@ static int tshim_elf_next_object(struct dl_phdr_info *info, size_t size, void *a
 void tshim_elf_next_symbols(const void *self, const char *const *names, void **out, int n)
 {
     struct tshim_elf_next w = {self, 0, names, out, 0, n < 64 ? n : 64};
-    for (int k = 0; k < n; k++)
-        out[k] = NULL;
     dl_iterate_phdr(tshim_elf_next_object, &w);
 }
 

@@ -48,7 +48,9 @@ void *tshim_elf_loaded_symbol(const struct dl_phdr_info *info, const char *name)
  * into out[i]. One walk of the loaded objects for all the names, no lock of the
  * loader's but dl_iterate_phdr's, nothing allocated. A name it cannot answer for
  * as dlsym would is left NULL: no later object defines it, or the definition is
- * not a plain function or object (an IFUNC, TLS, a unique symbol). */
+ * not a plain function or object (an IFUNC, TLS, a unique symbol). out must hold
+ * n NULLs on entry: zeroing it here, a loop, would be compiled into a call of
+ * memset, whose page of libc is one more page fault at every start. */
 void tshim_elf_next_symbols(const void *self, const char *const *names, void **out, int n);
 
 /* 1 if text (a loaded object's path, or a process's /proc/PID/maps) names

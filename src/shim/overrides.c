@@ -477,8 +477,11 @@ static tshim_real_main_fn tshim_overrides_main_fn;
 static int tshim_overrides_main(int argc, char **argv, char **envp)
 {
     extern char **environ;
-    if (tshim_role_republish())
-        envp = environ; /* main sees the role too, whichever array it reads */
+    /* main sees the role too, whichever array it reads: glibc passes it environ,
+     * musl the array the kernel gave, which a role added to the environment
+     * leaves behind (a child the host starts with main's envp would listen too). */
+    if (tshim_role_republish() || tshim_role_published())
+        envp = environ;
     int status = tshim_overrides_main_fn(argc, argv, envp);
     tshim_guard_exiting();
     return status;

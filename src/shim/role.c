@@ -214,6 +214,11 @@ static int tshim_role_in_environ(void)
     return tshim_role_done == 'l';
 }
 
+int tshim_role_published(void)
+{
+    return tshim_role_done && tshim_role_done != 'a';
+}
+
 int tshim_role_republish(void)
 {
     if (!tshim_role_done || tshim_role_done == 'a' || tshim_role_in_environ())
