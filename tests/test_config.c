@@ -22,12 +22,13 @@ static const char *fake_getenv(void *ctx, const char *name)
 }
 
 static struct tshim_config cfg;
+static struct tshim_config_text text;
 static char err[512];
 
 static enum tshim_config_result load2(const char *a, const char *b)
 {
     const char *env[] = {"TOKI_TOKEN=" TOKEN, a, b, NULL};
-    return tshim_config_load(&cfg, fake_getenv, (void *)env, err, sizeof err);
+    return tshim_config_load(&cfg, &text, fake_getenv, (void *)env, err, sizeof err);
 }
 
 static enum tshim_config_result load(const char *a)
@@ -82,9 +83,9 @@ Test(config, defaults)
 Test(config, inert_cases_are_silent)
 {
     const char *none[] = {"TOKI_PORT=70000", NULL};
-    cr_assert_eq(tshim_config_load(&cfg, fake_getenv, (void *)none, err, sizeof err), TSHIM_CONFIG_INERT);
+    cr_assert_eq(tshim_config_load(&cfg, &text, fake_getenv, (void *)none, err, sizeof err), TSHIM_CONFIG_INERT);
     const char *empty[] = {"TOKI_TOKEN=", "TOKI_SHIM_LOG=nonsense", NULL};
-    cr_assert_eq(tshim_config_load(&cfg, fake_getenv, (void *)empty, err, sizeof err), TSHIM_CONFIG_INERT);
+    cr_assert_eq(tshim_config_load(&cfg, &text, fake_getenv, (void *)empty, err, sizeof err), TSHIM_CONFIG_INERT);
     cr_assert_eq(load2("TOKI_SHIM_DISABLE=1", "TOKI_PORT=0"), TSHIM_CONFIG_INERT);
     cr_assert_str_eq(err, "");
 }
@@ -301,7 +302,7 @@ Test(config, long_event_name_and_long_token)
     char token[400] = "TOKI_TOKEN=";
     memset(token + strlen(token), 'x', 257);
     const char *env[] = {token, NULL};
-    cr_assert_eq(tshim_config_load(&cfg, fake_getenv, (void *)env, err, sizeof err), TSHIM_CONFIG_ERROR);
+    cr_assert_eq(tshim_config_load(&cfg, &text, fake_getenv, (void *)env, err, sizeof err), TSHIM_CONFIG_ERROR);
     cr_assert_str_eq(err, "TOKI_TOKEN is 257 bytes long, more than the 256 accepted");
     cr_assert_null(strstr(err, "xxxx"), "the token's value is never shown");
 }

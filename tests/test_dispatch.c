@@ -47,11 +47,14 @@ Test(dispatch, a_jvm_loaded_after_start_is_seen_and_its_unloading_too)
 
 static struct tshim_config cfg_with(enum tshim_decide_action a, int signo, const char *event)
 {
+    static char list[64]; /* one trigger, and the list's final NUL */
     struct tshim_config c;
     memset(&c, 0, sizeof c);
+    memset(list, 0, sizeof list);
+    snprintf(list, sizeof list - 1, "%s", event);
+    c.events = list;
     c.action = a;
     c.signo = signo;
-    strcpy(c.events, event); /* one trigger; memset supplied the list's final NUL */
     c.log_level = TSHIM_LOG_QUIET;
     return c;
 }

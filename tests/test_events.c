@@ -279,7 +279,7 @@ Test(events, auto_posts_the_fd_and_sends_no_signal_once_the_program_asked_for_it
     signal(SIGHUP, on_hup);
     struct tshim_config c = {.action = TSHIM_DECIDE_AUTO};
     c.signo = SIGHUP;
-    strcpy(c.events, "AUTH_REFRESHED");
+    c.events = "AUTH_REFRESHED\0";
     tshim_events_activate(1);
     tshim_dispatch_act(&c, "AUTH_REFRESHED", 1);
     cr_assert_eq(hups, 1, "before the program asked for the fd, auto signals");

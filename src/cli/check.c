@@ -229,11 +229,13 @@ static const char *tshim_check_getenv(void *ctx, const char *name)
 /* Loads the configuration from env (NULL: ours); where the shim would not listen,
  * says why in why and returns the result (INERT or ERROR). */
 static enum tshim_config_result tshim_check_load(struct tshim_config *c,
+                                                 struct tshim_config_text *text,
                                                  struct tshim_check_env *env, const char *who,
                                                  char *why, size_t size)
 {
     char err[512];
-    enum tshim_config_result r = tshim_config_load(c, tshim_check_getenv, env, err, sizeof err);
+    enum tshim_config_result r =
+        tshim_config_load(c, text, tshim_check_getenv, env, err, sizeof err);
     if (r == TSHIM_CONFIG_INERT)
         snprintf(why, size,
                  "inert: %s no TOKI_TOKEN (or has TOKI_SHIM_DISABLE=1); Toki sets TOKI_TOKEN "
@@ -247,8 +249,9 @@ static enum tshim_config_result tshim_check_load(struct tshim_config *c,
 static int tshim_check_environment(void)
 {
     static struct tshim_config c;
+    static struct tshim_config_text text;
     char why[640];
-    if (tshim_check_load(&c, NULL, "this environment has", why, sizeof why) !=
+    if (tshim_check_load(&c, &text, NULL, "this environment has", why, sizeof why) !=
         TSHIM_CONFIG_ACTIVE) {
         printf("%s\n", why);
         return 1;
@@ -321,6 +324,7 @@ struct tshim_check_process {
     int rw_n;
     int jvm, hook;
     struct tshim_config config;
+    struct tshim_config_text text; /* what config's lists point at */
     int connected;
     char role[32];   /* TOKI_SHIM_ROLE as the process got it */
     long supervisor; /* its parent, a toki-shim run that supervises it; 0 if none */
@@ -491,7 +495,7 @@ static int tshim_check_gather(struct tshim_check_process *p, int only_loaded)
     if (!p->lib[0] && !p->supervisor)
         return tshim_check_stop(p, TSHIM_CHECK_NOT_LOADED);
     enum tshim_config_result r =
-        tshim_check_load(&p->config, &e, "the process has", p->why, sizeof p->why);
+        tshim_check_load(&p->config, &p->text, &e, "the process has", p->why, sizeof p->why);
     if (r == TSHIM_CONFIG_INERT && !p->supervisor) {
         /* A program that sets its process title (nginx) writes over its environment,
          * which then no longer shows the token it started with: its counters say

@@ -297,8 +297,9 @@ static const char *tshim_supervise_getenv(void *ctx, const char *name)
  * the supervisor is to listen, 0 when not, -1 for a strict error. */
 static int tshim_supervise_configure(struct tshim_config *c, const char *path, const char *argv0)
 {
+    static struct tshim_config_text text; /* what c's lists point at; configured once */
     char err[512];
-    enum tshim_config_result r = tshim_config_load(c, tshim_supervise_getenv, NULL, err, sizeof err);
+    enum tshim_config_result r = tshim_config_load(c, &text, tshim_supervise_getenv, NULL, err, sizeof err);
     if (r == TSHIM_CONFIG_INERT)
         return 0;
     tshim_log_setup(c->log_level, c->log_file[0] ? c->log_file : NULL);

@@ -145,6 +145,7 @@ struct tshim_config_ctx {
     void *env;
     char *err;
     size_t err_size;
+    struct tshim_config_text *text; /* where values given are kept */
 };
 
 /* Writes `NAME="value" <why>` into the error buffer and returns -1. */
@@ -232,10 +233,11 @@ static int tshim_config_logging(struct tshim_config_ctx *x, struct tshim_config 
         return -1;
     if (r > 0) {
         char probe[PATH_MAX];
-        if (strlen(v) >= sizeof c->log_file ||
+        if (strlen(v) >= sizeof x->text->log_file ||
             tshim_log_expand_path(probe, sizeof probe, v, 4194304) != 0)
             return tshim_config_fail(x, "TOKI_SHIM_LOG_FILE", v, "is too long for a path");
-        memcpy(c->log_file, v, strlen(v) + 1);
+        memcpy(x->text->log_file, v, strlen(v) + 1);
+        c->log_file = x->text->log_file;
     }
     int level = r > 0 ? TSHIM_LOG_INFO : TSHIM_LOG_WARN;
     if (tshim_config_word(x, "TOKI_SHIM_LOG", tshim_log_level_names, TSHIM_LOG_LEVELS,
@@ -293,8 +295,9 @@ static int tshim_config_address(struct tshim_config_ctx *x, struct tshim_config 
     return 0;
 }
 
-/* v, a comma-separated list, into out as "A\0B\0\0". Items are printable ASCII
- * without spaces or commas, at most TSHIM_CONFIG_EVENT_MAX bytes each. */
+/* v, a comma-separated list, into out (room bytes) as "A\0B\0\0". Items are
+ * printable ASCII without spaces or commas, at most TSHIM_CONFIG_EVENT_MAX bytes
+ * each. */
 static int tshim_config_bad_list(struct tshim_config_ctx *x, const char *name, const char *v,
                                  const char *what)
 {
@@ -307,10 +310,10 @@ static int tshim_config_bad_list(struct tshim_config_ctx *x, const char *name, c
 }
 
 static int tshim_config_parse_list(struct tshim_config_ctx *x, const char *name, const char *v,
-                                   const char *what, char *out)
+                                   const char *what, char *out, size_t room)
 {
     size_t len = strlen(v);
-    if (len + 2 > TSHIM_CONFIG_EVENTS_BUF)
+    if (len + 2 > room)
         return tshim_config_fail(x, name, v, "is too long (at most 1000 bytes)");
     size_t item = 0;
     for (size_t i = 0; i <= len && len > 0; i++) {
@@ -332,15 +335,20 @@ static int tshim_config_parse_list(struct tshim_config_ctx *x, const char *name,
     return 0;
 }
 
-/* The list in variable name; an unset variable gives def. */
+/* The list in variable name, parsed into buf; an unset variable gives def, a list
+ * already in its parsed form. */
 static int tshim_config_list(struct tshim_config_ctx *x, const char *name, const char *def,
-                             const char *what, char *out)
+                             const char *what, const char **out, char *buf)
 {
     const char *v;
     int r = tshim_config_get(x, name, &v);
     if (r < 0)
         return -1;
-    return tshim_config_parse_list(x, name, r > 0 ? v : def, what, out);
+    *out = def;
+    if (r == 0)
+        return 0;
+    *out = buf;
+    return tshim_config_parse_list(x, name, v, what, buf, TSHIM_CONFIG_EVENTS_BUF);
 }
 
 /* A program list: the built-in one, or the variable's list in its place, or after
@@ -348,32 +356,31 @@ static int tshim_config_list(struct tshim_config_ctx *x, const char *name, const
 _Static_assert(sizeof TSHIM_CONFIG_LAUNCHERS < TSHIM_CONFIG_EVENTS_BUF &&
                    sizeof TSHIM_CONFIG_SHELLS < TSHIM_CONFIG_EVENTS_BUF &&
                    sizeof TSHIM_CONFIG_NO_SIGNAL < TSHIM_CONFIG_EVENTS_BUF,
-               "a built-in program list and its two NULs fit their buffer");
+               "a built-in program list fits its buffer, for a list joined to it");
 
 static int tshim_config_programs(struct tshim_config_ctx *x, const char *name, const char *builtin,
-                                 char *out)
+                                 const char **out, char *buf)
 {
     const char *v;
     int r = tshim_config_get(x, name, &v);
     if (r < 0)
         return -1;
-    /* The built-in list alone, the default, is split without the checks: a start
-     * pays only for a copy of it. */
-    if (r == 0) {
-        size_t i = 0;
-        for (; builtin[i]; i++)
-            out[i] = builtin[i] == ',' ? '\0' : builtin[i];
-        out[i] = out[i + 1] = '\0';
+    /* The built-in list, the default, where it lies: a start copies nothing. */
+    *out = builtin;
+    if (r == 0)
         return 0;
+    *out = buf;
+    int join = v[0] == '+';
+    size_t kept = 0;
+    if (join) {
+        const char *end = builtin;
+        while (*end)
+            end += strlen(end) + 1;
+        kept = (size_t)(end - builtin);
+        memcpy(buf, builtin, kept);
     }
-    /* Parsed where it is (a copy only to join): a start pays for no formatting. */
-    char joined[TSHIM_CONFIG_EVENTS_BUF + 512];
-    const char *list = v;
-    if (v[0] == '+') {
-        snprintf(joined, sizeof joined, "%s,%s", builtin, v + 1);
-        list = joined;
-    }
-    if (tshim_config_parse_list(x, name, list, "program-name patterns", out) == 0)
+    if ((!join || v[1]) && tshim_config_parse_list(x, name, v + join, "program-name patterns",
+                                                   buf + kept, TSHIM_CONFIG_EVENTS_BUF - kept) == 0)
         return 0;
     return tshim_config_fail(x, name, v,
                              "is not a comma-separated list of program-name patterns (a + in "
@@ -402,13 +409,16 @@ static int tshim_config_process(struct tshim_config_ctx *x, struct tshim_config 
 {
     if (tshim_config_bool(x, "TOKI_SHIM_FOLLOW_FORK", &c->follow_fork) != 0 ||
         tshim_config_inherit(x, c) != 0 ||
-        tshim_config_programs(x, "TOKI_SHIM_LAUNCHERS", TSHIM_CONFIG_LAUNCHERS, c->launchers) !=
-            0 ||
-        tshim_config_programs(x, "TOKI_SHIM_SHELLS", TSHIM_CONFIG_SHELLS, c->shells) != 0 ||
-        tshim_config_programs(x, "TOKI_SHIM_NO_SIGNAL", TSHIM_CONFIG_NO_SIGNAL, c->no_signal) !=
-            0 ||
-        tshim_config_list(x, "TOKI_SHIM_ONLY", "", "program-name patterns", c->only) != 0 ||
-        tshim_config_list(x, "TOKI_SHIM_SKIP", "", "program-name patterns", c->skip) != 0)
+        tshim_config_programs(x, "TOKI_SHIM_LAUNCHERS", TSHIM_CONFIG_LAUNCHERS, &c->launchers,
+                              x->text->launchers) != 0 ||
+        tshim_config_programs(x, "TOKI_SHIM_SHELLS", TSHIM_CONFIG_SHELLS, &c->shells,
+                              x->text->shells) != 0 ||
+        tshim_config_programs(x, "TOKI_SHIM_NO_SIGNAL", TSHIM_CONFIG_NO_SIGNAL, &c->no_signal,
+                              x->text->no_signal) != 0 ||
+        tshim_config_list(x, "TOKI_SHIM_ONLY", "", "program-name patterns", &c->only,
+                          x->text->only) != 0 ||
+        tshim_config_list(x, "TOKI_SHIM_SKIP", "", "program-name patterns", &c->skip,
+                          x->text->skip) != 0)
         return -1;
     c->peer_check = 1;
     if (tshim_config_bool(x, "TOKI_SHIM_PEER_CHECK", &c->peer_check) != 0 ||
@@ -467,10 +477,11 @@ static int tshim_config_limits(struct tshim_config_ctx *x, struct tshim_config *
                                "a stack size in KiB");
 }
 
-enum tshim_config_result tshim_config_load(struct tshim_config *c, tshim_config_getenv_fn get,
-                                           void *env, char *err, size_t err_size)
+enum tshim_config_result tshim_config_load(struct tshim_config *c, struct tshim_config_text *text,
+                                           tshim_config_getenv_fn get, void *env, char *err,
+                                           size_t err_size)
 {
-    struct tshim_config_ctx x = {get, env, err, err_size};
+    struct tshim_config_ctx x = {get, env, err, err_size, text};
     err[0] = '\0';
 
     /* Inert cases first and silently, before *c is touched: a process without a
@@ -479,14 +490,8 @@ enum tshim_config_result tshim_config_load(struct tshim_config *c, tshim_config_
     const char *disable = get(env, "TOKI_SHIM_DISABLE");
     if (!token || !*token || (disable && strcmp(disable, "1") == 0))
         return TSHIM_CONFIG_INERT;
-    /* The small fields zeroed, and each array made empty: zeroing all 10.8 KiB
-     * would touch every page it spans (a fault each, about 2 us), where parsing
-     * writes a few bytes at the start of each array. */
-    memset(c, 0, offsetof(struct tshim_config, events));
-    char *arrays[] = {c->events, c->launchers, c->shells, c->no_signal, c->only, c->skip};
-    for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
-        arrays[i][0] = arrays[i][1] = '\0';
-    c->log_file[0] = '\0';
+    memset(c, 0, sizeof *c);
+    c->events = c->launchers = c->shells = c->no_signal = c->only = c->skip = c->log_file = "";
     c->log_level = TSHIM_LOG_WARN;
 
     /* Logging and strictness next, so that any later error is reported as asked. */
@@ -499,8 +504,8 @@ enum tshim_config_result tshim_config_load(struct tshim_config *c, tshim_config_
         tshim_config_word(&x, "TOKI_SHIM_ACTION", tshim_decide_action_names,
                           TSHIM_DECIDE_ACTIONS, "an action", 1, &action) != 0 ||
         tshim_config_signal(&x, c) != 0 ||
-        tshim_config_list(&x, "TOKI_SHIM_EVENTS", "AUTH_REFRESHED", "event names", c->events) !=
-            0 ||
+        tshim_config_list(&x, "TOKI_SHIM_EVENTS", "AUTH_REFRESHED\0", "event names", &c->events,
+                          text->events) != 0 ||
         tshim_config_limits(&x, c) != 0 || tshim_config_process(&x, c) != 0)
         return TSHIM_CONFIG_ERROR;
     c->action = (enum tshim_decide_action)action;

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "fdguard.h"
+#include "tshim.h"
 
 const char *const tshim_log_level_names[TSHIM_LOG_LEVELS] = {
     [TSHIM_LOG_QUIET] = "quiet", [TSHIM_LOG_ERROR] = "error", [TSHIM_LOG_WARN] = "warn",
@@ -24,7 +25,7 @@ const char *const tshim_log_level_names[TSHIM_LOG_LEVELS] = {
 /* Set once by the constructor before the listener thread exists, then only read,
  * so no lock is needed (and none may be: the host can fork at any moment). */
 static enum tshim_log_level tshim_log_threshold = TSHIM_LOG_WARN;
-static char tshim_log_pattern[PATH_MAX];
+static char tshim_log_pattern[PATH_MAX] TSHIM_COLD;
 /* Whether tshim_log_pattern holds a path: a start without a log file does not write
  * the pattern's page (each page first written is a page fault, some 2.5 us). */
 static int tshim_log_has_pattern;

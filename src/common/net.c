@@ -18,6 +18,7 @@
 #include "fdguard.h"
 #include "kernel.h"
 #include "log.h"
+#include "tshim.h"
 
 void tshim_net_format(const struct sockaddr *addr, char *buf, size_t size)
 {
@@ -218,7 +219,7 @@ static int tshim_net_match_line(const char *line, unsigned lport, unsigned rport
  * table could not be read for want of a descriptor or memory, errno says which. */
 static int tshim_net_scan(const char *path, unsigned lport, unsigned rport, unsigned *uid)
 {
-    static char buf[8192]; /* one caller at a time: the listener, or the command; not on
+    static char buf[8192] TSHIM_COLD; /* one caller at a time: the listener, or the command; not on
                               the listener's stack, which may be as small as 16 KiB */
     size_t have = 0;
     /* Held high and guarded like the socket: reading the table can take a while, and

@@ -197,7 +197,7 @@ static int tshim_dispatch_list_once(const char *dir, long skip, long *out, int m
         unsigned char type;
         char name[];
     };
-    static char buf[4096]; /* the listener's alone; its stack may be small */
+    static char buf[4096] TSHIM_COLD; /* the listener's alone; its stack may be small */
     int n = 0;
     if (tshim_fdguard_open(TSHIM_FDGUARD_SCAN, dir, O_RDONLY, 0) < 0)
         return -1;
@@ -332,8 +332,8 @@ static int tshim_dispatch_takes_blocked(int signo)
 {
     /* Static: read on the listener thread only, and only its pages that are used
      * count in memory (a thread or descriptor each). */
-    static long ids[65536];
-    static char text[4096];
+    static long ids[65536] TSHIM_COLD;
+    static char text[4096] TSHIM_COLD;
     char path[64];
     long waiter = 0;
     int looks = 3, waited = 0;

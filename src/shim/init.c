@@ -10,6 +10,7 @@
 #include "common/fdguard.h"
 #include "common/log.h"
 #include "common/proc.h"
+#include "common/tshim.h"
 #include "dispatch.h"
 #include "events.h"
 #include "fork.h"
@@ -20,9 +21,12 @@
 #include "sandbox.h"
 
 /* Written only here, before the listener exists; the listener only reads it.
- * Page-aligned: what a start writes of it (its small fields and the heads of its
- * lists) then lies in two pages, where it spanned four. */
-static struct tshim_config tshim_init_config __attribute__((aligned(4096)));
+ * Initialized, so that it lies in the library's data, whose page the loader has
+ * written already (it relocates the table of libc functions beside it): a start
+ * writes it without a page fault. What variables give goes to the text, whose
+ * pages only a value given writes. */
+static struct tshim_config tshim_init_config = {.log_level = TSHIM_LOG_WARN};
+static struct tshim_config_text tshim_init_text TSHIM_COLD;
 
 /* The environment's TOKI_ variables, gathered in one pass when the constructor
  * begins: it asks for some thirty names, and getenv(3) walks the whole environment
@@ -191,7 +195,8 @@ __attribute__((constructor)) static void tshim_init(void)
     if (tshim_init_started_by_service(&env))
         goto out;
     struct tshim_config *c = &tshim_init_config;
-    enum tshim_config_result r = tshim_config_load(c, tshim_init_getenv, &env, err, sizeof err);
+    enum tshim_config_result r = tshim_config_load(c, &tshim_init_text, tshim_init_getenv, &env, err,
+                                                sizeof err);
     /* Inert: nothing of ours was touched but this stack frame. */
     if (r == TSHIM_CONFIG_INERT)
         goto out;

@@ -27,6 +27,7 @@ static const char *fuzz_getenv(void *ctx, const char *name)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct tshim_config c;
+    static struct tshim_config_text text;
     char err[512];
     struct fuzz_env e = {malloc(size + 1), size};
     if (!e.text)
@@ -37,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (e.text[i] == '\n')
             e.text[i] = '\0';
     memset(err, 'Z', sizeof err);
-    enum tshim_config_result r = tshim_config_load(&c, fuzz_getenv, &e, err, sizeof err);
+    enum tshim_config_result r = tshim_config_load(&c, &text, fuzz_getenv, &e, err, sizeof err);
     size_t elen = strnlen(err, sizeof err);
     if (elen == sizeof err)
         abort(); /* the message must end within its buffer */
