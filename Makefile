@@ -343,6 +343,7 @@ check-musl: $(MUSL_INTEG:%=$(B)/tests/test_%)
 # as src/toki_shim.abi records them.
 check-exports: $(LIB) $(CMD)
 	@sh scripts/check-exports.sh $(LIB) $(MAP) $(CMD) src/toki_shim.h src/toki_shim.abi
+	@sh scripts/check-start-page.sh $(LIB)
 
 # The folders' include rules, no include cycle, no function over 80 lines (code
 # and tests), dlsym in real.c only.

@@ -36,6 +36,28 @@ static enum tshim_config_result load(const char *a)
     return load2(a, NULL);
 }
 
+/* The built-in lists are NUL-separated literals: a name that began with a digit
+ * from 0 to 7 would have merged with the "\0" before it into one octal escape. */
+static int builtin_names(const char *list)
+{
+    int n = 0;
+    for (const char *p = list; *p; p += strlen(p) + 1, n++) {
+        cr_assert(*p < '0' || *p > '9', "a name begins with a digit: %s", p);
+        for (const char *c = p; *c; c++)
+            cr_assert(*c > ' ' && *c <= '~', "not a printable name: %s", p);
+    }
+    return n;
+}
+
+Test(config, builtin_lists_are_well_formed)
+{
+    cr_assert_eq(builtin_names(TSHIM_CONFIG_LAUNCHERS), 24);
+    cr_assert_eq(builtin_names(TSHIM_CONFIG_SHELLS), 7);
+    cr_assert_eq(builtin_names(TSHIM_CONFIG_NO_SIGNAL), 28);
+    cr_assert_eq(load2("TOKI_SHIM_LAUNCHERS=+x", NULL), TSHIM_CONFIG_ACTIVE, "%s", err);
+    cr_assert_eq(builtin_names(cfg.launchers), 25, "the built-in list and the one added");
+}
+
 Test(config, read_decimal_is_strict_and_bounded)
 {
     const char *end = NULL;

@@ -332,8 +332,7 @@ int tshim_run_main(int argc, char **argv)
     static struct tshim_config c;
     static struct tshim_config_text text;
     char err[512];
-    if (tshim_config_load(&c, &text, tshim_run_lookup, &env, err, sizeof err) ==
-        TSHIM_CONFIG_ERROR)
+    if (tshim_config_load(&c, &text, tshim_run_lookup, &env, err, sizeof err) == TSHIM_CONFIG_ERROR)
         return tshim_say_usage("run", "%s", err);
     char path[PATH_MAX];
     const char *cmd = argv[optind];

@@ -27,12 +27,12 @@ enum tshim_config_inherit {
  * start points at them where they lie. (No name may begin with a digit from 0 to
  * 7: "\0" and that digit would be one octal escape.) */
 #define TSHIM_CONFIG_LAUNCHERS                                                                     \
-    "env\0nohup\0timeout\0setsid\0nice\0ionice\0taskset\0chrt\0stdbuf\0flock\0sudo\0su\0runuser\0"     \
+    "env\0nohup\0timeout\0setsid\0nice\0ionice\0taskset\0chrt\0stdbuf\0flock\0sudo\0su\0runuser\0" \
     "setpriv\0tini\0dumb-init\0unshare\0nsenter\0xargs\0time\0strace\0make\0gmake\0toki-shim\0"
 #define TSHIM_CONFIG_SHELLS "sh\0dash\0bash\0zsh\0ksh\0mksh\0ash\0"
 /* Debian runs view, vimdiff, ex and rvim as vim.basic or vim.tiny under another name. */
 #define TSHIM_CONFIG_NO_SIGNAL                                                                     \
-    "make\0gmake\0ssh\0scp\0sftp\0rsync\0git\0less\0more\0vi\0vim\0nvim\0vim.basic\0vim.tiny\0"      \
+    "make\0gmake\0ssh\0scp\0sftp\0rsync\0git\0less\0more\0vi\0vim\0nvim\0vim.basic\0vim.tiny\0"    \
     "vim.nox\0vim.gtk3\0view\0vimdiff\0rvim\0rview\0ex\0nano\0emacs\0man\0watch\0top\0htop\0gdb\0"
 
 /* Where the lists and the log file's path that variables give are kept, each
@@ -68,18 +68,18 @@ struct tshim_config {
     long splay_ms;    /* TOKI_SHIM_SPLAY_MS: random delay before an action */
     long stack_kb;
     int strict;
-    int follow_fork;                         /* TOKI_SHIM_FOLLOW_FORK: a forked child listens too */
-    enum tshim_config_inherit inherit;       /* TOKI_SHIM_INHERIT */
-    long settle_ms;                          /* TOKI_SHIM_SETTLE_MS: age before the first connect */
-    int peer_check;                          /* TOKI_SHIM_PEER_CHECK: the server must be ours */
-    int scrub_token; /* TOKI_SHIM_SCRUB_TOKEN: remove it from the environment */
-    const char *events;    /* TOKI_SHIM_EVENTS, "A\0B\0\0" */
-    const char *launchers; /* TOKI_SHIM_LAUNCHERS globs */
-    const char *shells;    /* TOKI_SHIM_SHELLS globs */
-    const char *no_signal; /* TOKI_SHIM_NO_SIGNAL globs */
-    const char *only;      /* TOKI_SHIM_ONLY globs, or empty */
-    const char *skip;      /* TOKI_SHIM_SKIP globs, or empty */
-    const char *log_file;  /* empty: stderr */
+    int follow_fork;                   /* TOKI_SHIM_FOLLOW_FORK: a forked child listens too */
+    enum tshim_config_inherit inherit; /* TOKI_SHIM_INHERIT */
+    long settle_ms;                    /* TOKI_SHIM_SETTLE_MS: age before the first connect */
+    int peer_check;                    /* TOKI_SHIM_PEER_CHECK: the server must be ours */
+    int scrub_token;                   /* TOKI_SHIM_SCRUB_TOKEN: remove it from the environment */
+    const char *events;                /* TOKI_SHIM_EVENTS, "A\0B\0\0" */
+    const char *launchers;             /* TOKI_SHIM_LAUNCHERS globs */
+    const char *shells;                /* TOKI_SHIM_SHELLS globs */
+    const char *no_signal;             /* TOKI_SHIM_NO_SIGNAL globs */
+    const char *only;                  /* TOKI_SHIM_ONLY globs, or empty */
+    const char *skip;                  /* TOKI_SHIM_SKIP globs, or empty */
+    const char *log_file;              /* empty: stderr */
 };
 
 enum tshim_config_result { TSHIM_CONFIG_ACTIVE, TSHIM_CONFIG_INERT, TSHIM_CONFIG_ERROR };

@@ -14,9 +14,11 @@
  * small variables that every start writes then lie in the page of the library's
  * data that the loader writes anyway, where the buffers would have pushed them
  * to a page of their own (each page first written is a page fault, some 2.5 us).
- * Elsewhere, and with clang (whose .lbss would take room in the file), plain
+ * Elsewhere, with clang (whose .lbss would take room in the file) and under
+ * AddressSanitizer (which does not guard a variable in a named section), plain
  * zeroed data. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                             \
+    !defined(__SANITIZE_ADDRESS__)
 #define TSHIM_COLD __attribute__((section(".lbss")))
 #else
 #define TSHIM_COLD

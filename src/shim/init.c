@@ -195,8 +195,8 @@ __attribute__((constructor)) static void tshim_init(void)
     if (tshim_init_started_by_service(&env))
         goto out;
     struct tshim_config *c = &tshim_init_config;
-    enum tshim_config_result r = tshim_config_load(c, &tshim_init_text, tshim_init_getenv, &env, err,
-                                                sizeof err);
+    enum tshim_config_result r =
+        tshim_config_load(c, &tshim_init_text, tshim_init_getenv, &env, err, sizeof err);
     /* Inert: nothing of ours was touched but this stack frame. */
     if (r == TSHIM_CONFIG_INERT)
         goto out;
