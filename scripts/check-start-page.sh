@@ -11,7 +11,7 @@ lib=$1
 sections=$(readelf -SW "$lib" | sed -n 's/^ *\[ *[0-9]*\] //p')
 field() { printf '%s\n' "$sections" | awk -v n="$1" -v f="$2" '$1 == n { print $f }'; }
 if [ -z "$(field .lbss 1)" ]; then
-    echo "check-start-page: $lib has no large-data section (not gcc on x86-64): nothing to check"
+    echo "check-start-page: $lib has no large-data section (not gcc on x86-64, or a sanitizer build): nothing to check"
     exit 0
 fi
 got=$((0x$(field .got.plt 3) + 0x$(field .got.plt 5) - 1))
