@@ -105,6 +105,15 @@ void h_spawn(struct h_proc *p, char *const argv[], const char *const env[], int 
         /* Its own process group, so that h_stop ends its descendants too (an nginx
          * master's workers, a shell's children). */
         setpgid(0, 0);
+        /* Every signal at its default and none blocked, whatever the suite was
+         * started with: under nohup SIGHUP is ignored, and a signal ignored when a
+         * non-interactive bash starts can never be trapped (bash(1), SIGNALS). */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int s = 1; s < NSIG; s++)
+            if (s != SIGKILL && s != SIGSTOP)
+                signal(s, SIG_DFL);
         dup2(in[0], 0);
         dup2(out[1], 1);
         dup2(err[1], 2);
