@@ -299,7 +299,8 @@ static int tshim_supervise_configure(struct tshim_config *c, const char *path, c
 {
     static struct tshim_config_text text; /* what c's lists point at; configured once */
     char err[512];
-    enum tshim_config_result r = tshim_config_load(c, &text, tshim_supervise_getenv, NULL, err, sizeof err);
+    enum tshim_config_result r =
+        tshim_config_load(c, &text, tshim_supervise_getenv, NULL, err, sizeof err);
     if (r == TSHIM_CONFIG_INERT)
         return 0;
     tshim_log_setup(c->log_level, c->log_file[0] ? c->log_file : NULL);

@@ -99,6 +99,11 @@ size_t tshim_proc_decimal(char *out, unsigned long v)
     return at;
 }
 
+int tshim_proc_multicall(const char *name)
+{
+    return strcmp(name, "busybox") == 0 || strcmp(name, "toybox") == 0;
+}
+
 int tshim_proc_applet_of(const char *cmdline, const char *multi, char *out, size_t size)
 {
     char buf[512];
@@ -154,8 +159,7 @@ void tshim_proc_names(char *exe, size_t exe_size, const char **argv0)
     /* glibc sets this from argv[0] before any library constructor runs. */
     extern char *program_invocation_name;
     *argv0 = program_invocation_name ? tshim_proc_basename(program_invocation_name) : NULL;
-    if ((strcmp(exe, "busybox") == 0 || strcmp(exe, "toybox") == 0) && *argv0 &&
-        strcmp(*argv0, exe) == 0)
+    if (tshim_proc_multicall(exe) && *argv0 && strcmp(*argv0, exe) == 0)
         tshim_proc_applet(exe, exe_size, argv0);
 }
 

@@ -27,6 +27,10 @@ int tshim_proc_strip_preload(const char *value, const char *self_name, char *out
  * Async-signal-safe, and no formatting of libc's on the start path. */
 size_t tshim_proc_decimal(char *out, unsigned long v);
 
+/* Whether an executable named name is a multi-call program (busybox, toybox),
+ * whose applet is what runs. */
+int tshim_proc_multicall(const char *name);
+
 /* The applet that a multi-call program (multi: "busybox", "toybox") runs, from its
  * /proc/PID/cmdline file: argv[0]'s name, or argv[1]'s when argv[0] is multi itself.
  * Returns 0, or -1 if it cannot be read. */

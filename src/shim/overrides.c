@@ -480,7 +480,8 @@ static int tshim_overrides_main(int argc, char **argv, char **envp)
     /* main sees the role too, whichever array it reads: glibc passes it environ,
      * musl the array the kernel gave, which a role added to the environment
      * leaves behind (a child the host starts with main's envp would listen too). */
-    if (tshim_role_republish() || tshim_role_published())
+    tshim_role_republish();
+    if (tshim_role_published())
         envp = environ;
     int status = tshim_overrides_main_fn(argc, argv, envp);
     tshim_guard_exiting();

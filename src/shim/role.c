@@ -110,6 +110,41 @@ static int tshim_role_stat(long pid, struct tshim_role_proc *out)
     return 0;
 }
 
+/* The first publication, in the constructor, is putenv(3) of an entry of ours:
+ * setenv(3) would allocate the entry and remember it in a search tree, a page of
+ * libc's code and a page fault more at every start of the service. The entry is
+ * never written again (a string the environment holds must not change under a
+ * reader): later publications, rare, are setenv's. Aligned 16 by hand: gcc aligns
+ * an array of 32 bytes or more to 32, and the library's data is sorted by
+ * alignment, which would link it among the big buffers where TSHIM_COLD does not
+ * set them apart (clang, sanitizers), a page away from the small variables. */
+static char tshim_role_entry[sizeof TSHIM_ROLE_VAR "=" + sizeof tshim_role_value]
+    __attribute__((aligned(16)));
+
+static char *tshim_role_entry_make(void)
+{
+    char *d = tshim_role_entry;
+    for (const char *s = TSHIM_ROLE_VAR "="; *s;)
+        *d++ = *s++;
+    for (const char *v = tshim_role_value; (*d++ = *v++) != '\0';)
+        ;
+    return tshim_role_entry;
+}
+
+/* Writes the recorded role into the environment, with libc's own functions (bash
+ * defines a setenv of its own that does nothing before its main runs). */
+static void tshim_role_publish(void)
+{
+    int saved = errno;
+    if (tshim_role_done == 'l')
+        tshim_real_env_unset(TSHIM_ROLE_VAR);
+    else if (tshim_role_value[0] && !tshim_role_entry[0])
+        tshim_real_env_put(tshim_role_entry_make());
+    else if (tshim_role_value[0])
+        tshim_real_env_set(TSHIM_ROLE_VAR, tshim_role_value);
+    errno = saved;
+}
+
 /* Whether process pid runs a shell: its name, or its executable's (a script run
  * by its path carries the script's name, as do its subshells), or for busybox or
  * toybox its applet's (busybox sh and its subshells, not busybox find). */
@@ -124,7 +159,7 @@ static int tshim_role_is_shell(const struct tshim_config *c, long pid, const cha
         return 0;
     exe[n] = '\0';
     const char *base = tshim_proc_basename(exe);
-    if (strcmp(base, "busybox") != 0 && strcmp(base, "toybox") != 0)
+    if (!tshim_proc_multicall(base))
         return tshim_proc_named(c->shells, base, NULL);
     char applet[64];
     snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
@@ -219,45 +254,10 @@ int tshim_role_published(void)
     return tshim_role_done && tshim_role_done != 'a';
 }
 
-int tshim_role_republish(void)
+void tshim_role_republish(void)
 {
-    if (!tshim_role_done || tshim_role_done == 'a' || tshim_role_in_environ())
-        return 0;
-    return tshim_role_publish();
-}
-
-/* The first publication, in the constructor, is putenv(3) of an entry of ours:
- * setenv(3) would allocate the entry and remember it in a search tree, a page of
- * libc's code and a page fault more at every start of the service. The entry is
- * never written again (a string the environment holds must not change under a
- * reader): later publications, rare, are setenv's. */
-/* Aligned 16 by hand: an array of 32 bytes or more would be aligned 32 and linked
- * among the big buffers, a page away from the small variables that every start
- * writes (the library's data is sorted by alignment). */
-static char tshim_role_entry[sizeof TSHIM_ROLE_VAR "=" + sizeof tshim_role_value]
-    __attribute__((aligned(16)));
-
-static char *tshim_role_entry_make(void)
-{
-    char *d = tshim_role_entry;
-    for (const char *s = TSHIM_ROLE_VAR "="; *s;)
-        *d++ = *s++;
-    for (const char *v = tshim_role_value; (*d++ = *v++) != '\0';)
-        ;
-    return tshim_role_entry;
-}
-
-int tshim_role_publish(void)
-{
-    int saved = errno, r = 0;
-    if (tshim_role_done == 'l')
-        r = tshim_real_env_unset(TSHIM_ROLE_VAR) == 0;
-    else if (tshim_role_value[0] && !tshim_role_entry[0])
-        r = tshim_real_env_put(tshim_role_entry_make()) == 0;
-    else if (tshim_role_value[0])
-        r = tshim_real_env_set(TSHIM_ROLE_VAR, tshim_role_value) == 0;
-    errno = saved;
-    return r;
+    if (tshim_role_published() && !tshim_role_in_environ())
+        tshim_role_publish();
 }
 
 int tshim_role_take(const struct tshim_config *c, const char *exe, const char *argv0)

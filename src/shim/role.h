@@ -48,17 +48,10 @@ int tshim_role_eligible(const struct tshim_config *c, const char *recorded);
  * and returns 0; any other program records its role and returns 1 (it listens). */
 int tshim_role_take(const struct tshim_config *c, const char *exe, const char *argv0);
 
-/* Writes the recorded role into the environment, with libc's own functions (bash
- * defines a setenv of its own that does nothing before its main runs): putenv of
- * an entry of ours the first time, setenv after. Returns 1 if the environment
- * changed. */
-int tshim_role_publish(void);
-
-/* As tshim_role_publish, for the wrapper of main: only if the environment does
- * not say it already (glibc and musl keep it from the constructor to main; a
- * libc that set environ back would lose it). Returns 1 if the environment
- * changed. */
-int tshim_role_republish(void);
+/* For the wrapper of main: writes the recorded role into the environment again if
+ * it does not say it (glibc and musl keep it from the constructor to main; a libc
+ * that set environ back would lose it). */
+void tshim_role_republish(void);
 
 /* 1 if this process wrote the role into the environment (or took it out). */
 int tshim_role_published(void);
